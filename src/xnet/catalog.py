@@ -1,0 +1,231 @@
+"""Catalog loading: read a CSV, FITS or Parquet table once and rename its columns to canonical ones.
+
+A catalog is described by a data YAML (`conf/data/*.yaml`): the file, its label, id and position
+columns, quality filters and the mapping `columns: {canonical: column in the file}`. Everything
+after this module works on canonical names only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from xnet.errors import XnetError
+
+log = logging.getLogger(__name__)
+
+#: strings that mean "missing" in the published catalogs
+NA_STRINGS = ["NaN", "nan", "NAN", "", "null", "NULL", "None", "--"]
+#: logical flag spellings (4XMM `sc_var_flag` is t/f/empty in CSV exports)
+FLAG_VALUES = {"t": 1.0, "true": 1.0, "f": 0.0, "false": 0.0}
+
+#: columns the canonical frame always carries besides the mapped ones
+LABEL, SOURCE_ID, RA, DEC = "label", "source_id", "ra", "dec"
+
+
+@dataclass
+class Catalog:
+    """A catalog read from `path`: canonical numeric columns plus id, position and label."""
+
+    name: str
+    path: Path
+    frame: pd.DataFrame
+    columns: dict[str, str]  # canonical -> file column, for messages
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted(self.frame[LABEL].dropna().unique())
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for ext in (".csv.gz", ".fits.gz", ".fit.gz"):
+        if name.endswith(ext):
+            return ext.split(".")[1]
+    return path.suffix.lower().lstrip(".")
+
+
+def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read a CSV, FITS (first table HDU) or Parquet file, only `columns` where given.
+
+    Rows that are entirely empty (trailing comma-only lines in the published CSVs) are dropped.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise XnetError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise XnetError(f"{path}: file is empty")
+    kind = _suffix(path)
+    wanted = list(dict.fromkeys(columns)) if columns is not None else None
+    try:
+        if kind in ("csv", "txt", "tsv"):
+            frame = pd.read_csv(
+                path,
+                usecols=(lambda c: c in wanted) if wanted else None,
+                na_values=NA_STRINGS,
+                keep_default_na=True,
+                sep="\t" if kind == "tsv" else ",",
+                low_memory=False,
+            )
+        elif kind in ("fits", "fit", "fts"):
+            frame = _read_fits(path, wanted)
+        elif kind in ("parquet", "pq"):
+            frame = pd.read_parquet(path, columns=None)
+            if wanted:
+                frame = frame[[c for c in frame.columns if c in wanted]]
+        else:
+            raise XnetError(f"{path}: unknown file type '.{kind}'; use .csv, .fits or .parquet")
+    except XnetError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise XnetError(f"{path}: file is empty") from None
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise XnetError(f"{path}: cannot be read as {kind.upper()} ({err})") from None
+    frame = frame.dropna(how="all").reset_index(drop=True)
+    if frame.empty:
+        raise XnetError(f"{path}: holds no data rows")
+    return frame
+
+
+def _read_fits(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    """First binary-table HDU via astropy; case-insensitive column match (FITS names are upper case)."""
+    from astropy.io import fits
+    from astropy.table import Table
+
+    with fits.open(path, memmap=True) as hdul:
+        index = next((i for i, h in enumerate(hdul) if isinstance(h, (fits.BinTableHDU, fits.TableHDU))), None)
+        if index is None:
+            raise XnetError(f"{path}: FITS file has no table HDU")
+        names = hdul[index].columns.names
+    if columns is not None:
+        lower = {n.lower(): n for n in names}
+        names = [lower[c.lower()] for c in columns if c.lower() in lower]
+    table = Table.read(path, hdu=index, memmap=True)[names]
+    data = {}
+    for name in names:
+        col = table[name]
+        values = np.asarray(col.filled(np.nan) if hasattr(col, "filled") and col.dtype.kind == "f" else col)
+        if hasattr(col, "mask") and col.dtype.kind != "f" and np.any(col.mask):
+            values = np.where(col.mask, None, values.astype(object))
+        if values.dtype.kind == "S":
+            values = values.astype(str)
+        if values.dtype.byteorder not in ("=", "|"):
+            values = values.astype(values.dtype.newbyteorder("="))
+        data[name] = values
+    return pd.DataFrame(data)
+
+
+def to_numeric(values: pd.Series, *, path: Path, column: str, canonical: str) -> pd.Series:
+    """Float column from numbers, t/f flags or text; non-numeric text is an error naming the value."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    text = values.astype(object).where(values.notna(), None)
+    stripped = text.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+    present = stripped.dropna()
+    present = present[~present.isin([s.lower() for s in NA_STRINGS])]
+    if len(present) and present.map(lambda v: isinstance(v, str) and v in FLAG_VALUES).all():
+        return stripped.map(lambda v: FLAG_VALUES.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
+    numbers = pd.to_numeric(stripped.where(~stripped.isin([s.lower() for s in NA_STRINGS])), errors="coerce")
+    bad = numbers.isna() & stripped.notna() & ~stripped.isin([s.lower() for s in NA_STRINGS])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise XnetError(
+            f"{path}: column '{column}' (feature input '{canonical}') holds non-numeric text "
+            f"{text.iloc[row]!r} in data row {row + 1}; fix the value or map another column"
+        )
+    return numbers.astype(float)
+
+
+def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
+    """Read the catalog a data YAML describes into canonical columns, with its filters applied."""
+    name = data_cfg.get("name", "catalog")
+    if not data_cfg.get("path"):
+        raise XnetError(f"data config '{name}' has no 'path'; set data.path=<file>")
+    path = Path(str(data_cfg["path"])).expanduser()
+    if not path.exists():
+        hint = (
+            f"; download it with `python -m xnet.fetch {data_cfg['fetch']}` (needs network) or "
+            f"point data.path at a local copy"
+            if data_cfg.get("fetch")
+            else "; set data.path=<file>"
+        )
+        raise XnetError(f"{path}: catalog file for data '{name}' not found{hint}")
+    mapping = {str(k): str(v) for k, v in dict(data_cfg.get("columns") or {}).items()}
+    special = {SOURCE_ID: data_cfg.get("id"), RA: data_cfg.get("ra"), DEC: data_cfg.get("dec")}
+    special = {k: str(v) for k, v in special.items() if v}
+    label = data_cfg.get("label")
+    if labelled and not label:
+        raise XnetError(f"data config '{name}' has no 'label' column; set data.label=<column>")
+    wanted = list(mapping.values()) + list(special.values()) + ([str(label)] if labelled else [])
+    raw = read_table(path, wanted)
+
+    present = set(raw.columns)
+    if labelled and label not in present:
+        raise XnetError(f"{path}: label column '{label}' not found (data '{name}'); set data.label=<column>")
+    missing = [f"'{col}' (for {canon})" for canon, col in {**special, **mapping}.items() if col not in present]
+    if missing:
+        raise XnetError(
+            f"{path}: column {', '.join(missing)} not found; fix the mapping in data config '{name}'"
+        )
+
+    frame = pd.DataFrame(index=raw.index)
+    if SOURCE_ID in special:
+        frame[SOURCE_ID] = raw[special[SOURCE_ID]].astype(object).to_numpy()
+    for key in (RA, DEC):
+        if key in special:
+            frame[key] = to_numeric(raw[special[key]], path=path, column=special[key], canonical=key)
+    for canon, col in mapping.items():
+        frame[canon] = to_numeric(raw[col], path=path, column=col, canonical=canon)
+    if labelled:
+        labels = raw[label].astype(object).where(raw[label].notna(), None)
+        labels = labels.map(lambda v: str(v).strip() if v is not None else None)
+        labels = labels.where(labels.map(lambda v: bool(v) and v not in NA_STRINGS), None)
+        frame[LABEL] = labels.to_numpy(dtype=object)
+        unlabelled = int(frame[LABEL].isna().sum())
+        if unlabelled:
+            log.warning("%s: %d rows without a class in '%s' are left out", path.name, unlabelled, label)
+            frame = frame[frame[LABEL].notna()]
+    frame = apply_filters(frame, data_cfg.get("filters") or {}, name=name)
+    if labelled:
+        frame = select_classes(frame, data_cfg.get("classes"), path=path, label=str(label))
+    if frame.empty:
+        raise XnetError(f"{path}: no sources left after the filters and class selection of data '{name}'")
+    return Catalog(name=name, path=path, frame=frame.reset_index(drop=True), columns=mapping)
+
+
+def apply_filters(frame: pd.DataFrame, filters: Mapping, *, name: str) -> pd.DataFrame:
+    """Quality cuts `{canonical: {min: a, max: b}}`; rows where the column is missing are kept."""
+    for column, bounds in dict(filters).items():
+        if column not in frame.columns:
+            raise XnetError(f"data '{name}': filter on '{column}', which the catalog does not map")
+        values = frame[column]
+        keep = pd.Series(True, index=frame.index)
+        if bounds.get("min") is not None:
+            keep &= ~(values < float(bounds["min"]))
+        if bounds.get("max") is not None:
+            keep &= ~(values > float(bounds["max"]))
+        if (~keep).any():
+            log.info("data '%s': filter %s %s removes %d sources", name, column, dict(bounds), int((~keep).sum()))
+        frame = frame[keep]
+    return frame
+
+
+def select_classes(frame: pd.DataFrame, classes: Sequence[str] | None, *, path: Path, label: str) -> pd.DataFrame:
+    """Keep only the listed classes; a name the file does not contain is an error."""
+    if not classes:
+        return frame
+    known = set(frame[LABEL])
+    unknown = [c for c in classes if c not in known]
+    if unknown:
+        raise XnetError(
+            f"{path}: unknown class {', '.join(map(repr, unknown))} in data.classes; "
+            f"classes in column '{label}': {', '.join(sorted(known))}"
+        )
+    return frame[frame[LABEL].isin(list(classes))]

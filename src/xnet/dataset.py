@@ -1,0 +1,119 @@
+"""The labelled set a run trains on, and its stratified splits.
+
+Everything here is a selection, not a fit: rows, features and classes are chosen from the whole
+catalog before splitting; nothing is learned from the rows' values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from xnet.catalog import LABEL, Catalog, load_catalog
+from xnet.errors import XnetError
+from xnet.features import FeatureSpec, build_features, resolve_features
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LabelledSet:
+    """Raw (unscaled, NaN-bearing) features, integer labels and the class names they index."""
+
+    catalog: Catalog
+    spec: FeatureSpec
+    x: np.ndarray  # float64, rows x spec.columns
+    y: np.ndarray  # int64 codes into `classes`
+    classes: list[str]
+    frame: pd.DataFrame  # the catalog rows kept, canonical columns
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.spec.columns
+
+
+@dataclass
+class Split:
+    """Row indices into a LabelledSet."""
+
+    fold: int
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def drop_small_classes(labels: pd.Series, min_count: int) -> pd.Series:
+    """Mask of rows whose class has at least `min_count` sources; one warning names the others."""
+    counts = labels.value_counts()
+    small = counts[counts < min_count]
+    if len(small):
+        listed = ", ".join(f"{c} ({n})" for c, n in small.items())
+        log.warning(
+            "classes with fewer than %d sources are left out (too few to split and resample): %s; "
+            "lower split.min_class_count to keep them",
+            min_count,
+            listed,
+        )
+    return labels.isin(counts[counts >= min_count].index)
+
+
+def prepare_labelled_set(data_cfg: Mapping, features_cfg: Mapping, min_class_count: int) -> LabelledSet:
+    catalog = load_catalog(data_cfg, labelled=True)
+    frame = catalog.frame
+    spec = resolve_features(features_cfg, [c for c in frame.columns if c != LABEL])
+    if spec.skipped:
+        log.info("feature set '%s': catalog '%s' does not provide %s", spec.name, catalog.name, ", ".join(spec.skipped))
+    features = build_features(frame, spec)
+    if spec.drop_missing:
+        complete = features.notna().all(axis=1)
+        log.info("features.drop_missing: %d of %d sources have every feature", int(complete.sum()), len(frame))
+        frame, features = frame[complete], features[complete]
+    all_nan = [c for c in spec.features if features[c].isna().all()]
+    if all_nan:
+        raise XnetError(
+            f"{catalog.path}: feature {', '.join(map(repr, all_nan))} is missing for every source; "
+            f"check the column mapping of data '{catalog.name}' or drop it from feature set '{spec.name}'"
+        )
+    keep = drop_small_classes(frame[LABEL], int(min_class_count))
+    frame, features = frame[keep], features[keep]
+    classes = sorted(frame[LABEL].unique())
+    if len(classes) < 2:
+        raise XnetError(f"{catalog.path}: fewer than two classes with at least {min_class_count} sources")
+    y = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(np.int64)
+    return LabelledSet(
+        catalog=catalog,
+        spec=spec,
+        x=features.to_numpy(dtype=float),
+        y=y,
+        classes=classes,
+        frame=frame.reset_index(drop=True),
+    )
+
+
+def _train_val(train: np.ndarray, y: np.ndarray, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    tr, va = train_test_split(train, test_size=val_size, stratify=y[train], random_state=seed)
+    return np.sort(tr), np.sort(va)
+
+
+def make_splits(y: np.ndarray, split_cfg: Mapping, folds: int, seed: int) -> Iterator[Split]:
+    """One seeded stratified train/test split, or StratifiedKFold when `folds` >= 2; the training
+    part of each keeps a stratified validation share for early stopping."""
+    rows = np.arange(len(y))
+    val_size = float(split_cfg["val_size"])
+    if folds and folds >= 2:
+        smallest = int(np.bincount(y).min())
+        if smallest < folds:
+            raise XnetError(f"cv.folds={folds} needs at least {folds} sources per class (smallest has {smallest})")
+        kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for k, (train, test) in enumerate(kfold.split(rows, y)):
+            tr, va = _train_val(train, y, val_size, seed)
+            yield Split(fold=k, train=tr, val=va, test=np.sort(test))
+    else:
+        train, test = train_test_split(rows, test_size=float(split_cfg["test_size"]), stratify=y, random_state=seed)
+        tr, va = _train_val(train, y, val_size, seed)
+        yield Split(fold=0, train=tr, val=va, test=np.sort(test))

@@ -1,0 +1,173 @@
+"""Feature engineering: pure functions from a canonical catalog frame to model inputs.
+
+A feature set (`conf/features/*.yaml`) lists feature names. A name is either a canonical catalog
+column used as it is (`hr1`, `chi2prob`, `gaia_g`, ...) or a derived feature below. Where a
+catalog maps a derived name directly (Lin et al. ship `bp_rp`), its column is used as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from xnet.errors import XnetError
+
+log = logging.getLogger(__name__)
+
+#: catalog inputs the shipped data YAMLs map to (a user's catalog may add more)
+CANONICAL_COLUMNS = {
+    "flux_b1", "flux_b2", "flux_b3", "flux_b4", "flux_b5", "flux_total", "flux_min", "flux_max",
+    "rate_total", "flux_soft", "flux_medium", "flux_hard",
+    "flux_soft_err", "flux_medium_err", "flux_hard_err", "flux_total_err",
+    "hr1", "hr2", "hr3", "hr4", "hr1_err", "hr2_err", "hr3_err", "hr4_err",
+    "chi2prob", "fvar", "fvar_err", "var_flag", "extent", "ext_ml", "det_ml", "sum_flag",
+    "poserr", "snr", "n_detections", "p_intra", "p_inter",
+    "gaia_g", "gaia_bp", "gaia_rp", "j", "h", "k", "w1", "w2", "w3",
+    "gaia_g_err", "gaia_bp_err", "gaia_rp_err", "j_err", "h_err", "k_err",
+    "w1_err", "w2_err", "w3_err", "dist", "parallax", "parallax_err", "pm", "fx_fo",
+}
+
+MISSING_SUFFIX = "_missing"
+
+
+def log10_positive(values: pd.Series) -> pd.Series:
+    """log10 where positive, NaN elsewhere (a zero or negative flux has no logarithm)."""
+    return np.log10(values.where(values > 0))
+
+
+def hardness_ratio(hard: pd.Series, soft: pd.Series) -> pd.Series:
+    """(H - S) / (H + S); NaN where the sum is not positive."""
+    total = hard + soft
+    return ((hard - soft) / total).where(total > 0)
+
+
+def log_flux_with_range(c: pd.DataFrame) -> pd.Series:
+    """log10 total flux; where it is missing, the geometric mean of the detections' min/max flux.
+
+    Lin et al. leave the total-band flux empty for about half of the sources, while the per-detection
+    flux range (4XMM `SC_EP_8_FMIN`/`FMAX`) is always present and equals the flux for single detections.
+    """
+    fallback = np.sqrt(c["flux_min"].where(c["flux_min"] > 0) * c["flux_max"].where(c["flux_max"] > 0))
+    return log10_positive(c["flux_total"].fillna(fallback))
+
+
+#: X-ray to optical flux ratio from the G magnitude: log(fx/fo) = log fx + G / 2.5 + 5.37
+#: (the V-band zero point of Maccacaro et al. 1988, applied to Gaia G)
+FX_FO_ZERO_POINT = 5.37
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived feature: the first of `ways` whose needed columns the catalog has is used."""
+
+    ways: Sequence[tuple[tuple[str, ...], Callable[[pd.DataFrame], pd.Series]]]
+    doc: str = ""
+
+    def way_for(self, available: set[str]):
+        return next((fn for needs, fn in self.ways if set(needs) <= available), None)
+
+
+def _difference(a: str, b: str) -> Derived:
+    return Derived([((a, b), lambda c: c[a] - c[b])], doc=f"{a} - {b}")
+
+
+DERIVED: dict[str, Derived] = {
+    "log_flux": Derived(
+        [
+            (("flux_total", "flux_min", "flux_max"), log_flux_with_range),
+            (("flux_total",), lambda c: log10_positive(c["flux_total"])),
+        ],
+        doc="log10 total-band flux",
+    ),
+    "log_rate": Derived([(("rate_total",), lambda c: log10_positive(c["rate_total"]))], doc="log10 count rate"),
+    "hr_ms": Derived([(("flux_medium", "flux_soft"), lambda c: hardness_ratio(c["flux_medium"], c["flux_soft"]))]),
+    "hr_hm": Derived([(("flux_hard", "flux_medium"), lambda c: hardness_ratio(c["flux_hard"], c["flux_medium"]))]),
+    "hr_hms": Derived(
+        [
+            (
+                ("flux_soft", "flux_medium", "flux_hard"),
+                lambda c: hardness_ratio(c["flux_hard"], c["flux_medium"] + c["flux_soft"]),
+            )
+        ],
+        doc="(H - M - S) / (H + M + S), MUWCLASS's third hardness ratio",
+    ),
+    "bp_rp": _difference("gaia_bp", "gaia_rp"),
+    "bp_g": _difference("gaia_bp", "gaia_g"),
+    "g_k": _difference("gaia_g", "k"),
+    "j_h": _difference("j", "h"),
+    "h_k": _difference("h", "k"),
+    "w1_w2": _difference("w1", "w2"),
+    "log_fx_fo": Derived(
+        [
+            (("fx_fo",), lambda c: log10_positive(c["fx_fo"])),
+            (("flux_total", "gaia_g"), lambda c: log10_positive(c["flux_total"]) + c["gaia_g"] / 2.5 + FX_FO_ZERO_POINT),
+        ],
+        doc="log10 X-ray to optical flux ratio",
+    ),
+    "abs_g": Derived(
+        [(("gaia_g", "dist"), lambda c: c["gaia_g"] - 5 * np.log10(c["dist"].where(c["dist"] > 0) / 10))],
+        doc="absolute G magnitude from the distance in pc",
+    ),
+}
+
+
+@dataclass
+class FeatureSpec:
+    """The resolved feature set for one catalog: input columns in model order."""
+
+    name: str
+    features: list[str]
+    indicators: list[str]
+    skipped: list[str] = field(default_factory=list)
+    drop_missing: bool = False
+
+    @property
+    def columns(self) -> list[str]:
+        return self.features + [f + MISSING_SUFFIX for f in self.indicators]
+
+
+def resolve_features(features_cfg: Mapping, available: Sequence[str]) -> FeatureSpec:
+    """Which of the feature set's names this catalog can provide; unknown names are an error."""
+    name = str(features_cfg.get("name", "features"))
+    wanted = [str(f) for f in features_cfg.get("features") or []]
+    if not wanted:
+        raise XnetError(f"feature set '{name}' lists no features")
+    available_set = set(available)
+    known = CANONICAL_COLUMNS | set(DERIVED) | available_set
+    unknown = [f for f in wanted if f not in known]
+    indicators_wanted = [str(f) for f in features_cfg.get("missing_indicators") or []]
+    unknown += [f for f in indicators_wanted if f not in wanted]
+    if unknown:
+        raise XnetError(
+            f"feature set '{name}': unknown feature {', '.join(map(repr, unknown))} "
+            f"(missing indicators must name listed features); known derived features: {', '.join(sorted(DERIVED))}"
+        )
+    usable = [f for f in wanted if f in available_set or (f in DERIVED and DERIVED[f].way_for(available_set))]
+    skipped = [f for f in wanted if f not in usable]
+    if not usable:
+        raise XnetError(f"feature set '{name}': the catalog provides none of its features {wanted}")
+    drop_missing = bool(features_cfg.get("drop_missing", False))
+    indicators = [] if drop_missing else [f for f in indicators_wanted if f in usable]
+    return FeatureSpec(name=name, features=usable, indicators=indicators, skipped=skipped, drop_missing=drop_missing)
+
+
+def compute_feature(frame: pd.DataFrame, name: str) -> pd.Series:
+    """One feature column: the catalog's own column if it maps `name`, else its derivation."""
+    if name in frame.columns:
+        return frame[name].astype(float)
+    way = DERIVED[name].way_for(set(frame.columns))
+    return way(frame).astype(float)
+
+
+def build_features(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """Model inputs in `spec.columns` order; missing values stay NaN (imputed later, on training rows)."""
+    values = {name: compute_feature(frame, name) for name in spec.features}
+    out = pd.DataFrame(values, index=frame.index)
+    out = out.replace([np.inf, -np.inf], np.nan)
+    for name in spec.indicators:
+        out[name + MISSING_SUFFIX] = out[name].isna().astype(float)
+    return out[spec.columns]

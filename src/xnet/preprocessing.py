@@ -1,0 +1,131 @@
+"""Scaling and class rebalancing, fit on training rows only.
+
+The scaler is the study's: median imputation (for the NaNs left after the missing indicators),
+Yeo-Johnson PowerTransformer, then MinMaxScaler to [0, 1]. Its fitted parameters travel in
+checkpoints as plain lists, so loading a model never unpickles code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+import numpy as np
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler, PowerTransformer, StandardScaler
+
+from xnet.errors import XnetError
+
+log = logging.getLogger(__name__)
+
+
+def make_scaler() -> Pipeline:
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("power", PowerTransformer(method="yeo-johnson", standardize=True)),
+            ("minmax", MinMaxScaler()),
+        ]
+    )
+
+
+def fit_scaler(x_train: np.ndarray) -> Pipeline:
+    """Fit the scaler on training rows (never validation or test rows)."""
+    with np.errstate(all="ignore"):
+        return make_scaler().fit(x_train)
+
+
+def scaler_state(scaler: Pipeline) -> dict:
+    """Fitted parameters as plain lists (safe to store in a checkpoint)."""
+    impute, power, minmax = (scaler.named_steps[k] for k in ("impute", "power", "minmax"))
+    return {
+        "impute_statistics": impute.statistics_.tolist(),
+        "power_lambdas": power.lambdas_.tolist(),
+        "power_mean": power._scaler.mean_.tolist(),
+        "power_scale": power._scaler.scale_.tolist(),
+        "minmax_min": minmax.min_.tolist(),
+        "minmax_scale": minmax.scale_.tolist(),
+        "minmax_data_min": minmax.data_min_.tolist(),
+        "minmax_data_max": minmax.data_max_.tolist(),
+    }
+
+
+def scaler_from_state(state: Mapping) -> Pipeline:
+    """Rebuild the fitted scikit-learn pipeline from `scaler_state` output."""
+    scaler = make_scaler()
+    impute, power, minmax = (scaler.named_steps[k] for k in ("impute", "power", "minmax"))
+    stats = np.asarray(state["impute_statistics"], dtype=float)
+    n = len(stats)
+    impute.statistics_ = stats
+    impute.n_features_in_ = n
+    impute._fit_dtype = np.dtype(float)
+    impute.indicator_ = None
+    power.lambdas_ = np.asarray(state["power_lambdas"], dtype=float)
+    power.n_features_in_ = n
+    inner = StandardScaler()
+    inner.mean_ = np.asarray(state["power_mean"], dtype=float)
+    inner.scale_ = np.asarray(state["power_scale"], dtype=float)
+    inner.var_ = inner.scale_**2
+    inner.n_features_in_ = n
+    inner.n_samples_seen_ = 1
+    power._scaler = inner
+    minmax.min_ = np.asarray(state["minmax_min"], dtype=float)
+    minmax.scale_ = np.asarray(state["minmax_scale"], dtype=float)
+    minmax.data_min_ = np.asarray(state["minmax_data_min"], dtype=float)
+    minmax.data_max_ = np.asarray(state["minmax_data_max"], dtype=float)
+    minmax.data_range_ = minmax.data_max_ - minmax.data_min_
+    minmax.n_features_in_ = n
+    minmax.n_samples_seen_ = 1
+    return scaler
+
+
+def transform(scaler: Pipeline, x: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return scaler.transform(x).astype(np.float32)
+
+
+def resample_targets(counts: Mapping[str, int], targets: Mapping) -> dict[str, int]:
+    """Per-class target counts from the YAML (`default` plus named classes)."""
+    default = targets.get("default")
+    out = {}
+    for cls in counts:
+        target = targets.get(cls, default)
+        if target is not None:
+            out[cls] = int(target)
+    return out
+
+
+def resample_training_set(
+    x: np.ndarray, y: np.ndarray, classes: list[str], resample_cfg: Mapping, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """SMOTE minority classes up to their target and, for `smote_under`, randomly undersample
+    majority classes down to theirs. Called on the (scaled) training part only."""
+    method = resample_cfg.get("name", "none")
+    if method in (None, "none"):
+        return x, y
+    if method not in ("smote", "smote_under"):
+        raise XnetError(f"resample.name={method!r} is not one of none, smote, smote_under")
+    from imblearn.over_sampling import SMOTE
+    from imblearn.under_sampling import RandomUnderSampler
+
+    counts = {classes[i]: int(n) for i, n in zip(*np.unique(y, return_counts=True))}
+    targets = resample_targets(counts, resample_cfg.get("targets") or {})
+    index = {c: i for i, c in enumerate(classes)}
+    up = {index[c]: t for c, t in targets.items() if t > counts[c]}
+    if up:
+        smallest = min(counts[classes[i]] for i in up)
+        k = min(int(resample_cfg.get("k_neighbors", 5)), smallest - 1)
+        if k < 1:
+            raise XnetError(
+                f"SMOTE needs at least 2 training sources per class; raise split.min_class_count "
+                f"(smallest class to oversample has {smallest})"
+            )
+        if k < int(resample_cfg.get("k_neighbors", 5)):
+            log.info("SMOTE k_neighbors shrunk to %d for a class with %d training sources", k, smallest)
+        x, y = SMOTE(sampling_strategy=up, k_neighbors=k, random_state=seed).fit_resample(x, y)
+    if method == "smote_under":
+        down = {index[c]: t for c, t in targets.items() if t < counts[c]}
+        if down:
+            x, y = RandomUnderSampler(sampling_strategy=down, random_state=seed).fit_resample(x, y)
+    return x.astype(np.float32), y
