@@ -24,7 +24,8 @@ def make_scaler() -> Pipeline:
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("power", PowerTransformer(method="yeo-johnson", standardize=True)),
+            ("power", PowerTransformer(method="yeo-johnson", standardize=False)),
+            ("standard", StandardScaler()),
             ("minmax", MinMaxScaler()),
         ]
     )
@@ -38,46 +39,34 @@ def fit_scaler(x_train: np.ndarray) -> Pipeline:
 
 def scaler_state(scaler: Pipeline) -> dict:
     """Fitted parameters as plain lists (safe to store in a checkpoint)."""
-    impute, power, minmax = (scaler.named_steps[k] for k in ("impute", "power", "minmax"))
+    impute, power, standard, minmax = scaler.named_steps.values()
     return {
         "impute_statistics": impute.statistics_.tolist(),
         "power_lambdas": power.lambdas_.tolist(),
-        "power_mean": power._scaler.mean_.tolist(),
-        "power_scale": power._scaler.scale_.tolist(),
-        "minmax_min": minmax.min_.tolist(),
-        "minmax_scale": minmax.scale_.tolist(),
+        "standard_mean": standard.mean_.tolist(),
+        "standard_scale": standard.scale_.tolist(),
         "minmax_data_min": minmax.data_min_.tolist(),
         "minmax_data_max": minmax.data_max_.tolist(),
     }
 
 
 def scaler_from_state(state: Mapping) -> Pipeline:
-    """Rebuild the fitted scikit-learn pipeline from `scaler_state` output."""
-    scaler = make_scaler()
-    impute, power, minmax = (scaler.named_steps[k] for k in ("impute", "power", "minmax"))
+    """Rebuild the fitted pipeline from `scaler_state` output without unpickling anything.
+
+    Imputer, standard and min-max scalers are refitted on two-row arrays that reproduce their
+    statistics exactly; the Yeo-Johnson lambdas are set (they have no closed-form inverse fit).
+    """
+    impute, power, standard, minmax = make_scaler().named_steps.values()
     stats = np.asarray(state["impute_statistics"], dtype=float)
-    n = len(stats)
-    impute.statistics_ = stats
-    impute.n_features_in_ = n
-    impute._fit_dtype = np.dtype(float)
-    impute.indicator_ = None
+    mean = np.asarray(state["standard_mean"], dtype=float)
+    scale = np.asarray(state["standard_scale"], dtype=float)
+    impute.fit(stats[None, :])
     power.lambdas_ = np.asarray(state["power_lambdas"], dtype=float)
-    power.n_features_in_ = n
-    inner = StandardScaler()
-    inner.mean_ = np.asarray(state["power_mean"], dtype=float)
-    inner.scale_ = np.asarray(state["power_scale"], dtype=float)
-    inner.var_ = inner.scale_**2
-    inner.n_features_in_ = n
-    inner.n_samples_seen_ = 1
-    power._scaler = inner
-    minmax.min_ = np.asarray(state["minmax_min"], dtype=float)
-    minmax.scale_ = np.asarray(state["minmax_scale"], dtype=float)
-    minmax.data_min_ = np.asarray(state["minmax_data_min"], dtype=float)
-    minmax.data_max_ = np.asarray(state["minmax_data_max"], dtype=float)
-    minmax.data_range_ = minmax.data_max_ - minmax.data_min_
-    minmax.n_features_in_ = n
-    minmax.n_samples_seen_ = 1
-    return scaler
+    power.n_features_in_ = len(stats)
+    standard.fit(np.stack([mean - scale, mean + scale]))
+    standard.scale_ = scale  # exact, and 1.0 where the training column was constant, as fitted
+    minmax.fit(np.stack([np.asarray(state["minmax_data_min"], float), np.asarray(state["minmax_data_max"], float)]))
+    return Pipeline([("impute", impute), ("power", power), ("standard", standard), ("minmax", minmax)])
 
 
 def transform(scaler: Pipeline, x: np.ndarray) -> np.ndarray:

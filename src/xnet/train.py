@@ -203,7 +203,35 @@ def _hydra_main(cfg: DictConfig) -> float:
     return optimized_value(payload, str(cfg.optimized_metric))
 
 
+def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
+    """A one-line error for `group=value` naming a config that does not exist (Hydra's own message
+    spans a screen). Looks in conf/ and any --config-dir/-cd; other mistakes are left to Hydra."""
+    dirs = [config_dir]
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            dirs.append(Path(argv[i + 1]))
+        elif arg.startswith("--config-dir="):
+            dirs.append(Path(arg.split("=", 1)[1]))
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        key = key.lstrip("+~")
+        if not sep or "." in key or "/" in key or key.startswith("-") or not value or value == "null":
+            continue
+        groups = [d / key for d in dirs if (d / key).is_dir()]
+        if not groups:
+            continue
+        for choice in value.split(","):
+            if not any((g / f"{choice}.yaml").exists() for g in groups):
+                options = sorted({p.stem for g in groups for p in g.glob("*.yaml")})
+                raise XnetError(f"{key}={choice}: no such {key} config; available: {', '.join(options)}")
+
+
 def main() -> None:
+    import sys
+
+    from xnet.errors import exit_on_error
+
+    exit_on_error(lambda: check_group_choices(sys.argv[1:]))
     _hydra_main()
 
 
