@@ -87,7 +87,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise XnetError(f"{path}: cannot be read as {kind.upper()} ({err})") from None
     frame = frame.dropna(how="all").reset_index(drop=True)
-    if frame.empty:
+    if frame.empty and len(frame.columns):  # no wanted column at all: the caller names them
         raise XnetError(f"{path}: holds no data rows")
     return frame
 

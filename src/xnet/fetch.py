@@ -100,7 +100,7 @@ def fetch(name: str, *, home: str | Path | None = None, url: str | None = None, 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise XnetError(f"cannot create data home {folder} ({err.strerror}); set {DATA_HOME_ENV} to a writable folder") from None
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{remote.filename}.", suffix=".part")
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=f"-{remote.filename}")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
