@@ -42,6 +42,8 @@ class XrayClassifier(L.LightningModule):
         self.net = MLP(n_features, n_classes, hidden, depth, dropout)
         weights = torch.as_tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
         self.register_buffer("class_weights", weights, persistent=False)
+        # softmax temperature; 1.0 until calibration fits it on the validation split (saved with the weights)
+        self.register_buffer("temperature", torch.ones(()))
         self.train_metrics = headline_metrics(n_classes, "train/")
         self.val_metrics = headline_metrics(n_classes, "val/")
         self.test_metrics = headline_metrics(n_classes, "test/")
@@ -56,8 +58,9 @@ class XrayClassifier(L.LightningModule):
 
     @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities, with the fitted temperature applied."""
         self.eval()
-        return torch.softmax(self.net(x), dim=1)
+        return torch.softmax(self.net(x) / self.temperature, dim=1)
 
     def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, y, weight=self.class_weights)
