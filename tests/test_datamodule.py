@@ -19,7 +19,7 @@ def labelled(overrides=()):
 def module_for(overrides=(), folds=0):
     cfg, data = labelled(overrides)
     split = next(make_splits(data.y, cfg.split, folds, cfg.seed))
-    dm = XrayDataModule(data, split, cfg.resample, batch_size=cfg.model.batch_size, seed=cfg.seed)
+    dm = XrayDataModule(data, split, cfg.resample, seed=cfg.seed)
     dm.setup("fit")
     return cfg, data, split, dm
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import lightning as L
 import numpy as np
@@ -12,39 +12,16 @@ from xnet.dataset import LabelledSet, Split
 from xnet.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
 
 
-class IndexBatches:
-    """Mini-batches cut from in-memory tensors by index (no DataLoader, no collate: the network is
-    tiny and per-batch Python overhead would dominate)."""
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0):
-        self.x, self.y = x, y
-        self.batch_size = max(1, min(int(batch_size), len(y)))
-        self.shuffle = shuffle
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return (len(self.y) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.y)
-        if not self.shuffle:
-            for start in range(0, n, self.batch_size):
-                yield self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
-            return
-        order = torch.randperm(n, generator=self.generator)
-        for start in range(0, n, self.batch_size):
-            idx = order[start : start + self.batch_size]
-            yield self.x[idx], self.y[idx]
-
-
 class XrayDataModule(L.LightningDataModule):
-    """Train / validation / test tensors for one split of a LabelledSet."""
+    """Train / validation / test tensors for one split of a LabelledSet; its state (classes,
+    features, fitted scaler) is what a checkpoint carries for prediction. Training batches come
+    from `StackedDataModule`, which stacks one or more of these."""
 
-    def __init__(self, data: LabelledSet, split: Split, resample: Mapping, batch_size: int = 200, seed: int = 1):
+    def __init__(self, data: LabelledSet, split: Split, resample: Mapping, seed: int = 1):
         super().__init__()
         self.data, self.split = data, split
         self.resample = dict(resample)
-        self.batch_size, self.seed = int(batch_size), int(seed)
+        self.seed = int(seed)
         self.scaler = None
 
     @property
@@ -64,25 +41,17 @@ class XrayDataModule(L.LightningDataModule):
             transform(self.scaler, x[s.train]), y[s.train], self.classes, self.resample, self.seed
         )
         self.x_train, self.y_train = torch.as_tensor(x_train), torch.as_tensor(y_train, dtype=torch.long)
-        self.x_val, self.y_val = self._tensors(s.val)
-        self.x_test, self.y_test = self._tensors(s.test)
+        self.x_val, self.y_val = self.tensors(s.val)
+        self.x_test, self.y_test = self.tensors(s.test)
 
-    def _tensors(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def tensors(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scaled features and labels of these rows of the labelled set (no resampling)."""
         x = transform(self.scaler, self.data.x[rows])
         return torch.as_tensor(x), torch.as_tensor(self.data.y[rows], dtype=torch.long)
 
     def class_counts(self) -> np.ndarray:
         """Training-part class counts before resampling (for class-weighted loss)."""
         return np.bincount(self.data.y[self.split.train], minlength=len(self.classes))
-
-    def train_dataloader(self):
-        return IndexBatches(self.x_train, self.y_train, self.batch_size, shuffle=True, seed=self.seed)
-
-    def val_dataloader(self):
-        return IndexBatches(self.x_val, self.y_val, len(self.y_val), shuffle=False)
-
-    def test_dataloader(self):
-        return IndexBatches(self.x_test, self.y_test, len(self.y_test), shuffle=False)
 
     def state_dict(self) -> dict:
         """What prediction needs, as plain values: classes, features and the fitted scaler."""
@@ -98,3 +67,66 @@ class XrayDataModule(L.LightningDataModule):
 
     def load_state_dict(self, state: dict) -> None:
         self.scaler = scaler_from_state(state["scaler"])
+
+
+class EpochTicks:
+    """A 'dataloader' with one item per epoch: `StackedClassifier` runs a whole epoch of index
+    batches inside one Lightning step."""
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self):
+        yield torch.zeros(())
+
+
+def _pad_stack(tensors: list[torch.Tensor], length: int) -> torch.Tensor:
+    out = torch.zeros((len(tensors), length, *tensors[0].shape[1:]), dtype=tensors[0].dtype)
+    for k, t in enumerate(tensors):
+        out[k, : len(t)] = t
+    return out
+
+
+class StackedDataModule(L.LightningDataModule):
+    """The (resampled, scaled) training and validation tensors of several members, each prepared
+    by its own `XrayDataModule`, padded to common lengths with validity masks."""
+
+    def __init__(self, members: list[XrayDataModule], batch_size: int = 200, seeds: list[int] | None = None):
+        super().__init__()
+        self.members = members
+        self.requested_batch = int(batch_size)
+        self.seeds = [int(s) for s in (seeds or [m.seed for m in members])]
+
+    def setup(self, stage: str | None = None) -> None:
+        if hasattr(self, "x_train"):
+            return
+        for m in self.members:
+            m.setup(stage)
+        n_classes = len(self.members[0].classes)
+        self.n_train = torch.tensor([len(m.y_train) for m in self.members])
+        n_max = int(self.n_train.max())
+        # scikit-learn's batch: min(200, n)
+        self.batch_size = max(1, min(self.requested_batch, n_max))
+        self.x_train = _pad_stack([m.x_train for m in self.members], n_max)
+        self.y_train = _pad_stack([m.y_train for m in self.members], n_max)
+        v_max = max(len(m.y_val) for m in self.members)
+        self.x_val = _pad_stack([m.x_val for m in self.members], v_max)
+        self.y_val = _pad_stack([m.y_val for m in self.members], v_max)
+        self.val_mask = _pad_stack([torch.ones(len(m.y_val), dtype=torch.bool) for m in self.members], v_max)
+        self.train_support = torch.stack([torch.bincount(m.y_train, minlength=n_classes) for m in self.members])
+        self.class_counts = torch.stack([torch.as_tensor(m.class_counts()) for m in self.members])
+        self.generators = [torch.Generator().manual_seed(s) for s in self.seeds]
+        self.steps = (n_max + self.batch_size - 1) // self.batch_size
+
+    def epoch_order(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each member's own shuffled row order for this epoch (members, steps * batch), and which
+        entries are real rows (a member with fewer rows has a shorter last batch, or none)."""
+        width = self.steps * self.batch_size
+        order = torch.zeros((len(self.members), width), dtype=torch.long)
+        for k, (n, gen) in enumerate(zip(self.n_train.tolist(), self.generators)):
+            order[k, :n] = torch.randperm(n, generator=gen)
+        valid = torch.arange(width)[None, :] < self.n_train[:, None]
+        return order, valid
+
+    def train_dataloader(self):
+        return EpochTicks()

@@ -1,24 +1,34 @@
-"""LightningModule: the MLP with the study's cross-entropy and Adam, logged per epoch."""
+"""LightningModules: `StackedClassifier` trains, `XrayClassifier` is what a checkpoint holds.
+
+Training advances several members at once (the folds of a CV run, the jobs of a batched sweep):
+one `StackedMLP`, one optimizer step for all, each member with its own data, early stopping and
+best weights. Lightning's per-step overhead dwarfs a 30-30 MLP's arithmetic, so one Lightning
+training step is one whole epoch: the mini-batches (index batches into in-memory tensors) run
+inside it under manual optimisation, and metrics are logged once per epoch.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import lightning as L
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.trainer.states import TrainerFn
-from torchmetrics import ClasswiseWrapper
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from xnet.metrics import headline_metrics
-from xnet.nets import MLP
-from xnet.plots import confusion_matrix_figure
+from xnet.errors import XnetError
+from xnet.nets import MLP, StackedMLP
+
+#: what early stopping may monitor (computed on each member's validation split every epoch)
+MONITORS = ("val/loss", "val/accuracy", "val/balanced_accuracy", "val/macro_f1")
 
 
 class XrayClassifier(L.LightningModule):
-    """Plain-value hyperparameters only, so a checkpoint loads anywhere (`load_from_checkpoint`)."""
+    """One trained MLP with its class names and softmax temperature.
+
+    Plain-value hyperparameters only, so `XrayClassifier.load_from_checkpoint(path,
+    weights_only=True)` works anywhere; the optimiser settings are kept as a record of the fit.
+    """
 
     def __init__(
         self,
@@ -33,98 +43,218 @@ class XrayClassifier(L.LightningModule):
         eps: float = 1e-10,
         l2_alpha: float = 1e-4,
         batch_size: int = 200,
-        class_weights: Sequence[float] | None = None,
+        class_weighted: bool = False,
     ):
         super().__init__()
         self.save_hyperparameters()
         self.class_names = list(class_names)
-        n_classes = len(self.class_names)
-        self.net = MLP(n_features, n_classes, hidden, depth, dropout)
-        weights = torch.as_tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
-        self.register_buffer("class_weights", weights, persistent=False)
+        self.net = MLP(n_features, len(self.class_names), hidden, depth, dropout)
         # softmax temperature; 1.0 until calibration fits it on the validation split (saved with the weights)
         self.register_buffer("temperature", torch.ones(()))
-        self.train_metrics = headline_metrics(n_classes, "train/")
-        self.val_metrics = headline_metrics(n_classes, "val/")
-        self.test_metrics = headline_metrics(n_classes, "test/")
-        labels = [c.replace("/", "_") for c in self.class_names]
-        self.val_per_class = ClasswiseWrapper(MulticlassAccuracy(n_classes, average=None), labels=labels, prefix="val/acc_")
-        self.test_per_class = ClasswiseWrapper(MulticlassAccuracy(n_classes, average=None), labels=labels, prefix="test/acc_")
-        self.val_confusion = MulticlassConfusionMatrix(n_classes)
-        self.test_confusion = MulticlassConfusionMatrix(n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
     @torch.no_grad()
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw logits in evaluation mode (no temperature)."""
+        self.eval()
+        return self.net(x)
+
+    @torch.no_grad()
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities, with the fitted temperature applied."""
-        self.eval()
-        return torch.softmax(self.net(x) / self.temperature, dim=1)
+        return torch.softmax(self.logits(x) / self.temperature, dim=1)
 
-    def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, y, weight=self.class_weights)
 
-    def training_step(self, batch, batch_idx):
-        x, y = batch
-        logits = self.net(x)
-        loss = self._loss(logits, y)
-        self.train_metrics.update(logits.detach(), y)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
-        return loss
+def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Per-member confusion matrices (members, true, predicted) of the valid rows."""
+    flat = y * n_classes + pred
+    counts = torch.zeros(y.shape[0], n_classes * n_classes).scatter_add_(1, flat, valid.float())
+    return counts.view(-1, n_classes, n_classes)
 
-    def on_train_epoch_end(self) -> None:
-        self.log_dict(self.train_metrics.compute())
-        self.train_metrics.reset()
 
-    def _evaluate(self, batch, stage: str, metrics, per_class, confusion) -> None:
-        x, y = batch
-        logits = self.net(x)
-        self.log(f"{stage}/loss", self._loss(logits, y), on_step=False, on_epoch=True, batch_size=len(y))
-        metrics.update(logits, y)
-        per_class.update(logits, y)
-        confusion.update(logits, y)
+def headline_from_confusion(cm: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Accuracy, balanced accuracy (macro recall) and macro-F1 per member, over classes present."""
+    diag = torch.diagonal(cm, dim1=1, dim2=2)
+    support, predicted = cm.sum(2), cm.sum(1)
+    present = (support > 0).float()
+    recall = diag / support.clamp_min(1)
+    precision = diag / predicted.clamp_min(1)
+    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp_min(1e-12), 0.0)
+    n_present = present.sum(1).clamp_min(1)
+    return {
+        "accuracy": diag.sum(1) / cm.sum((1, 2)).clamp_min(1),
+        "balanced_accuracy": (recall * present).sum(1) / n_present,
+        "macro_f1": (f1 * present).sum(1) / n_present,
+        "recall": recall,
+    }
 
-    def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, "val", self.val_metrics, self.val_per_class, self.val_confusion)
 
-    def test_step(self, batch, batch_idx):
-        self._evaluate(batch, "test", self.test_metrics, self.test_per_class, self.test_confusion)
+class StackedClassifier(L.LightningModule):
+    """Trains M members (same depth and optimiser, their own width, dropout, seed and data).
 
-    def _epoch_end(self, stage: str, metrics, per_class, confusion, draw: bool) -> None:
-        self.log_dict(metrics.compute())
-        self.log_dict(per_class.compute())
-        if draw:
-            self._log_confusion(stage, confusion.compute())
-        for m in (metrics, per_class, confusion):
-            m.reset()
+    Data comes from a `StackedDataModule`. Per member and epoch: train loss / accuracy / balanced
+    accuracy, validation loss / accuracy / balanced accuracy / macro-F1 / per-class accuracy, early
+    stopping on `monitor` with `patience`, and a snapshot of the best weights (in memory). A member
+    that has stopped keeps training with the rest, but its snapshot no longer changes, so its
+    result is the one a separate fit with the same early stopping would give.
+    """
 
-    def on_validation_epoch_end(self) -> None:
-        # the figure only when validating the best model after fit, not every training epoch
-        draw = self.trainer.state.fn == TrainerFn.VALIDATING
-        self._epoch_end("val", self.val_metrics, self.val_per_class, self.val_confusion, draw)
-
-    def on_test_epoch_end(self) -> None:
-        self._epoch_end("test", self.test_metrics, self.test_per_class, self.test_confusion, True)
-
-    def _log_confusion(self, stage: str, cm: torch.Tensor) -> None:
-        experiment = getattr(self.logger, "experiment", None)
-        if experiment is None or not hasattr(experiment, "add_figure"):
-            return
-        fig = confusion_matrix_figure(cm.cpu().numpy(), self.class_names, title=f"{stage} confusion matrix")
-        experiment.add_figure(f"{stage}/confusion_matrix", fig, global_step=self.current_epoch)
-        plt.close(fig)
+    def __init__(
+        self,
+        n_features: int,
+        class_names: Sequence[str],
+        hiddens: Sequence[int],
+        depth: int = 2,
+        dropouts: Sequence[float] | None = None,
+        seeds: Sequence[int] | None = None,
+        lr: float = 0.01,
+        beta1: float = 0.15,
+        beta2: float = 0.990,
+        eps: float = 1e-10,
+        l2_alpha: float = 1e-4,
+        batch_size: int = 200,
+        class_weighted: bool = False,
+        monitor: str = "val/loss",
+        mode: str = "min",
+        patience: int = 60,
+        log_every_n_epochs: int = 1,
+    ):
+        super().__init__()
+        if monitor not in MONITORS:
+            raise XnetError(f"early_stopping.monitor={monitor!r} is not one of {', '.join(MONITORS)}")
+        if mode not in ("min", "max"):
+            raise XnetError(f"early_stopping.mode={mode!r} is not 'min' or 'max'")
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.class_names = list(class_names)
+        self.n_members = len(hiddens)
+        self.net = StackedMLP(n_features, len(self.class_names), list(hiddens), depth, list(dropouts or []) or None, list(seeds or []) or None)
+        sign = 1.0 if mode == "min" else -1.0
+        self.sign = sign
+        self.best_score = torch.full((self.n_members,), math.inf)  # sign * monitored value
+        self.best_epoch = torch.zeros(self.n_members, dtype=torch.long)
+        self.wait = torch.zeros(self.n_members, dtype=torch.long)
+        self.stopped = torch.zeros(self.n_members, dtype=torch.bool)
+        self.stop_epoch = torch.zeros(self.n_members, dtype=torch.long)
+        self.best_params = [p.detach().clone() for p in self.net.parameters()]
+        self.member_loggers: list = [None] * self.n_members  # TensorBoardLogger per member, set by the caller
 
     def configure_optimizers(self):
-        """Adam with the study's betas and eps; scikit-learn's L2 (alpha/2 * ||W||^2 / batch, weights
-        only, not biases) is Adam's coupled weight decay alpha / batch on the weight matrices."""
+        """Adam with the study's betas and eps. scikit-learn's L2 penalty alpha/2 * ||W||^2 / batch
+        on the weight matrices (not biases) is Adam's coupled weight decay alpha / batch."""
         hp = self.hparams
-        n_train = getattr(getattr(self.trainer, "datamodule", None), "y_train", None)
-        batch = min(hp.batch_size, len(n_train)) if n_train is not None else hp.batch_size
-        weights = [p for n, p in self.net.named_parameters() if n.endswith("weight")]
-        biases = [p for n, p in self.net.named_parameters() if not n.endswith("weight")]
+        data = self.trainer.datamodule
+        batch = data.batch_size
         groups = [
-            {"params": weights, "weight_decay": hp.l2_alpha / batch},
-            {"params": biases, "weight_decay": 0.0},
+            {"params": list(self.net.weights), "weight_decay": hp.l2_alpha / batch},
+            {"params": list(self.net.biases), "weight_decay": 0.0},
         ]
-        return torch.optim.Adam(groups, lr=hp.lr, betas=(hp.beta1, hp.beta2), eps=hp.eps, foreach=True)
+        kwargs = dict(lr=hp.lr, betas=(hp.beta1, hp.beta2), eps=hp.eps)
+        try:
+            return torch.optim.Adam(groups, fused=True, **kwargs)
+        except (RuntimeError, TypeError):  # fused kernels missing for this device/dtype
+            return torch.optim.Adam(groups, foreach=True, **kwargs)
+
+    def on_fit_start(self) -> None:
+        data = self.trainer.datamodule
+        n_classes = len(self.class_names)
+        if self.hparams.class_weighted:
+            counts = data.class_counts.float().clamp_min(1)
+            self.loss_weights = counts.sum(1, keepdim=True) / (n_classes * counts)
+        else:
+            self.loss_weights = torch.ones(self.n_members, n_classes)
+        self.train_support = data.train_support.float()
+
+    def training_step(self, batch, batch_idx):
+        data = self.trainer.datamodule
+        optimizer = self.optimizers().optimizer
+        net, members = self.net, torch.arange(self.n_members)[:, None]
+        n_classes = len(self.class_names)
+        order, valid = data.epoch_order()
+        width = data.batch_size
+        hits = torch.zeros(self.n_members, n_classes)
+        loss_sum = torch.zeros(self.n_members)
+        net.train()
+        for start in range(0, order.shape[1], width):
+            idx, ok = order[:, start : start + width], valid[:, start : start + width]
+            x, y = data.x_train[members, idx], data.y_train[members, idx]
+            logits = net(x)
+            ce = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+            w = torch.gather(self.loss_weights, 1, y) * ok
+            per_member = (ce * w).sum(1) / w.sum(1).clamp_min(1e-12)
+            optimizer.zero_grad(set_to_none=True)
+            per_member.sum().backward()
+            idle = ~ok.any(1)
+            if idle.any():  # a member with fewer batches this epoch: keep it exactly where it is
+                saved = [(p.detach()[idle].clone(), {k: v[idle].clone() for k, v in optimizer.state[p].items() if v.dim()}) for p in net.parameters()]
+                optimizer.step()
+                with torch.no_grad():
+                    for p, (value, state) in zip(net.parameters(), saved):
+                        p[idle] = value
+                        for k, v in state.items():
+                            optimizer.state[p][k][idle] = v
+            else:
+                optimizer.step()
+            with torch.no_grad():
+                loss_sum += (ce * ok).sum(1).detach()
+                hits.scatter_add_(1, y, ((logits.argmax(2) == y) & ok).float())
+        self._end_epoch(data, hits, loss_sum)
+
+    @torch.no_grad()
+    def _end_epoch(self, data, hits: torch.Tensor, loss_sum: torch.Tensor) -> None:
+        epoch = self.current_epoch
+        net = self.net
+        net.eval()
+        logits = net(data.x_val)
+        ce = F.cross_entropy(logits.transpose(1, 2), data.y_val, reduction="none")
+        w = torch.gather(self.loss_weights, 1, data.y_val) * data.val_mask
+        val_loss = (ce * w).sum(1) / w.sum(1).clamp_min(1e-12)
+        cm = confusion_matrices(logits.argmax(2), data.y_val, data.val_mask, len(self.class_names))
+        val = headline_from_confusion(cm)
+        values = {"val/loss": val_loss, **{f"val/{k}": v for k, v in val.items() if k != "recall"}}
+
+        # early stopping and best weights, per member
+        score = self.sign * values[self.hparams.monitor]
+        active = ~self.stopped
+        improved = active & torch.isfinite(score) & (score < self.best_score)
+        if improved.any():
+            self.best_score[improved] = score[improved]
+            self.best_epoch[improved] = epoch
+            self.wait[improved] = 0
+            for best, p in zip(self.best_params, net.parameters()):
+                best[improved] = p.detach()[improved]
+        waiting = active & ~improved
+        self.wait[waiting] += 1
+        newly = active & ((self.wait >= self.hparams.patience) | ~torch.isfinite(score))
+        self.stopped |= newly
+        self.stop_epoch[newly] = epoch
+        if bool(self.stopped.all()):
+            self.trainer.should_stop = True
+
+        every = max(1, int(self.hparams.log_every_n_epochs))
+        if any(self.member_loggers) and (epoch % every == 0 or self.trainer.should_stop):
+            train_present = (self.train_support > 0).float()
+            table = {
+                "train/loss": loss_sum / data.n_train.float(),
+                "train/accuracy": hits.sum(1) / data.n_train.float(),
+                "train/balanced_accuracy": (hits / self.train_support.clamp_min(1) * train_present).sum(1)
+                / train_present.sum(1).clamp_min(1),
+                **values,
+                **{f"val/acc_{c}": val["recall"][:, i] for i, c in enumerate(self.class_names)},
+            }
+            names = list(table)
+            rows = torch.stack([table[n] for n in names], dim=1).tolist()
+            for k, logger in enumerate(self.member_loggers):
+                if logger is not None and not (self.stopped[k] and not newly[k]):
+                    logger.log_metrics(dict(zip(names, rows[k])), step=epoch)
+
+    def on_train_end(self) -> None:
+        still = ~self.stopped
+        self.stop_epoch[still] = self.current_epoch
+        self.stopped[:] = True
+
+    def member_state_dict(self, k: int) -> dict[str, torch.Tensor]:
+        """Member k's best weights as the state dict of its own `MLP`."""
+        return self.net.member_state_dict(k, self.best_params)

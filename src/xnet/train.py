@@ -10,24 +10,26 @@ import logging
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import hydra
 import lightning as L
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from hydra.core.hydra_config import HydraConfig
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.config import CONFIG_DIR
-from xnet.datamodule import XrayDataModule
+from xnet.datamodule import StackedDataModule, XrayDataModule
 from xnet.dataset import LabelledSet, Split, make_splits, prepare_labelled_set
 from xnet.errors import XnetError
 from xnet.metrics import HEADLINE, classification_report, summarize_folds
-from xnet.module import XrayClassifier
+from xnet.module import StackedClassifier, XrayClassifier
+from xnet.plots import confusion_matrix_figure
 
 log = logging.getLogger(__name__)
 
@@ -36,108 +38,67 @@ def quiet_lightning() -> None:
     """Lightning's start-up chatter (GPU available, model summary, ...) is noise for a CPU MLP."""
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*treespec.*")
-    warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
+    for message in (".*does not have many workers.*", ".*LeafSpec.*", ".*treespec.*", ".*exists and is not empty.*"):
+        warnings.filterwarnings("ignore", message=message)
 
 
-def write_json(path: Path, payload: dict) -> None:
-    """Write atomically: a temporary file in the same folder, renamed at the end."""
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """`write(tmp)` into a temporary file beside `path`, renamed to `path` only once complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2)
+        write(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def class_weights(counts: np.ndarray) -> list[float]:
-    """Inverse-frequency weights normalised to mean 1 (scikit-learn's 'balanced')."""
-    counts = np.maximum(counts.astype(float), 1.0)
-    return (counts.sum() / (len(counts) * counts)).tolist()
+def write_json(path: Path, payload: dict) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
 
 
-def build_model(cfg: DictConfig, dm: XrayDataModule) -> XrayClassifier:
-    m = cfg.model
-    return XrayClassifier(
-        n_features=dm.n_features,
-        class_names=dm.classes,
-        hidden=int(m.hidden),
-        depth=int(m.depth),
-        dropout=float(m.dropout),
-        lr=float(m.lr),
-        beta1=float(m.beta1),
-        beta2=float(m.beta2),
-        eps=float(m.eps),
-        l2_alpha=float(m.l2_alpha),
-        batch_size=int(m.batch_size),
-        class_weights=class_weights(dm.class_counts()) if m.class_weighted else None,
-    )
+@dataclass
+class Job:
+    """One training run: its config, run directory, labelled set and splits."""
+
+    cfg: DictConfig
+    run_dir: Path
+    data: LabelledSet
+    splits: list[Split]
 
 
-def fit_split(cfg: DictConfig, data: LabelledSet, split: Split, run_dir: Path, n_splits: int) -> dict:
-    """Train one split with early stopping, reload the best checkpoint, evaluate it."""
-    L.seed_everything(int(cfg.seed), workers=False, verbose=False)
-    tag = f"fold_{split.fold}" if n_splits > 1 else "holdout"
-    dm = XrayDataModule(data, split, cfg.resample, batch_size=int(cfg.model.batch_size), seed=int(cfg.seed))
-    dm.setup("fit")
-    model = build_model(cfg, dm)
-    es = cfg.early_stopping
-    checkpoint = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
-        filename=f"{tag}-best",
-        monitor=es.monitor,
-        mode=es.mode,
-        save_top_k=1,
-        save_last=False,
-        enable_version_counter=False,
-    )
-    callbacks = [checkpoint, EarlyStopping(monitor=es.monitor, mode=es.mode, patience=int(es.patience))]
-    logger = False
-    if cfg.logger.get("name"):
-        logger = TensorBoardLogger(save_dir=str(run_dir), name=str(cfg.logger.name), version=tag, default_hp_metric=False)
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
-    trainer.fit(model, datamodule=dm)
-    val = trainer.validate(model, datamodule=dm, ckpt_path="best", verbose=False)[0]
-    trainer.test(model, datamodule=dm, ckpt_path="best", verbose=False)
-    proba = model.predict_proba(dm.x_test).numpy()
-    report = classification_report(dm.y_test.numpy(), proba.argmax(axis=1), data.classes)
-    block = {
-        "fold": split.fold,
-        "n_train": int(len(split.train)),
-        "n_train_resampled": int(len(dm.y_train)),
-        "n_val": int(len(split.val)),
-        "n_test": int(len(split.test)),
-        "epochs": int(trainer.current_epoch),
-        "checkpoint": str(Path(checkpoint.best_model_path).relative_to(run_dir)),
-        "val": {k: float(val[f"val/{k}"]) for k in HEADLINE},
-        **report,
-    }
-    if logger:
-        hparams = {
-            "data": data.catalog.name,
-            "features": data.spec.name,
-            "resample": str(cfg.resample.name),
-            **{f"model/{k}": v for k, v in OmegaConf.to_container(cfg.model).items()},
-        }
-        logger.log_hyperparams(hparams, {f"hp/test_{k}": block[k] for k in HEADLINE})
-        logger.finalize("success")
-    log.info(
-        "%s: %d epochs, test accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
-        tag, block["epochs"], block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
-    )
-    return {"block": block, "y_true": dm.y_test.numpy(), "y_pred": proba.argmax(axis=1)}
+@dataclass
+class Member:
+    """One model to fit: a split of a job (a fold, or the hold-out split)."""
+
+    job: Job
+    split: Split
+    dm: XrayDataModule
+
+    @property
+    def tag(self) -> str:
+        return f"fold_{self.split.fold}" if len(self.job.splits) > 1 else "holdout"
 
 
-def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    """Run the configured training; returns (and writes) the metrics.json payload."""
-    quiet_lightning()
-    run_dir = Path(run_dir)
-    torch.set_num_threads(int(cfg.model.num_threads))
+#: config keys stacked members may differ in; everything else must be shared to stack them
+MEMBER_KEYS = ("model.hidden", "model.dropout", "seed", "cv", "split.test_size", "split.val_size", "task_name")
+
+
+def stack_key(cfg: DictConfig) -> str:
+    """Members whose configs agree on this string train together in one StackedClassifier."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    for dotted in MEMBER_KEYS:
+        node = plain
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(leaf, None)
+    return json.dumps(plain, sort_keys=True, default=str)
+
+
+def prepare_job(cfg: DictConfig, run_dir: Path) -> Job:
     data = prepare_labelled_set(cfg.data, cfg.features, int(cfg.split.min_class_count))
     folds = int(cfg.cv.folds or 0)
     if folds == 1 or folds < 0:
@@ -148,43 +109,209 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
         len(data.feature_names), data.spec.name,
     )
-    results = [fit_split(cfg, data, s, run_dir, len(splits)) for s in splits]
+    return Job(cfg=cfg, run_dir=Path(run_dir), data=data, splits=splits)
+
+
+def member_logger(member: Member):
+    name = member.job.cfg.logger.get("name")
+    if not name:
+        return None
+    return TensorBoardLogger(save_dir=str(member.job.run_dir), name=str(name), version=member.tag, default_hp_metric=False)
+
+
+def fit_members(members: list[Member]) -> list[dict]:
+    """Train members that share a stack key as one StackedClassifier; evaluate each one's best weights."""
+    cfg = members[0].job.cfg
+    m, es = cfg.model, cfg.early_stopping
+    L.seed_everything(int(cfg.seed), workers=False, verbose=False)
+    seeds = [int(mb.job.cfg.seed) for mb in members]
+    data = StackedDataModule([mb.dm for mb in members], batch_size=int(m.batch_size), seeds=seeds)
+    module = StackedClassifier(
+        n_features=members[0].dm.n_features,
+        class_names=members[0].dm.classes,
+        hiddens=[int(mb.job.cfg.model.hidden) for mb in members],
+        depth=int(m.depth),
+        dropouts=[float(mb.job.cfg.model.dropout) for mb in members],
+        seeds=seeds,
+        lr=float(m.lr),
+        beta1=float(m.beta1),
+        beta2=float(m.beta2),
+        eps=float(m.eps),
+        l2_alpha=float(m.l2_alpha),
+        batch_size=int(m.batch_size),
+        class_weighted=bool(m.class_weighted),
+        monitor=str(es.monitor),
+        mode=str(es.mode),
+        patience=int(es.patience),
+        log_every_n_epochs=int(cfg.batching.log_every_n_epochs),
+    )
+    module.member_loggers = [member_logger(mb) for mb in members]
+    trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
+    trainer.fit(module, datamodule=data)
+    return [evaluate_member(module, k, mb) for k, mb in enumerate(members)]
+
+
+def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
+    """Member k's best weights as an XrayClassifier: metrics, checkpoint, TensorBoard figures."""
+    cfg, dm, split, data = member.job.cfg, member.dm, member.split, member.job.data
+    mcfg = cfg.model
+    model = XrayClassifier(
+        n_features=dm.n_features,
+        class_names=dm.classes,
+        hidden=int(mcfg.hidden),
+        depth=int(mcfg.depth),
+        dropout=float(mcfg.dropout),
+        lr=float(mcfg.lr),
+        beta1=float(mcfg.beta1),
+        beta2=float(mcfg.beta2),
+        eps=float(mcfg.eps),
+        l2_alpha=float(mcfg.l2_alpha),
+        batch_size=int(mcfg.batch_size),
+        class_weighted=bool(mcfg.class_weighted),
+    )
+    model.net.load_state_dict(module.member_state_dict(k))
+    x_train, y_train = dm.tensors(split.train)
+    pred = {
+        "train": model.predict_proba(x_train).argmax(1).numpy(),
+        "val": model.predict_proba(dm.x_val).argmax(1).numpy(),
+        "test": model.predict_proba(dm.x_test).argmax(1).numpy(),
+    }
+    truth = {"train": y_train.numpy(), "val": dm.y_val.numpy(), "test": dm.y_test.numpy()}
+    reports = {part: classification_report(truth[part], pred[part], data.classes) for part in pred}
+    best_epoch, stop_epoch = int(module.best_epoch[k]), int(module.stop_epoch[k])
+    checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
+    save_checkpoint(checkpoint, model, dm, best_epoch)
+    block = {
+        "fold": split.fold,
+        "n_train": int(len(split.train)),
+        "n_train_resampled": int(len(dm.y_train)),
+        "n_val": int(len(split.val)),
+        "n_test": int(len(split.test)),
+        "epochs": stop_epoch + 1,
+        "best_epoch": best_epoch,
+        "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
+        "train": {key: reports["train"][key] for key in HEADLINE},
+        "val": {key: reports["val"][key] for key in HEADLINE},
+        **reports["test"],
+    }
+    logger = module.member_loggers[k]
+    if logger is not None:
+        log_final(logger, cfg, data, reports, step=stop_epoch)
+    log.info(
+        "%s: %d epochs (best %d), test accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
+        member.tag, block["epochs"], best_epoch, block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
+    )
+    return {"block": block, "y_true": truth["test"], "y_pred": pred["test"]}
+
+
+def save_checkpoint(path: Path, model: XrayClassifier, dm: XrayDataModule, epoch: int) -> None:
+    """A Lightning-format checkpoint of plain values and tensors only (weights_only-loadable)."""
+    payload = {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": dict(model.hparams),
+        "pytorch-lightning_version": L.__version__,
+        "epoch": epoch,
+        "global_step": 0,
+        "XrayDataModule": dm.state_dict(),
+    }
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, reports: dict, step: int) -> None:
+    """Per-class test accuracy, confusion matrices of the best model, hparams with its test metrics."""
+    test = reports["test"]
+    logger.log_metrics(
+        {
+            **{f"test/{key}": test[key] for key in HEADLINE},
+            **{f"test/acc_{c}": test["per_class"][c]["recall"] for c in data.classes},
+        },
+        step=step,
+    )
+    for part in ("val", "test"):
+        fig = confusion_matrix_figure(np.array(reports[part]["confusion_matrix"]), data.classes, title=f"{part} confusion matrix")
+        logger.experiment.add_figure(f"{part}/confusion_matrix", fig, global_step=step)
+        plt.close(fig)
+    hparams = {
+        "data": data.catalog.name,
+        "features": data.spec.name,
+        "resample": str(cfg.resample.name),
+        "seed": int(cfg.seed),
+        **{f"model/{key}": value for key, value in OmegaConf.to_container(cfg.model).items()},
+    }
+    logger.log_hyperparams(hparams, {f"hp/test_{key}": test[key] for key in HEADLINE})
+    logger.finalize("success")
+
+
+def job_payload(job: Job, results: list[dict]) -> dict:
+    """The metrics.json content of one run."""
+    data = job.data
     blocks = [r["block"] for r in results]
     header = {
         "dataset": data.catalog.name,
         "catalog_path": str(data.catalog.path),
         "features": data.spec.name,
         "feature_names": data.feature_names,
-        "resample": str(cfg.resample.name),
+        "resample": str(job.cfg.resample.name),
         "classes": data.classes,
         "class_counts": {c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=len(data.classes)))},
     }
     if len(blocks) == 1:
-        payload = {**header, **blocks[0]}
-    else:
-        pooled = classification_report(
-            np.concatenate([r["y_true"] for r in results]), np.concatenate([r["y_pred"] for r in results]), data.classes
-        )
-        mean, std = summarize_folds(blocks)
-        payload = {
-            **header,
-            "cv_folds": len(blocks),
-            "n_train": int(round(np.mean([b["n_train"] for b in blocks]))),
-            "n_test": int(sum(b["n_test"] for b in blocks)),
-            "pooled_out_of_fold": True,
-            **pooled,
-            "mean": mean,
-            "std": std,
-            "val_mean": {k: float(np.mean([b["val"][k] for b in blocks])) for k in HEADLINE},
-            "folds": blocks,
-        }
-        log.info(
-            "%d-fold CV: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro-F1 %.3f ± %.3f",
-            len(blocks), mean["balanced_accuracy"], std["balanced_accuracy"], mean["accuracy"], std["accuracy"],
-            mean["macro_f1"], std["macro_f1"],
-        )
-    write_json(run_dir / "metrics.json", payload)
-    return payload
+        return {**header, **blocks[0]}
+    pooled = classification_report(
+        np.concatenate([r["y_true"] for r in results]), np.concatenate([r["y_pred"] for r in results]), data.classes
+    )
+    mean, std = summarize_folds(blocks)
+    for part in ("train", "val"):
+        mean[part] = {key: float(np.mean([b[part][key] for b in blocks])) for key in HEADLINE}
+    log.info(
+        "%d-fold CV: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro-F1 %.3f ± %.3f",
+        len(blocks), mean["balanced_accuracy"], std["balanced_accuracy"], mean["accuracy"], std["accuracy"],
+        mean["macro_f1"], std["macro_f1"],
+    )
+    return {
+        **header,
+        "cv_folds": len(blocks),
+        "n_train": int(round(np.mean([b["n_train"] for b in blocks]))),
+        "n_test": int(sum(b["n_test"] for b in blocks)),
+        "pooled_out_of_fold": True,
+        **pooled,
+        "mean": mean,
+        "std": std,
+        "folds": blocks,
+    }
+
+
+def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> list[dict]:
+    """Train several runs; members that can share a StackedClassifier (the folds of a run, runs
+    differing only in width/dropout/seed) train together unless `batching.enabled=false`.
+    Writes each run's metrics.json and returns the payloads."""
+    quiet_lightning()
+    torch.set_num_threads(int(cfgs[0].model.num_threads))
+    jobs = [prepare_job(cfg, Path(d)) for cfg, d in zip(cfgs, run_dirs)]
+    members = [
+        Member(job=job, split=s, dm=XrayDataModule(job.data, s, job.cfg.resample, seed=int(job.cfg.seed)))
+        for job in jobs
+        for s in job.splits
+    ]
+    groups: dict[str, list[Member]] = {}
+    for index, member in enumerate(members):
+        key = stack_key(member.job.cfg) if member.job.cfg.batching.enabled else str(index)
+        groups.setdefault(key, []).append(member)
+    results: dict[int, dict] = {}
+    for group in groups.values():
+        for member, result in zip(group, fit_members(group)):
+            results[id(member)] = result
+    payloads = []
+    for job in jobs:
+        payload = job_payload(job, [results[id(mb)] for mb in members if mb.job is job])
+        write_json(job.run_dir / "metrics.json", payload)
+        payloads.append(payload)
+    return payloads
+
+
+def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
+    """Run the configured training; returns (and writes) the metrics.json payload."""
+    return train_many([cfg], [run_dir])[0]
 
 
 def optimized_value(payload: dict, name: str) -> float:
