@@ -93,3 +93,14 @@ def test_smote_k_shrinks_for_tiny_classes():
     _, data, split, dm = module_for(["resample=smote", "split.min_class_count=5"])
     counts = dict(zip(data.classes, np.bincount(dm.y_train.numpy())))
     assert "NS" in counts and counts["NS"] == 500  # NS has only a handful of training rows, k shrank
+
+
+def test_fast_yeo_johnson_fit_equals_scikit_learn():
+    """fit_scaler finds the lambdas itself (for speed); it must agree with PowerTransformer's fit."""
+    from xnet.preprocessing import make_scaler
+
+    cfg, data = labelled(["data=csc_muwclass", "features=xray_mw"])
+    split = next(make_splits(data.y, cfg.split, 0, cfg.seed))
+    ours, reference = fit_scaler(data.x[split.train]), make_scaler().fit(data.x[split.train])
+    np.testing.assert_allclose(ours.named_steps["power"].lambdas_, reference.named_steps["power"].lambdas_, rtol=1e-7)
+    np.testing.assert_allclose(transform(ours, data.x[split.test]), transform(reference, data.x[split.test]), atol=1e-6)

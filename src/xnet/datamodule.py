@@ -54,7 +54,14 @@ class XrayDataModule(L.LightningDataModule):
         return np.bincount(self.data.y[self.split.train], minlength=len(self.classes))
 
     def state_dict(self) -> dict:
-        """What prediction needs, as plain values: classes, features and the fitted scaler."""
+        """What prediction needs, as plain values: classes, features, the fitted scaler and, per
+        feature column, the training rows' missing share and range (`xnet.predict`'s flags)."""
+        import warnings
+
+        x = self.data.x[self.split.train]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column missing on every training row
+            low, high = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
         return {
             "classes": list(self.classes),
             "feature_names": list(self.data.feature_names),
@@ -63,6 +70,9 @@ class XrayDataModule(L.LightningDataModule):
             "feature_set": self.data.spec.name,
             "catalog": self.data.catalog.name,
             "scaler": scaler_state(self.scaler),
+            "train_missing_fraction": np.isnan(x).mean(axis=0).tolist(),
+            "train_min": low.tolist(),
+            "train_max": high.tolist(),
         }
 
     def load_state_dict(self, state: dict) -> None:

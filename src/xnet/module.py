@@ -94,7 +94,8 @@ def headline_from_confusion(cm: torch.Tensor) -> dict[str, torch.Tensor]:
 class StackedClassifier(L.LightningModule):
     """Trains M members (same depth and optimiser, their own width, dropout, seed and data).
 
-    Data comes from a `StackedDataModule`. Per member and epoch: train loss / accuracy / balanced
+    Data comes from a `StackedDataModule`; members must take the same number of batches per epoch
+    (one Adam step count for all; `train.plan_stacks` sees to it). Per member and epoch: train loss / accuracy / balanced
     accuracy, validation loss / accuracy / balanced accuracy / macro-F1 / per-class accuracy, early
     stopping on `monitor` with `patience`, and a snapshot of the best weights (in memory). A member
     that has stopped keeps training with the rest, but its snapshot no longer changes, so its
@@ -142,20 +143,15 @@ class StackedClassifier(L.LightningModule):
         self.member_loggers: list = [None] * self.n_members  # TensorBoardLogger per member, set by the caller
 
     def configure_optimizers(self):
-        """Adam with the study's betas and eps. scikit-learn's L2 penalty alpha/2 * ||W||^2 / batch
-        on the weight matrices (not biases) is Adam's coupled weight decay alpha / batch."""
+        """Adam with the study's betas and eps, one parameter group (one fused kernel per step).
+        scikit-learn's L2 penalty alpha/2 * ||W||^2 / batch on the weight matrices only (not the
+        biases) is added to their gradients in `training_step`, as Adam's coupled weight decay does."""
         hp = self.hparams
-        data = self.trainer.datamodule
-        batch = data.batch_size
-        groups = [
-            {"params": list(self.net.weights), "weight_decay": hp.l2_alpha / batch},
-            {"params": list(self.net.biases), "weight_decay": 0.0},
-        ]
         kwargs = dict(lr=hp.lr, betas=(hp.beta1, hp.beta2), eps=hp.eps)
         try:
-            return torch.optim.Adam(groups, fused=True, **kwargs)
+            return torch.optim.Adam(self.net.parameters(), fused=True, **kwargs)
         except (RuntimeError, TypeError):  # fused kernels missing for this device/dtype
-            return torch.optim.Adam(groups, foreach=True, **kwargs)
+            return torch.optim.Adam(self.net.parameters(), foreach=True, **kwargs)
 
     def on_fit_start(self) -> None:
         data = self.trainer.datamodule
@@ -171,35 +167,42 @@ class StackedClassifier(L.LightningModule):
         data = self.trainer.datamodule
         optimizer = self.optimizers().optimizer
         net, members = self.net, torch.arange(self.n_members)[:, None]
+        weights = list(net.weights)
+        decay = self.hparams.l2_alpha / data.batch_size
         n_classes = len(self.class_names)
         order, valid = data.epoch_order()
         width = data.batch_size
+        rows_per_step = valid.view(self.n_members, -1, width).sum(2)
+        if bool((rows_per_step == 0).any()):
+            raise RuntimeError("stacked members need the same number of batches per epoch (see train.plan_stacks)")
+        full_steps = set((rows_per_step == width).all(0).nonzero().flatten().tolist())
+        track = any(self.member_loggers)  # per-epoch train metrics only when someone logs them
         hits = torch.zeros(self.n_members, n_classes)
         loss_sum = torch.zeros(self.n_members)
+        # one gather per epoch; each step then takes a view
+        x_epoch, y_epoch = data.x_train[members, order], data.y_train[members, order]
+        weighted = self.hparams.class_weighted
         net.train()
-        for start in range(0, order.shape[1], width):
-            idx, ok = order[:, start : start + width], valid[:, start : start + width]
-            x, y = data.x_train[members, idx], data.y_train[members, idx]
+        for step, start in enumerate(range(0, order.shape[1], width)):
+            x, y = x_epoch[:, start : start + width], y_epoch[:, start : start + width]
             logits = net(x)
             ce = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")
-            w = torch.gather(self.loss_weights, 1, y) * ok
-            per_member = (ce * w).sum(1) / w.sum(1).clamp_min(1e-12)
-            optimizer.zero_grad(set_to_none=True)
-            per_member.sum().backward()
-            idle = ~ok.any(1)
-            if idle.any():  # a member with fewer batches this epoch: keep it exactly where it is
-                saved = [(p.detach()[idle].clone(), {k: v[idle].clone() for k, v in optimizer.state[p].items() if v.dim()}) for p in net.parameters()]
-                optimizer.step()
-                with torch.no_grad():
-                    for p, (value, state) in zip(net.parameters(), saved):
-                        p[idle] = value
-                        for k, v in state.items():
-                            optimizer.state[p][k][idle] = v
+            if step in full_steps and not weighted:
+                loss = ce.mean(1).sum()
             else:
-                optimizer.step()
+                ok = valid[:, start : start + width]
+                w = torch.gather(self.loss_weights, 1, y) * ok if weighted else ok.float()
+                loss = ((ce * w).sum(1) / w.sum(1).clamp_min(1e-12)).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
             with torch.no_grad():
-                loss_sum += (ce * ok).sum(1).detach()
-                hits.scatter_add_(1, y, ((logits.argmax(2) == y) & ok).float())
+                torch._foreach_add_([p.grad for p in weights], weights, alpha=decay)
+            optimizer.step()
+            if track:
+                with torch.no_grad():
+                    ok = valid[:, start : start + width]
+                    loss_sum += (ce * ok).sum(1)
+                    hits.scatter_add_(1, y, ((logits.argmax(2) == y) & ok).float())
         self._end_epoch(data, hits, loss_sum)
 
     @torch.no_grad()
@@ -251,8 +254,8 @@ class StackedClassifier(L.LightningModule):
                     logger.log_metrics(dict(zip(names, rows[k])), step=epoch)
 
     def on_train_end(self) -> None:
-        still = ~self.stopped
-        self.stop_epoch[still] = self.current_epoch
+        still = ~self.stopped  # ran to max_epochs: their last epoch is the one before current_epoch
+        self.stop_epoch[still] = max(self.current_epoch - 1, 0)
         self.stopped[:] = True
 
     def member_state_dict(self, k: int) -> dict[str, torch.Tensor]:

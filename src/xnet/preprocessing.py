@@ -32,9 +32,69 @@ def make_scaler() -> Pipeline:
 
 
 def fit_scaler(x_train: np.ndarray) -> Pipeline:
-    """Fit the scaler on training rows (never validation or test rows)."""
+    """Fit the scaler on training rows (never validation or test rows).
+
+    Same pipeline and result as `make_scaler().fit(x_train)`, but the Yeo-Johnson lambdas come from
+    `yeo_johnson_lambdas` (scipy's optimiser on a plain numpy likelihood): scikit-learn's fit spends
+    ~0.25 s per 2,000-row, 33-feature training part in scipy's per-call wrapper overhead, which
+    dominated a 5-fold CV of the 30-30 MLP.
+    """
+    impute, power, standard, minmax = make_scaler().named_steps.values()
     with np.errstate(all="ignore"):
-        return make_scaler().fit(x_train)
+        x = impute.fit_transform(x_train)
+        power.lambdas_ = yeo_johnson_lambdas(x)
+        power.n_features_in_ = x.shape[1]
+        x = power.transform(x)
+        minmax.fit(standard.fit_transform(x))
+    return Pipeline([("impute", impute), ("power", power), ("standard", standard), ("minmax", minmax)])
+
+
+def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
+    """The Yeo-Johnson transform (scipy.stats' formula)."""
+    out = np.empty_like(x)
+    pos = x >= 0
+    eps = np.finfo(float).eps
+    out[pos] = np.log1p(x[pos]) if abs(lmbda) < eps else np.expm1(lmbda * np.log1p(x[pos])) / lmbda
+    neg = ~pos
+    if abs(lmbda - 2) > eps:
+        out[neg] = -np.expm1((2 - lmbda) * np.log1p(-x[neg])) / (2 - lmbda)
+    else:
+        out[neg] = -np.log1p(-x[neg])
+    return out
+
+
+def yeo_johnson_lambdas(x: np.ndarray) -> np.ndarray:
+    """Maximum-likelihood Yeo-Johnson lambda per column, as `scipy.stats.yeojohnson_normmax` finds
+    it (same log-likelihood, bounds and `optimize.fminbound` tolerance), NaNs ignored."""
+    from scipy import optimize
+
+    lambdas = np.ones(x.shape[1])
+    finfo = np.finfo(float)
+    log_eps = np.log(finfo.eps)
+    log_tiny = (np.log(finfo.tiny) - log_eps) / 2
+    log_max = (np.log(finfo.max) + log_eps) / 2
+    for j in range(x.shape[1]):
+        col = x[:, j][~np.isnan(x[:, j])]
+        if col.size == 0 or np.all(col == 0):
+            continue
+        log_term = np.sum(np.sign(col) * np.log1p(np.abs(col)))
+        n = col.size
+
+        def neg_llf(lmbda: float) -> float:
+            var = np.var(_yeo_johnson(col, lmbda))
+            if not var >= finfo.smallest_normal:
+                return np.inf
+            llf = -n / 2 * np.log(var) + (lmbda - 1) * log_term
+            return -llf if np.isfinite(llf) else np.inf
+
+        log1p_max = np.log1p(20 * np.max(np.abs(col)))
+        lb, ub = log_tiny / log1p_max, log_max / log1p_max
+        if np.all(col < 0):
+            lb, ub = 2 - ub, 2 - lb
+        elif np.any(col < 0):
+            lb, ub = max(2 - ub, lb), min(2 - lb, ub)
+        lambdas[j] = optimize.fminbound(neg_llf, lb, ub, xtol=1.48e-08)
+    return lambdas
 
 
 def scaler_state(scaler: Pipeline) -> dict:

@@ -23,6 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from xnet import deferral
 from xnet.config import CONFIG_DIR
 from xnet.datamodule import StackedDataModule, XrayDataModule
 from xnet.dataset import LabelledSet, Split, make_splits, prepare_labelled_set
@@ -98,17 +99,54 @@ def stack_key(cfg: DictConfig) -> str:
     return json.dumps(plain, sort_keys=True, default=str)
 
 
-def prepare_job(cfg: DictConfig, run_dir: Path) -> Job:
-    data = prepare_labelled_set(cfg.data, cfg.features, int(cfg.split.min_class_count))
-    folds = int(cfg.cv.folds or 0)
-    if folds == 1 or folds < 0:
-        raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
-    splits = list(make_splits(data.y, cfg.split, folds, int(cfg.seed)))
-    log.info(
-        "%s: %d sources, %d classes (%s), %d features (%s)",
-        data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
-        len(data.feature_names), data.spec.name,
-    )
+def _key(*nodes) -> str:
+    return json.dumps([OmegaConf.to_container(n, resolve=True) if isinstance(n, DictConfig) else n for n in nodes], sort_keys=True, default=str)
+
+
+def plan_stacks(members: list[Member]) -> list[list[Member]]:
+    """Group members into stacks: same stack key and batches per epoch, widths within `batching.max_width_ratio` of
+    the stack's narrowest (a narrow member padded to a much wider stack would cost as much as the
+    wide one). With `batching.enabled=false` every member trains alone (the sequential reference)."""
+    groups: dict[str, list[Member]] = {}
+    for index, member in enumerate(members):
+        if not member.job.cfg.batching.enabled:
+            groups[str(index)] = [member]
+            continue
+        # Adam keeps one step count per stacked tensor: members must take the same batches per epoch
+        member.dm.setup("fit")
+        n = len(member.dm.y_train)
+        batch = min(int(member.job.cfg.model.batch_size), n)
+        key = f"{stack_key(member.job.cfg)}|batch={batch}|steps={-(-n // batch)}"
+        groups.setdefault(key, []).append(member)
+    stacks = []
+    for group in groups.values():
+        ratio = float(group[0].job.cfg.batching.max_width_ratio)
+        current: list[Member] = []
+        for member in sorted(group, key=lambda mb: int(mb.job.cfg.model.hidden)):
+            if current and int(member.job.cfg.model.hidden) > ratio * int(current[0].job.cfg.model.hidden):
+                stacks.append(current)
+                current = []
+            current.append(member)
+        stacks.append(current)
+    return stacks
+
+
+def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Job:
+    """Load the labelled set and make the splits (shared by jobs whose data settings agree)."""
+    cache = {} if cache is None else cache
+    key = _key(cfg.data, cfg.features, cfg.split, cfg.cv, cfg.seed)
+    if key not in cache:
+        data = prepare_labelled_set(cfg.data, cfg.features, int(cfg.split.min_class_count))
+        folds = int(cfg.cv.folds or 0)
+        if folds == 1 or folds < 0:
+            raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
+        cache[key] = (data, list(make_splits(data.y, cfg.split, folds, int(cfg.seed))))
+        log.info(
+            "%s: %d sources, %d classes (%s), %d features (%s)",
+            data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
+            len(data.feature_names), data.spec.name,
+        )
+    data, splits = cache[key]
     return Job(cfg=cfg, run_dir=Path(run_dir), data=data, splits=splits)
 
 
@@ -287,19 +325,21 @@ def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> li
     Writes each run's metrics.json and returns the payloads."""
     quiet_lightning()
     torch.set_num_threads(int(cfgs[0].model.num_threads))
-    jobs = [prepare_job(cfg, Path(d)) for cfg, d in zip(cfgs, run_dirs)]
-    members = [
-        Member(job=job, split=s, dm=XrayDataModule(job.data, s, job.cfg.resample, seed=int(job.cfg.seed)))
-        for job in jobs
-        for s in job.splits
-    ]
-    groups: dict[str, list[Member]] = {}
-    for index, member in enumerate(members):
-        key = stack_key(member.job.cfg) if member.job.cfg.batching.enabled else str(index)
-        groups.setdefault(key, []).append(member)
+    cache: dict = {}
+    jobs = [prepare_job(cfg, Path(d), cache) for cfg, d in zip(cfgs, run_dirs)]
+    # one scaler / resampled training set per (labelled set, split, resampling, seed), shared by
+    # every member that trains on it (the widths of a sweep on the same fold)
+    modules: dict[tuple, XrayDataModule] = {}
+    members = []
+    for job in jobs:
+        for s in job.splits:
+            key = (id(job.data), s.fold, _key(job.cfg.resample, job.cfg.seed))
+            if key not in modules:
+                modules[key] = XrayDataModule(job.data, s, job.cfg.resample, seed=int(job.cfg.seed))
+            members.append(Member(job=job, split=s, dm=modules[key]))
     results: dict[int, dict] = {}
-    for group in groups.values():
-        for member, result in zip(group, fit_members(group)):
+    for stack in plan_stacks(members):
+        for member, result in zip(stack, fit_members(stack)):
             results[id(member)] = result
     payloads = []
     for job in jobs:
@@ -322,11 +362,21 @@ def optimized_value(payload: dict, name: str) -> float:
     return float(source[name])
 
 
+def run_deferred(jobs: list[tuple[DictConfig, str]]) -> list[float]:
+    """Train recorded jobs together (stacked where possible); their optimized metrics."""
+    payloads = train_many([cfg for cfg, _ in jobs], [run_dir for _, run_dir in jobs])
+    return [optimized_value(p, str(cfg.optimized_metric)) for p, (cfg, _) in zip(payloads, jobs)]
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def _hydra_main(cfg: DictConfig) -> float:
+def _hydra_main(cfg: DictConfig) -> float | None:
     if cfg.optimized_metric not in HEADLINE:
         raise XnetError(f"optimized_metric={cfg.optimized_metric!r} is not one of {', '.join(HEADLINE)}")
-    payload = train(cfg, HydraConfig.get().runtime.output_dir)
+    run_dir = HydraConfig.get().runtime.output_dir
+    if deferral.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
+        deferral.recorded.append((cfg, run_dir))
+        return None
+    payload = train(cfg, run_dir)
     return optimized_value(payload, str(cfg.optimized_metric))
 
 
