@@ -102,3 +102,16 @@ def test_stacked_sweep_launcher_matches_the_basic_launcher(tmp_path):
         b = json.loads((tmp_path / "basic" / job / "metrics.json").read_text())
         assert a["mean"]["balanced_accuracy"] == pytest.approx(b["mean"]["balanced_accuracy"], abs=0.02)
         assert [f["epochs"] for f in a["folds"]] == [f["epochs"] for f in b["folds"]]
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+    """For jobs that cannot stack (different feature sets here): Hydra's joblib launcher, 2 cores."""
+    sweep = tmp_path / "joblib"
+    result = run_cli(
+        "xnet.train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "data=csc_muwclass",
+        "features=xray,xray_mw", f"hydra.sweep.dir={sweep}", *FAST,
+    )
+    assert result.returncode == 0, result.stderr
+    features = {json.loads((sweep / job / "metrics.json").read_text())["features"] for job in ("0", "1")}
+    assert features == {"xray", "xray_mw"}
+    assert "Joblib" in result.stderr + result.stdout

@@ -128,15 +128,23 @@ class StackedDataModule(L.LightningDataModule):
         self.generators = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.steps = (n_max + self.batch_size - 1) // self.batch_size
 
+    def to(self, device: torch.device) -> "StackedDataModule":
+        """Move the stacked tensors to the training device (a GPU with `trainer=gpu`)."""
+        for name in ("x_train", "y_train", "x_val", "y_val", "val_mask", "n_train", "train_support", "class_counts"):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
     def epoch_order(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Each member's own shuffled row order for this epoch (members, steps * batch), and which
         entries are real rows (a member with fewer rows has a shorter last batch, or none)."""
         width = self.steps * self.batch_size
         order = torch.zeros((len(self.members), width), dtype=torch.long)
-        for k, (n, gen) in enumerate(zip(self.n_train.tolist(), self.generators)):
+        n_train = self.n_train.cpu()
+        for k, (n, gen) in enumerate(zip(n_train.tolist(), self.generators)):
             order[k, :n] = torch.randperm(n, generator=gen)
-        valid = torch.arange(width)[None, :] < self.n_train[:, None]
-        return order, valid
+        valid = torch.arange(width)[None, :] < n_train[:, None]
+        device = self.x_train.device
+        return order.to(device), valid.to(device)
 
     def train_dataloader(self):
         return EpochTicks()

@@ -70,7 +70,7 @@ class XrayClassifier(L.LightningModule):
 def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Per-member confusion matrices (members, true, predicted) of the valid rows."""
     flat = y * n_classes + pred
-    counts = torch.zeros(y.shape[0], n_classes * n_classes).scatter_add_(1, flat, valid.float())
+    counts = torch.zeros(y.shape[0], n_classes * n_classes, device=y.device).scatter_add_(1, flat, valid.float())
     return counts.view(-1, n_classes, n_classes)
 
 
@@ -155,13 +155,15 @@ class StackedClassifier(L.LightningModule):
 
     def on_fit_start(self) -> None:
         data = self.trainer.datamodule
+        data.to(self.device)
         n_classes = len(self.class_names)
         if self.hparams.class_weighted:
             counts = data.class_counts.float().clamp_min(1)
             self.loss_weights = counts.sum(1, keepdim=True) / (n_classes * counts)
         else:
-            self.loss_weights = torch.ones(self.n_members, n_classes)
+            self.loss_weights = torch.ones(self.n_members, n_classes, device=self.device)
         self.train_support = data.train_support.float()
+        self.best_params = [p.detach().clone() for p in self.net.parameters()]
 
     def training_step(self, batch, batch_idx):
         data = self.trainer.datamodule
@@ -177,8 +179,8 @@ class StackedClassifier(L.LightningModule):
             raise RuntimeError("stacked members need the same number of batches per epoch (see train.plan_stacks)")
         full_steps = set((rows_per_step == width).all(0).nonzero().flatten().tolist())
         track = any(self.member_loggers)  # per-epoch train metrics only when someone logs them
-        hits = torch.zeros(self.n_members, n_classes)
-        loss_sum = torch.zeros(self.n_members)
+        hits = torch.zeros(self.n_members, n_classes, device=self.device)
+        loss_sum = torch.zeros(self.n_members, device=self.device)
         # one gather per epoch; each step then takes a view
         x_epoch, y_epoch = data.x_train[members, order], data.y_train[members, order]
         weighted = self.hparams.class_weighted
@@ -219,15 +221,16 @@ class StackedClassifier(L.LightningModule):
         values = {"val/loss": val_loss, **{f"val/{k}": v for k, v in val.items() if k != "recall"}}
 
         # early stopping and best weights, per member
-        score = self.sign * values[self.hparams.monitor]
+        score = self.sign * values[self.hparams.monitor].cpu()
         active = ~self.stopped
         improved = active & torch.isfinite(score) & (score < self.best_score)
         if improved.any():
             self.best_score[improved] = score[improved]
             self.best_epoch[improved] = epoch
             self.wait[improved] = 0
+            on_device = improved.to(self.device)
             for best, p in zip(self.best_params, net.parameters()):
-                best[improved] = p.detach()[improved]
+                best[on_device] = p.detach()[on_device]
         waiting = active & ~improved
         self.wait[waiting] += 1
         newly = active & ((self.wait >= self.hparams.patience) | ~torch.isfinite(score))
@@ -248,7 +251,7 @@ class StackedClassifier(L.LightningModule):
                 **{f"val/acc_{c}": val["recall"][:, i] for i, c in enumerate(self.class_names)},
             }
             names = list(table)
-            rows = torch.stack([table[n] for n in names], dim=1).tolist()
+            rows = torch.stack([table[n] for n in names], dim=1).cpu().tolist()
             for k, logger in enumerate(self.member_loggers):
                 if logger is not None and not (self.stopped[k] and not newly[k]):
                     logger.log_metrics(dict(zip(names, rows[k])), step=epoch)
