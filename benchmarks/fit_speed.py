@@ -100,7 +100,7 @@ def time_xnet(data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: in
             members += [Member(job=job, split=s, dm=dm) for s, dm in zip(splits, modules)]
         results = [r for stack in plan_stacks(members) for r in fit_members(stack)]
         elapsed = time.perf_counter() - start
-    return elapsed, [r["block"]["balanced_accuracy"] for r in results]
+    return elapsed, [r["reports"]["test"]["balanced_accuracy"] for r in results]
 
 
 def time_sklearn(data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: int) -> tuple[float, list[float]]:

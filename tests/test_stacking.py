@@ -85,7 +85,7 @@ def test_members_with_different_batch_counts_train_apart_and_as_alone(tmp_path):
     assert [len(s) for s in stacks] == [1, 1]
     pair = [r for stack in stacks for r in fit_members(stack)]
     alone = fit_members([Member(job=alone_job, split=short_split, dm=XrayDataModule(job.data, short_split, cfg.resample))])
-    assert pair[1]["block"]["best_epoch"] == alone[0]["block"]["best_epoch"]
+    assert pair[1]["best_epoch"] == alone[0]["best_epoch"]
     wa, wb = checkpoint_weights(tmp_path / "pair", "fold_1"), checkpoint_weights(tmp_path / "alone", "fold_1")
     for name in wa:
         torch.testing.assert_close(wa[name], wb[name], atol=5e-3, rtol=0)

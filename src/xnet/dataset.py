@@ -117,3 +117,17 @@ def make_splits(y: np.ndarray, split_cfg: Mapping, folds: int, seed: int) -> Ite
         train, test = train_test_split(rows, test_size=float(split_cfg["test_size"]), stratify=y, random_state=seed)
         tr, va = _train_val(train, y, val_size, seed)
         yield Split(fold=0, train=tr, val=va, test=np.sort(test))
+
+
+def ensemble_splits(split: Split, y: np.ndarray, val_size: float, seed: int, members: int) -> list[tuple[Split, int]]:
+    """For an ensemble of `members` networks per split: network m gets its own stratified
+    train/validation split of the split's training part (seed + m) and trains with seed + m; the
+    test part is shared. Network 0 is exactly the single-network split."""
+    if members <= 1:
+        return [(split, seed)]
+    outer = np.sort(np.concatenate([split.train, split.val]))
+    out = []
+    for m in range(members):
+        train, val = _train_val(outer, y, val_size, seed + m)
+        out.append((Split(fold=split.fold, train=train, val=val, test=split.test), seed + m))
+    return out

@@ -13,6 +13,7 @@ import math
 from typing import Sequence
 
 import lightning as L
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +45,8 @@ class XrayClassifier(L.LightningModule):
         l2_alpha: float = 1e-4,
         batch_size: int = 200,
         class_weighted: bool = False,
+        prior_power: float = 0.0,
+        class_prior: Sequence[float] | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -65,6 +68,18 @@ class XrayClassifier(L.LightningModule):
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities, with the fitted temperature applied."""
         return torch.softmax(self.logits(x) / self.temperature, dim=1)
+
+    def decide(self, proba):
+        """Predicted class indices from (calibrated, possibly ensemble-averaged) probabilities:
+        argmax of log p - prior_power * log(training class share). With prior_power 0 this is the
+        plain argmax; towards 1 it trades accuracy on common classes for recall on rare ones."""
+        power = float(self.hparams.prior_power)
+        proba = proba.numpy() if isinstance(proba, torch.Tensor) else np.asarray(proba)
+        if power == 0 or self.hparams.class_prior is None:
+            return proba.argmax(axis=1)
+        with np.errstate(divide="ignore"):
+            score = np.log(proba) - power * np.log(np.asarray(self.hparams.class_prior, dtype=float))
+        return score.argmax(axis=1)
 
 
 def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int) -> torch.Tensor:

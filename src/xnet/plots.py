@@ -1,14 +1,23 @@
-"""Figures (matplotlib, headless)."""
+"""Figures (matplotlib, headless): each function draws one figure and returns it, unsaved.
+
+Which figures a run writes, and where, is `xnet.figures`; these only draw.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+def class_colours(classes: Sequence[str]) -> dict[str, tuple]:
+    """One colour per class, the same in every figure of a run (tab10; tab20 beyond ten classes)."""
+    cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    return {c: cmap(i % cmap.N) for i, c in enumerate(classes)}
 
 
 def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str = "", normalize: bool = False):
@@ -30,5 +39,136 @@ def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str =
         for j in range(len(classes)):
             text = f"{values[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if values[i, j] > threshold else "black")
+    fig.tight_layout()
+    return fig
+
+
+def class_shares_figure(counts: Mapping[str, int], title: str = ""):
+    """The study's pie of class shares, with the counts in the legend (small classes stay legible)."""
+    classes = list(counts)
+    values = np.array([counts[c] for c in classes], dtype=float)
+    colours = class_colours(classes)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    wedges, _ = ax.pie(values, colors=[colours[c] for c in classes], startangle=90, counterclock=False,
+                       wedgeprops={"linewidth": 0.6, "edgecolor": "white"})
+    total = values.sum()
+    labels = [f"{c}: {int(n)} ({100 * n / total:.1f} %)" for c, n in zip(classes, values)]
+    ax.legend(wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    ax.set_title(title or f"class shares ({int(total)} sources)")
+    ax.axis("equal")
+    fig.tight_layout()
+    return fig
+
+
+def sky_figure(l_deg: np.ndarray, b_deg: np.ndarray, labels: Sequence[str], classes: Sequence[str], title: str = ""):
+    """Positions in galactic coordinates, Mollweide projection, l = 0 at the centre increasing to
+    the left (the astronomers' convention)."""
+    l_wrapped = np.remainder(np.asarray(l_deg, dtype=float) + 180.0, 360.0) - 180.0
+    x, y = -np.radians(l_wrapped), np.radians(np.asarray(b_deg, dtype=float))
+    labels = np.asarray(labels, dtype=object)
+    colours = class_colours(classes)
+    fig = plt.figure(figsize=(9, 5))
+    ax = fig.add_subplot(111, projection="mollweide")
+    for c in classes:
+        at = labels == c
+        ax.scatter(x[at], y[at], s=4, color=colours[c], label=f"{c} ({int(at.sum())})", alpha=0.8, linewidths=0)
+    ticks = np.arange(-150, 180, 30)
+    ax.set_xticks(np.radians(ticks), [f"{(-t) % 360}°" for t in ticks], fontsize=8)
+    ax.grid(True, lw=0.4, alpha=0.5)
+    ax.set_xlabel("galactic longitude l")
+    ax.set_ylabel("galactic latitude b")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.28), ncol=min(len(classes), 5), fontsize=8, markerscale=3, frameon=False)
+    ax.set_title(title or "sky positions (galactic, Mollweide)", pad=14)
+    fig.tight_layout()
+    return fig
+
+
+def hardness_figure(
+    x: np.ndarray, y: np.ndarray, labels: Sequence[str], classes: Sequence[str], x_name: str, y_name: str, title: str = ""
+):
+    """One hardness ratio against another, one panel for all classes plus one per class (the study
+    found CVs inside the AGN region; per-class panels show overlaps a single scatter hides)."""
+    labels = np.asarray(labels, dtype=object)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    colours = class_colours(classes)
+    n = len(classes) + 1
+    cols = min(n, 5)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.7 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    axes = axes.ravel()
+    for c in classes:
+        at = ok & (labels == c)
+        axes[0].scatter(x[at], y[at], s=3, color=colours[c], alpha=0.6, linewidths=0, label=c)
+    axes[0].set_title("all classes", fontsize=9)
+    axes[0].legend(fontsize=6, markerscale=3, frameon=False, loc="best")
+    for ax, c in zip(axes[1:], classes):
+        ax.scatter(x[ok], y[ok], s=2, color="0.85", linewidths=0)
+        at = ok & (labels == c)
+        ax.scatter(x[at], y[at], s=4, color=colours[c], linewidths=0)
+        ax.set_title(f"{c} ({int(at.sum())} with both)", fontsize=9)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for ax in axes[:n]:
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_ylim(-1.05, 1.05)
+    fig.supxlabel(x_name)
+    fig.supylabel(y_name)
+    fig.suptitle(title or f"{y_name} against {x_name}")
+    fig.tight_layout()
+    return fig
+
+
+def feature_histograms_figure(values: np.ndarray, names: Sequence[str], title: str = "", bins: int = 40):
+    """One histogram per feature column (NaNs left out, their share in the panel title)."""
+    values = np.asarray(values, dtype=float)
+    n = len(names)
+    cols = min(n, 6)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 1.8 * rows), squeeze=False)
+    axes = axes.ravel()
+    for i, (ax, name) in enumerate(zip(axes, names)):
+        column = values[:, i]
+        finite = column[np.isfinite(column)]
+        if len(finite):
+            ax.hist(finite, bins=bins, color="tab:blue", alpha=0.8)
+        missing = 1 - len(finite) / max(len(column), 1)
+        ax.set_title(f"{name}" + (f" ({100 * missing:.0f} % missing)" if missing > 0 else ""), fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def missing_values_figure(table: pd.DataFrame, title: str = ""):
+    """Heat map of the missing share per class (rows) and feature (columns)."""
+    fig, ax = plt.subplots(figsize=(1.2 + 0.36 * table.shape[1], 1.4 + 0.4 * table.shape[0]))
+    image = ax.imshow(table.to_numpy(dtype=float), cmap="Reds", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="missing share")
+    ax.set_xticks(np.arange(table.shape[1]), table.columns, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(np.arange(table.shape[0]), table.index, fontsize=8)
+    ax.set_title(title or "missing values per class and feature")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_width_figure(widths: Sequence[float], curves: Mapping[str, Sequence[float]], title: str = ""):
+    """The study's model-choice plot: accuracy against neurons per hidden layer, log axis."""
+    order = np.argsort(np.asarray(widths, dtype=float))
+    widths = np.asarray(widths, dtype=float)[order]
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    markers = {"train": "o", "validation": "^", "test": "s"}
+    for name, values in curves.items():
+        values = np.asarray(values, dtype=float)[order]
+        if np.isfinite(values).any():
+            ax.plot(widths, values, marker=markers.get(name, "o"), label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("neurons per hidden layer")
+    ax.set_ylabel("accuracy")
+    ax.grid(True, which="both", lw=0.4, alpha=0.5)
+    ax.legend()
+    ax.set_title(title or "accuracy against width")
     fig.tight_layout()
     return fig

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -55,6 +56,73 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: where each accuracy lives in a job's metrics.json: CV fold means first, then the one split's
+ACCURACY_SOURCES = {
+    "train": ("mean.train", "train_mean", "train"),
+    "validation": ("mean.val", "val_mean", "val"),
+    "test": ("mean", ""),
+}
+
+
+def job_accuracy(payload: dict, kind: str) -> float:
+    """Train, validation or test accuracy of one job (fold mean under CV); NaN where not recorded."""
+    for dotted in ACCURACY_SOURCES[kind]:
+        block = payload
+        for part in filter(None, dotted.split(".")):
+            block = block.get(part) if isinstance(block, dict) else None
+        if isinstance(block, dict) and "accuracy" in block:
+            return float(block["accuracy"])
+    return float("nan")
+
+
+def collect_widths(sweep_dir: Path) -> list[dict]:
+    """Per finished job: `model.hidden` from its composed config, its other overrides, and its
+    train, validation and test accuracy."""
+    jobs = []
+    for metrics_file in sorted(sweep_dir.glob("*/metrics.json")):
+        config_file = metrics_file.parent / ".hydra" / "config.yaml"
+        if not config_file.exists():
+            continue
+        hidden = OmegaConf.select(OmegaConf.load(config_file), "model.hidden")
+        if hidden is None:
+            continue
+        overrides_file = metrics_file.parent / ".hydra" / "overrides.yaml"
+        overrides = OmegaConf.load(overrides_file) if overrides_file.exists() else []
+        rest = " ".join(str(o) for o in overrides if not str(o).startswith("model.hidden="))
+        payload = json.loads(metrics_file.read_text())
+        jobs.append({"hidden": int(hidden), "rest": rest, **{k: job_accuracy(payload, k) for k in ACCURACY_SOURCES}})
+    return jobs
+
+
+def write_width_figure(sweep_dir: Path, jobs: list[dict] | None = None) -> Path | None:
+    """`accuracy_vs_width.png`: train, validation and test accuracy against `model.hidden` (log
+    axis), as the study chose its 30 neurons; one set of curves per combination of the other
+    overrides. Written only when the sweep tried at least two widths."""
+    from xnet.plots import accuracy_vs_width_figure, plt
+
+    jobs = collect_widths(sweep_dir) if jobs is None else jobs
+    if len({j["hidden"] for j in jobs}) < 2:
+        return None
+    groups: dict[str, list[dict]] = {}
+    for job in jobs:
+        groups.setdefault(job["rest"], []).append(job)
+    widths = sorted({j["hidden"] for j in jobs})
+    curves = {}
+    for rest, members in groups.items():
+        by_width = {j["hidden"]: j for j in members}
+        for kind in ACCURACY_SOURCES:
+            label = f"{kind} ({rest})" if len(groups) > 1 and rest else kind
+            curves[label] = [by_width[w][kind] if w in by_width else float("nan") for w in widths]
+    missing_train = all(np.isnan(j["train"]) for j in jobs)
+    if missing_train:
+        log.warning("sweep jobs record no training accuracy (metrics.json 'train'/'train_mean'): figure without it")
+    fig = accuracy_vs_width_figure(widths, curves, title="accuracy against neurons per hidden layer")
+    path = sweep_dir / "accuracy_vs_width.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -63,3 +131,6 @@ class SweepSummary(Callback):
             return
         path = write_summary(sweep_dir, rows)
         print(f"\nSweep summary ({path}), best first:\n{format_table(rows)}")
+        figure = write_width_figure(sweep_dir)
+        if figure is not None:
+            print(f"Accuracy against width: {figure}")

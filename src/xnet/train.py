@@ -26,10 +26,12 @@ from omegaconf import DictConfig, OmegaConf
 from xnet import deferral
 from xnet.config import CONFIG_DIR
 from xnet.datamodule import StackedDataModule, XrayDataModule
-from xnet.dataset import LabelledSet, Split, make_splits, prepare_labelled_set
+from xnet.calibration import expected_calibration_error, fit_temperature, reliability_figure, summarize_calibration, tempered_probabilities
+from xnet.dataset import LabelledSet, Split, ensemble_splits, make_splits, prepare_labelled_set
 from xnet.errors import XnetError
 from xnet.metrics import HEADLINE, classification_report, summarize_folds
 from xnet.module import StackedClassifier, XrayClassifier
+from xnet.figures import write_run_figures
 from xnet.plots import confusion_matrix_figure
 
 log = logging.getLogger(__name__)
@@ -72,15 +74,22 @@ class Job:
 
 @dataclass
 class Member:
-    """One model to fit: a split of a job (a fold, or the hold-out split)."""
+    """One model to fit: a split of a job (a fold, or the hold-out split), and for an ensemble one
+    of its networks (its own inner train/validation split of the training part, its own seed)."""
 
     job: Job
     split: Split
     dm: XrayDataModule
+    seed: int = 1
+    index: int = 0
+
+    @property
+    def split_tag(self) -> str:
+        return f"fold_{self.split.fold}" if len(self.job.splits) > 1 else "holdout"
 
     @property
     def tag(self) -> str:
-        return f"fold_{self.split.fold}" if len(self.job.splits) > 1 else "holdout"
+        return f"{self.split_tag}-m{self.index}" if int(self.job.cfg.ensemble.members) > 1 else self.split_tag
 
 
 #: config keys stacked members may differ in; everything else must be shared to stack them
@@ -162,7 +171,7 @@ def fit_members(members: list[Member]) -> list[dict]:
     cfg = members[0].job.cfg
     m, es = cfg.model, cfg.early_stopping
     L.seed_everything(int(cfg.seed), workers=False, verbose=False)
-    seeds = [int(mb.job.cfg.seed) for mb in members]
+    seeds = [int(mb.seed) for mb in members]
     data = StackedDataModule([mb.dm for mb in members], batch_size=int(m.batch_size), seeds=seeds)
     module = StackedClassifier(
         n_features=members[0].dm.n_features,
@@ -189,57 +198,119 @@ def fit_members(members: list[Member]) -> list[dict]:
     return [evaluate_member(module, k, mb) for k, mb in enumerate(members)]
 
 
-def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
-    """Member k's best weights as an XrayClassifier: metrics, checkpoint, TensorBoard figures."""
-    cfg, dm, split, data = member.job.cfg, member.dm, member.split, member.job.data
-    mcfg = cfg.model
-    model = XrayClassifier(
+def build_classifier(cfg: DictConfig, dm: XrayDataModule, prior: np.ndarray) -> XrayClassifier:
+    m = cfg.model
+    return XrayClassifier(
         n_features=dm.n_features,
         class_names=dm.classes,
-        hidden=int(mcfg.hidden),
-        depth=int(mcfg.depth),
-        dropout=float(mcfg.dropout),
-        lr=float(mcfg.lr),
-        beta1=float(mcfg.beta1),
-        beta2=float(mcfg.beta2),
-        eps=float(mcfg.eps),
-        l2_alpha=float(mcfg.l2_alpha),
-        batch_size=int(mcfg.batch_size),
-        class_weighted=bool(mcfg.class_weighted),
+        hidden=int(m.hidden),
+        depth=int(m.depth),
+        dropout=float(m.dropout),
+        lr=float(m.lr),
+        beta1=float(m.beta1),
+        beta2=float(m.beta2),
+        eps=float(m.eps),
+        l2_alpha=float(m.l2_alpha),
+        batch_size=int(m.batch_size),
+        class_weighted=bool(m.class_weighted),
+        prior_power=float(cfg.decision.prior_power),
+        class_prior=[float(v) for v in prior],
     )
+
+
+def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
+    """Member k's best weights as an XrayClassifier: temperature fitted on its validation split,
+    checkpoint, TensorBoard summaries; its calibrated validation and test probabilities."""
+    cfg, dm, split, data = member.job.cfg, member.dm, member.split, member.job.data
+    outer_train = np.concatenate([split.train, split.val])
+    prior = np.bincount(data.y[outer_train], minlength=len(data.classes)) / len(outer_train)
+    model = build_classifier(cfg, dm, prior)
     model.net.load_state_dict(module.member_state_dict(k))
+    logits = {part: model.logits(x).numpy() for part, x in (("val", dm.x_val), ("test", dm.x_test))}
+    if cfg.calibration.enabled:
+        model.temperature.fill_(fit_temperature(logits["val"], dm.y_val.numpy()))
     x_train, y_train = dm.tensors(split.train)
-    pred = {
-        "train": model.predict_proba(x_train).argmax(1).numpy(),
-        "val": model.predict_proba(dm.x_val).argmax(1).numpy(),
-        "test": model.predict_proba(dm.x_test).argmax(1).numpy(),
+    proba = {
+        "train": model.predict_proba(x_train).numpy(),
+        "val": model.predict_proba(dm.x_val).numpy(),
+        "test": model.predict_proba(dm.x_test).numpy(),
+        "test_uncalibrated": tempered_probabilities(logits["test"]),
     }
     truth = {"train": y_train.numpy(), "val": dm.y_val.numpy(), "test": dm.y_test.numpy()}
-    reports = {part: classification_report(truth[part], pred[part], data.classes) for part in pred}
+    reports = {part: classification_report(truth[part], model.decide(proba[part]), data.classes) for part in truth}
     best_epoch, stop_epoch = int(module.best_epoch[k]), int(module.stop_epoch[k])
     checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
     save_checkpoint(checkpoint, model, dm, best_epoch)
-    block = {
-        "fold": split.fold,
-        "n_train": int(len(split.train)),
-        "n_train_resampled": int(len(dm.y_train)),
-        "n_val": int(len(split.val)),
-        "n_test": int(len(split.test)),
-        "epochs": stop_epoch + 1,
-        "best_epoch": best_epoch,
-        "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
-        "train": {key: reports["train"][key] for key in HEADLINE},
-        "val": {key: reports["val"][key] for key in HEADLINE},
-        **reports["test"],
-    }
     logger = module.member_loggers[k]
     if logger is not None:
         log_final(logger, cfg, data, reports, step=stop_epoch)
-    log.info(
-        "%s: %d epochs (best %d), test accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
-        member.tag, block["epochs"], best_epoch, block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
+    return {
+        "member": member,
+        "model": model,
+        "proba": proba,
+        "truth": truth,
+        "reports": reports,
+        "temperature": float(model.temperature),
+        "epochs": stop_epoch + 1,
+        "best_epoch": best_epoch,
+        "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
+    }
+
+
+def evaluate_split(results: list[dict]) -> dict:
+    """One outer split's test metrics from its member(s): the mean of their calibrated
+    probabilities, decided with the prior adjustment; calibration before/after on the test part."""
+    first = results[0]
+    member, model = first["member"], first["model"]
+    cfg, data, split = member.job.cfg, member.job.data, member.split
+    y_test = first["truth"]["test"]
+    proba = np.mean([r["proba"]["test"] for r in results], axis=0)
+    raw = np.mean([r["proba"]["test_uncalibrated"] for r in results], axis=0)
+    pred = model.decide(proba)
+    report = classification_report(y_test, pred, data.classes)
+    n_bins = int(cfg.calibration.n_bins)
+    calibration = {
+        "temperature": float(np.mean([r["temperature"] for r in results])),
+        "ece_test_before": expected_calibration_error(raw, y_test, n_bins),
+        "ece_test_after": expected_calibration_error(proba, y_test, n_bins),
+        "n_bins": n_bins,
+    }
+    if cfg.figures.enabled:
+        fig = reliability_figure(y_test, raw, proba, calibration["temperature"], n_bins, title=f"{member.split_tag}: test part")
+        path = member.job.run_dir / f"reliability_{member.split_tag}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        calibration["figure"] = path.name
+    else:
+        fig = None
+
+    def mean_headline(part: str) -> dict:
+        return {key: float(np.mean([r["reports"][part][key] for r in results])) for key in HEADLINE}
+
+    block = {
+        "fold": split.fold,
+        "n_train": int(len(split.train)),
+        "n_train_resampled": int(len(member.dm.y_train)),
+        "n_val": int(len(split.val)),
+        "n_test": int(len(split.test)),
+        "epochs": first["epochs"] if len(results) == 1 else [r["epochs"] for r in results],
+        "best_epoch": first["best_epoch"] if len(results) == 1 else [r["best_epoch"] for r in results],
+        "checkpoint": first["checkpoint"],
+        "checkpoints": [r["checkpoint"] for r in results],
+        "train": mean_headline("train"),
+        "val": mean_headline("val"),
+        "calibration": calibration,
+        **report,
+    }
+    epochs = [r["epochs"] for r in results]
+    trained = f"{epochs[0]} epochs (best {first['best_epoch']})" if len(results) == 1 else (
+        f"{len(results)} networks, {min(epochs)}-{max(epochs)} epochs"
     )
-    return {"block": block, "y_true": truth["test"], "y_pred": pred["test"]}
+    log.info(
+        "%s: %s, test accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, ECE %.3f -> %.3f",
+        member.split_tag, trained, block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
+        calibration["ece_test_before"], calibration["ece_test_after"],
+    )
+    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig}
 
 
 def save_checkpoint(path: Path, model: XrayClassifier, dm: XrayDataModule, epoch: int) -> None:
@@ -301,6 +372,7 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     mean, std = summarize_folds(blocks)
     for part in ("train", "val"):
         mean[part] = {key: float(np.mean([b[part][key] for b in blocks])) for key in HEADLINE}
+    mean["calibration"] = summarize_calibration([b["calibration"] for b in blocks])
     log.info(
         "%d-fold CV: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro-F1 %.3f ± %.3f",
         len(blocks), mean["balanced_accuracy"], std["balanced_accuracy"], mean["accuracy"], std["accuracy"],
@@ -332,21 +404,54 @@ def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> li
     modules: dict[tuple, XrayDataModule] = {}
     members = []
     for job in jobs:
-        for s in job.splits:
-            key = (id(job.data), s.fold, _key(job.cfg.resample, job.cfg.seed))
-            if key not in modules:
-                modules[key] = XrayDataModule(job.data, s, job.cfg.resample, seed=int(job.cfg.seed))
-            members.append(Member(job=job, split=s, dm=modules[key]))
+        cfg = job.cfg
+        for outer in job.splits:
+            inner = ensemble_splits(outer, job.data.y, float(cfg.split.val_size), int(cfg.seed), int(cfg.ensemble.members))
+            for index, (split, seed) in enumerate(inner):
+                key = (id(job.data), split.fold, index, _key(cfg.resample, seed))
+                if key not in modules:
+                    modules[key] = XrayDataModule(job.data, split, cfg.resample, seed=seed)
+                members.append(Member(job=job, split=split, dm=modules[key], seed=seed, index=index))
     results: dict[int, dict] = {}
     for stack in plan_stacks(members):
         for member, result in zip(stack, fit_members(stack)):
             results[id(member)] = result
     payloads = []
     for job in jobs:
-        payload = job_payload(job, [results[id(mb)] for mb in members if mb.job is job])
+        per_split: dict[int, list[dict]] = {}
+        for mb in members:
+            if mb.job is job:
+                per_split.setdefault(mb.split.fold, []).append(results[id(mb)])
+        split_results = [evaluate_split(group) for group in per_split.values()]
+        payload = job_payload(job, split_results)
+        if job.cfg.figures.enabled:
+            payload["figures"] = run_figures(job, payload, [r["reliability"] for r in split_results])
         write_json(job.run_dir / "metrics.json", payload)
         payloads.append(payload)
     return payloads
+
+
+def run_figures(job: Job, payload: dict, reliability: list) -> dict[str, str]:
+    """The study's figures for a run (PNG in the run directory, and in TensorBoard), with the
+    reliability diagrams of its splits."""
+    writer = None
+    if job.cfg.logger.get("name"):
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(job.run_dir / str(job.cfg.logger.name) / "figures"))
+    try:
+        for split, fig in zip(job.splits, reliability):
+            if writer is not None:
+                tag = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
+                writer.add_figure(f"calibration/reliability_{tag}", fig)
+            plt.close(fig)
+        title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
+        return write_run_figures(
+            job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title
+        )
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""The study's figures for a run and a sweep, drawn from the real bundled catalogs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import compose_config
+from xnet.dataset import make_splits, prepare_labelled_set
+from xnet.figures import galactic, missing_values_table, write_run_figures
+from xnet.sweep import collect_widths, write_width_figure
+
+RUN_FIGURES = ["class_shares", "sky_galactic", "features_raw", "features_scaled", "missing_values",
+               "confusion_counts", "confusion_normalized"]
+
+
+def labelled(data: str, features: str = "xray"):
+    cfg = compose_config([f"data={data}", f"features={features}"])
+    return prepare_labelled_set(cfg.data, cfg.features, 10), cfg
+
+
+def assert_png(path):
+    assert path.exists(), path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
+
+
+def test_galactic_coordinates_of_known_points():
+    # the Galactic centre and the north Galactic pole (J2000)
+    l_deg, b_deg = galactic(np.array([266.40499, 192.85948]), np.array([-28.93617, 27.12825]))
+    assert l_deg[0] == pytest.approx(0.0, abs=0.01) or l_deg[0] == pytest.approx(360.0, abs=0.01)
+    assert b_deg[0] == pytest.approx(0.0, abs=0.01) and b_deg[1] == pytest.approx(90.0, abs=0.01)
+
+
+def test_xmm_run_writes_every_study_figure_and_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    data, cfg = labelled("xmm_lin2024")
+    split = next(make_splits(data.y, cfg.split, 0, 1))
+    cm = np.diag(np.bincount(data.y[split.test]))
+    writer = SummaryWriter(str(tmp_path / "tb"))
+    written = write_run_figures(tmp_path, data, split, cm, tb_writer=writer)
+    writer.close()
+    names = RUN_FIGURES + ["hardness_hr1_hr2", "hardness_hr3_hr4"]
+    for name in names:
+        assert written[name] == f"{name}.png"
+        assert_png(tmp_path / f"{name}.png")
+    assert not (tmp_path / "hardness_hr_ms_hr_hm.png").exists()  # XMM has no Chandra bands
+    events = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0})
+    events.Reload()
+    assert {f"figures/{n}" for n in names} <= set(events.Tags()["images"])
+
+    # missing values per class and feature: counts that add up to the catalog's NaNs
+    table = pd.read_csv(tmp_path / "missing_values.csv", index_col="class")
+    assert list(table.index) == data.classes + ["all"]
+    assert list(table.columns) == ["n", *data.spec.features]
+    assert table.loc["all", "n"] == len(data.y) == table.loc[data.classes, "n"].sum()
+    nan_counts = np.isnan(data.x[:, : len(data.spec.features)]).sum(axis=0)
+    assert (table.loc["all", data.spec.features].to_numpy() == nan_counts).all()
+    assert (table.loc[data.classes, data.spec.features].sum().to_numpy() == nan_counts).all()
+    assert table.loc["all", "fvar"] > 0 and table.loc["all", "log_flux"] == 0  # the study's note: Fvar mostly missing
+
+
+def test_chandra_run_draws_its_own_hardness_ratios(tmp_path):
+    data, cfg = labelled("csc_muwclass")
+    split = next(make_splits(data.y, cfg.split, 5, 1))
+    written = write_run_figures(tmp_path, data, split, confusion_matrix=None)
+    for name in ("hardness_hr_ms_hr_hm", "hardness_hr_hm_hr_hms", "sky_galactic", "features_scaled"):
+        assert_png(tmp_path / f"{name}.png")
+    assert "hardness_hr1_hr2" not in written and "confusion_counts" not in written
+
+
+def test_missing_values_table_per_class():
+    data, _ = labelled("csc_muwclass", "xray_mw")
+    table = missing_values_table(data)
+    # no NS source has Gaia G in the Chandra set but two (README: 2 % have counterparts)
+    assert table.loc["NS", "n"] == 87 and table.loc["NS", "gaia_g"] >= 80
+    assert table.loc["AGN", "hr_ms"] == 0
+
+
+def fake_job(sweep, num, hidden, train, val, test, extra=()):
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create({"model": {"hidden": hidden}}), job / ".hydra" / "config.yaml")
+    OmegaConf.save(OmegaConf.create([f"model.hidden={hidden}", *extra]), job / ".hydra" / "overrides.yaml")
+    payload = {"accuracy": test, "balanced_accuracy": test - 0.1, "macro_f1": test - 0.2, "mean": {"accuracy": test}}
+    if train is not None:
+        payload["mean"].update({"train": {"accuracy": train}, "val": {"accuracy": val}})
+    (job / "metrics.json").write_text(json.dumps(payload))
+
+
+def test_sweep_over_width_writes_accuracy_against_width(tmp_path):
+    for num, (hidden, train, test) in enumerate([(1, 0.70, 0.69), (10, 0.88, 0.86), (100, 0.97, 0.88)]):
+        fake_job(tmp_path, num, hidden, train, train - 0.01, test)
+    jobs = collect_widths(tmp_path)
+    assert [j["hidden"] for j in jobs] == [1, 10, 100]
+    assert [j["train"] for j in jobs] == [0.70, 0.88, 0.97] and jobs[2]["test"] == 0.88
+    path = write_width_figure(tmp_path)
+    assert path == tmp_path / "accuracy_vs_width.png"
+    assert_png(path)
+
+
+def test_width_figure_only_for_sweeps_over_width(tmp_path):
+    fake_job(tmp_path, 0, 30, 0.9, 0.9, 0.9, extra=["model.depth=1"])
+    fake_job(tmp_path, 1, 30, 0.9, 0.9, 0.9, extra=["model.depth=2"])
+    assert write_width_figure(tmp_path) is None
+    # without recorded training accuracy the test curve is still drawn
+    fake_job(tmp_path / "old", 0, 4, None, None, 0.8)
+    fake_job(tmp_path / "old", 1, 16, None, None, 0.85)
+    assert np.isnan(collect_widths(tmp_path / "old")[0]["train"])
+    assert_png(write_width_figure(tmp_path / "old"))
+
+
+@pytest.mark.slow
+def test_walkthrough_notebook_runs_offline(monkeypatch):
+    """Every code cell of notebooks/walkthrough.ipynb, in order, in one namespace (as a kernel
+    would); IPython's image display is replaced by a list of the files shown."""
+    import json
+
+    from xnet.config import CONFIG_DIR
+
+    notebook = CONFIG_DIR.parent / "notebooks" / "walkthrough.ipynb"
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    shown = []
+    namespace = {"Image": lambda filename, width=None: filename, "display": shown.append}
+    monkeypatch.chdir(notebook.parent)
+    for cell in cells:
+        source = "".join(line for line in cell["source"] if not line.startswith("from IPython.display import"))
+        exec(compile(source, notebook.name, "exec"), namespace)
+    run = namespace["RUN"]
+    assert {"class_shares.png", "confusion_normalized.png", "reliability_holdout.png"} <= {p.split("/")[-1] for p in shown}
+    assert len(namespace["predicted"]) == 50 and (run / "metrics.json").exists()
