@@ -16,7 +16,7 @@ from xnet.config import BUNDLED_DATA_DIR, CONFIG_DIR
 
 LIN_CSV = BUNDLED_DATA_DIR / "lin2024_4xmm_dr13_sample.csv"
 CSC_CSV = BUNDLED_DATA_DIR / "muwclass_cscv2_td.csv"
-FAST = ["trainer.max_epochs=3", "logger=none"]
+FAST = ["trainer.max_epochs=3", "logger=none", "figures.enabled=false"]
 
 
 def compose_config(overrides: list[str] | None = None, config_dir: Path = CONFIG_DIR):

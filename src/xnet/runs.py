@@ -1,0 +1,178 @@
+"""A finished training run, loaded for prediction: its checkpoints (safely), scalers and data config.
+
+A run directory's metrics.json names its checkpoints: one for a hold-out run, one per fold for a
+CV run (whose models `xnet.predict` averages). Checkpoints are read with `weights_only=True`:
+tensors and plain values only, so a checkpoint file cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+from sklearn.pipeline import Pipeline
+
+from xnet.errors import XnetError
+from xnet.features import FeatureSpec
+from xnet.module import XrayClassifier
+from xnet.preprocessing import scaler_from_state
+
+log = logging.getLogger(__name__)
+
+#: what a checkpoint's XrayDataModule state must hold for prediction
+STATE_KEYS = ("classes", "feature_names", "features", "missing_indicators", "feature_set", "catalog", "scaler")
+
+
+@dataclass
+class Member:
+    """One trained model: network, fitted scaler and the checkpoint's data-module state."""
+
+    path: Path
+    model: XrayClassifier
+    scaler: Pipeline
+    state: dict
+
+
+@dataclass
+class TrainedRun:
+    """The models of a run (one, or one per CV fold) and what they expect as input."""
+
+    source: Path
+    members: list[Member]
+    data_cfg: dict | None  # the run's data config (.hydra/config.yaml), where found
+
+    @property
+    def state(self) -> dict:
+        return self.members[0].state
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.state["classes"])
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.state["features"])
+
+    @property
+    def spec(self) -> FeatureSpec:
+        return FeatureSpec(
+            name=str(self.state["feature_set"]),
+            features=list(self.state["features"]),
+            indicators=list(self.state["missing_indicators"]),
+        )
+
+    @property
+    def catalog(self) -> str:
+        return str(self.state["catalog"])
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Predicted class indices from the mean probabilities, with the training run's decision
+        rule: argmax(log p - prior_power * log prior), the prior averaged over the run's models."""
+        hparams = [dict(m.model.hparams) for m in self.members]
+        power = float(hparams[0].get("prior_power", 0.0) or 0.0)
+        priors = [h.get("class_prior") for h in hparams]
+        if power == 0 or any(p is None for p in priors):
+            return proba.argmax(axis=1)
+        prior = np.mean(np.asarray(priors, dtype=float), axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.log(proba) - power * np.log(prior)).argmax(axis=1)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
+def load_checkpoint(path: Path) -> Member:
+    """A checkpoint's model and scaler, loading tensors and plain values only (`weights_only`)."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise XnetError(
+            f"run={path}: refusing to load a checkpoint holding more than tensors and plain values "
+            f"(it could run code): {_first_line(err)}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
+        raise XnetError(f"run={path}: not a readable PyTorch checkpoint ({_first_line(err)})") from None
+    state = checkpoint.get("XrayDataModule") if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS) or "state_dict" not in checkpoint:
+        raise XnetError(f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)")
+    try:  # Lightning's own loading (with the module's hooks), again tensors and plain values only
+        model = XrayClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    except (TypeError, KeyError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
+        raise XnetError(f"run={path}: checkpoint does not match xnet's XrayClassifier ({_first_line(err)})") from None
+    model.eval()
+    return Member(path=path, model=model, scaler=scaler_from_state(state["scaler"]), state=state)
+
+
+def checkpoints_of(run: Path) -> list[Path]:
+    """The checkpoints a run directory's metrics.json names (one, one per CV fold, or with
+    `ensemble.members` > 1 every network of every split)."""
+    metrics_path = run / "metrics.json"
+    if not metrics_path.exists():
+        if (run / "summary.csv").exists():
+            raise XnetError(f"run={run}: is a sweep directory; pass one of its job directories (e.g. {run / '0'})")
+        raise XnetError(f"run={run}: no metrics.json; pass a finished training run directory or a .ckpt file")
+    try:
+        metrics = json.loads(metrics_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise XnetError(f"{metrics_path}: not valid JSON ({err}); pass a .ckpt file instead") from None
+    blocks = metrics.get("folds") or [metrics]
+    names = [name for b in blocks for name in (b.get("checkpoints") or [b.get("checkpoint")])]
+    if not names or not all(names):
+        raise XnetError(f"{metrics_path}: names no checkpoint; pass a .ckpt file instead")
+    paths = [run / str(n) for n in names]
+    absent = [str(p) for p in paths if not p.exists()]
+    if absent:
+        raise XnetError(f"run={run}: checkpoint {', '.join(absent)} named in metrics.json not found")
+    return paths
+
+
+def run_data_config(run_dir: Path) -> dict | None:
+    """The `data` block of the run's composed config, if the run directory has one."""
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.exists():
+        return None
+    try:
+        node = OmegaConf.load(path).get("data")
+    except Exception:  # a damaged config only costs the default catalog
+        return None
+    return plain_config(node) if node is not None else None
+
+
+def plain_config(node) -> dict:
+    """A config node as plain values, interpolations resolved where they can be."""
+    try:
+        return OmegaConf.to_container(node, resolve=True)
+    except Exception:  # an interpolation that cannot be resolved here (the training file's path)
+        return OmegaConf.to_container(node, resolve=False)
+
+
+def load_run(source: str | Path) -> TrainedRun:
+    """A training run directory (all its checkpoints) or a single .ckpt file."""
+    path = Path(str(source)).expanduser()
+    if not path.exists():
+        raise XnetError(f"run={path}: not found; pass a training run directory (with metrics.json) or a .ckpt file")
+    if path.is_dir():
+        paths, run_dir = checkpoints_of(path), path
+    else:
+        paths, run_dir = [path], path.parent.parent  # <run>/checkpoints/<tag>-best.ckpt
+    members = [load_checkpoint(p) for p in paths]
+    first = members[0].state
+    run = TrainedRun(source=path, members=members, data_cfg=None)
+    if run.spec.columns != list(first["feature_names"]):
+        raise XnetError(f"run={path}: checkpoint's feature names {first['feature_names']} do not follow its feature list; retrain")
+    for m in members[1:]:
+        if m.state["classes"] != first["classes"] or m.state["feature_names"] != first["feature_names"]:
+            raise XnetError(f"run={path}: checkpoints {members[0].path.name} and {m.path.name} differ in classes or features")
+    if len(members) > 1:
+        log.info("run %s: %d fold models; probabilities are their mean", path, len(members))
+    run.data_cfg = run_data_config(run_dir)
+    return run

@@ -1,0 +1,146 @@
+"""Prediction tables, written by extension (Parquet, CSV or FITS) chunk by chunk and atomically.
+
+Rows go to a hidden temporary file in the target folder, which replaces the target only once the
+last chunk is written: an interrupted or failed run never leaves a partial or clobbered output.
+Parquet and CSV are streamed; FITS needs its row count in the header, so its chunks are kept (as
+compact Arrow columns) and written at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from xnet.errors import XnetError
+
+KINDS = {"parquet": "parquet", "pq": "parquet", "csv": "csv", "fits": "fits", "fit": "fits", "fts": "fits"}
+
+
+def output_kind(path: Path) -> str:
+    kind = KINDS.get(path.suffix.lower().lstrip("."))
+    if kind is None:
+        raise XnetError(f"output={path}: unknown file type '{path.suffix}'; use .parquet, .csv or .fits")
+    return kind
+
+
+def check_output(path: str | Path, overwrite: bool) -> Path:
+    """The output path, checked before any work: known type, existing folder, no clobbering."""
+    path = Path(str(path)).expanduser()
+    output_kind(path)
+    if path.is_dir():
+        raise XnetError(f"output={path}: is a directory; name a file such as {path / 'predictions.parquet'}")
+    if not path.parent.is_dir():
+        raise XnetError(f"output={path}: directory {path.parent} does not exist; create it or choose another output")
+    if not os.access(path.parent, os.W_OK):
+        raise XnetError(f"output={path}: directory {path.parent} is not writable")
+    if path.exists() and not overwrite:
+        raise XnetError(f"output={path}: file exists; pass overwrite=true to replace it")
+    return path
+
+
+def _decoded_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in schema])
+
+
+def _decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Dictionary-encoded columns as plain strings (for CSV and FITS)."""
+    arrays = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+class TableWriter:
+    """`with TableWriter(path, overwrite) as w: w.write(batch)`; the file appears when the block ends
+    without an exception."""
+
+    def __init__(self, path: Path, overwrite: bool = False):
+        self.path, self.overwrite = Path(path), overwrite
+        self.kind = output_kind(self.path)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part")
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.schema: pa.Schema | None = None
+        self._writer = None
+        self._batches: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self.schema is None:
+            self.schema = batch.schema
+            self._open()
+        elif batch.schema != self.schema:
+            batch = batch.cast(self.schema)
+        if self.kind == "parquet":
+            self._writer.write_batch(batch)
+        elif self.kind == "csv":
+            self._writer.write_batch(_decoded(batch))
+        else:
+            self._batches.append(_decoded(batch))
+        self.rows += batch.num_rows
+
+    def _open(self) -> None:
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            dictionary = [f.name for f in self.schema if pa.types.is_dictionary(f.type)]
+            self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="snappy", use_dictionary=dictionary)
+        elif self.kind == "csv":
+            from pyarrow import csv
+
+            self._writer = csv.CSVWriter(str(self.tmp), _decoded_schema(self.schema))
+
+    def close(self) -> Path:
+        """Finish the file and move it into place."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self.kind == "fits":
+            self._write_fits()
+        if self.path.exists() and not self.overwrite:  # appeared while we were working
+            raise XnetError(f"output={self.path}: file exists; pass overwrite=true to replace it")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)  # a new file's usual permissions, not mkstemp's private 0600
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # already failing; the temporary file goes either way
+                pass
+            self._writer = None
+        self.tmp.unlink(missing_ok=True)
+
+    def _write_fits(self) -> None:
+        from astropy.table import Table
+
+        table = pa.Table.from_batches(self._batches, schema=_decoded_schema(self.schema))
+        self._batches = []
+        columns = {}
+        for name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_binary(column.type):
+                values = column.fill_null("").to_numpy(zero_copy_only=False)
+                columns[name] = np.char.encode(values.astype(str), "utf-8") if len(values) else np.array([], "S1")
+            else:
+                columns[name] = column.to_numpy()
+        Table(columns).write(self.tmp, format="fits", overwrite=True)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is None:
+            try:
+                self.close()
+            except BaseException:
+                self.abort()
+                raise
+        else:
+            self.abort()
+
