@@ -34,9 +34,9 @@ from omegaconf import DictConfig
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
-from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
+from xnet.baselines import study_mlp
 from xnet.config import CONFIG_DIR
 from xnet.dataset import LabelledSet, Split, make_splits, prepare_labelled_set
 from xnet.metrics import HEADLINE, classification_report, summarize_folds
@@ -77,30 +77,10 @@ def compose_config(overrides: list[str]) -> DictConfig:
 
 # ---------------------------------------------------------------- baselines (fit on the training part)
 
-def study_mlp(seed: int, tiny: bool) -> MLPClassifier:
-    """scikit-learn's MLPClassifier with the founding study's exact hyperparameters (MISSION.md)."""
-    return MLPClassifier(
-        hidden_layer_sizes=(30, 30),
-        activation="relu",
-        solver="adam",
-        alpha=1e-4,
-        batch_size=200,
-        learning_rate_init=0.01,
-        beta_1=0.15,
-        beta_2=0.990,
-        epsilon=1e-10,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=60,
-        max_iter=5 if tiny else 600,
-        random_state=seed,
-    )
-
-
 def fit_sklearn_mlp(x_train, y_train, x_test, seed: int, tiny: bool) -> np.ndarray:
     """The study's pipeline: xnet's scaler (Yeo-Johnson + min-max, fit on training rows), then the MLP."""
     scaler = fit_scaler(x_train)
-    model = study_mlp(seed, tiny)
+    model = study_mlp(seed=seed, max_epochs=5 if tiny else 600)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(transform(scaler, x_train), y_train)

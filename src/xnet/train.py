@@ -169,10 +169,20 @@ def member_logger(member: Member):
     return TensorBoardLogger(save_dir=str(member.job.run_dir), name=str(name), version=member.tag, default_hp_metric=False)
 
 
+def stack_threads(setting, n_members: int, width: int) -> int:
+    """torch threads for a stack: `model.num_threads`, or with `auto` one thread for a lone small
+    network (thread start-up costs more than its tiny matrix products) and every core for a
+    stack (measured: 5 x 30-30 members 16 % faster per step on 2 cores, 5 x 100-100 38 %)."""
+    if str(setting) != "auto":
+        return max(1, int(setting))
+    return 1 if n_members * width <= 60 else max(1, os.cpu_count() or 1)
+
+
 def fit_members(members: list[Member]) -> list[dict]:
     """Train members that share a stack key as one StackedClassifier; evaluate each one's best weights."""
     cfg = members[0].job.cfg
     m, es = cfg.model, cfg.early_stopping
+    torch.set_num_threads(stack_threads(m.num_threads, len(members), max(int(mb.job.cfg.model.hidden) for mb in members)))
     L.seed_everything(int(cfg.seed), workers=False, verbose=False)
     seeds = [int(mb.seed) for mb in members]
     data = StackedDataModule([mb.dm for mb in members], batch_size=int(m.batch_size), seeds=seeds)
@@ -183,13 +193,7 @@ def fit_members(members: list[Member]) -> list[dict]:
         depth=int(m.depth),
         dropouts=[float(mb.job.cfg.model.dropout) for mb in members],
         seeds=seeds,
-        lr=float(m.lr),
-        beta1=float(m.beta1),
-        beta2=float(m.beta2),
-        eps=float(m.eps),
-        l2_alpha=float(m.l2_alpha),
-        batch_size=int(m.batch_size),
-        class_weighted=bool(m.class_weighted),
+        **optimizer_settings(m),
         monitor=str(es.monitor),
         mode=str(es.mode),
         patience=int(es.patience),
@@ -201,6 +205,19 @@ def fit_members(members: list[Member]) -> list[dict]:
     return [evaluate_member(module, k, mb) for k, mb in enumerate(members)]
 
 
+def optimizer_settings(m: DictConfig) -> dict:
+    """The model config's training settings as the plain values both LightningModules take."""
+    return {
+        "lr": float(m.lr),
+        "beta1": float(m.beta1),
+        "beta2": float(m.beta2),
+        "eps": float(m.eps),
+        "l2_alpha": float(m.l2_alpha),
+        "batch_size": int(m.batch_size),
+        "class_weighted": bool(m.class_weighted),
+    }
+
+
 def build_classifier(cfg: DictConfig, dm: XrayDataModule, prior: np.ndarray) -> XrayClassifier:
     m = cfg.model
     return XrayClassifier(
@@ -209,13 +226,7 @@ def build_classifier(cfg: DictConfig, dm: XrayDataModule, prior: np.ndarray) -> 
         hidden=int(m.hidden),
         depth=int(m.depth),
         dropout=float(m.dropout),
-        lr=float(m.lr),
-        beta1=float(m.beta1),
-        beta2=float(m.beta2),
-        eps=float(m.eps),
-        l2_alpha=float(m.l2_alpha),
-        batch_size=int(m.batch_size),
-        class_weighted=bool(m.class_weighted),
+        **optimizer_settings(m),
         prior_power=float(cfg.decision.prior_power),
         class_prior=[float(v) for v in prior],
     )
@@ -399,7 +410,6 @@ def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> li
     differing only in width/dropout/seed) train together unless `batching.enabled=false`.
     Writes each run's metrics.json and returns the payloads."""
     quiet_lightning()
-    torch.set_num_threads(int(cfgs[0].model.num_threads))
     cache: dict = {}
     jobs = [prepare_job(cfg, Path(d), cache) for cfg, d in zip(cfgs, run_dirs)]
     # one scaler / resampled training set per (labelled set, split, resampling, seed), shared by
@@ -521,4 +531,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run the importable xnet.train, not this __main__ copy: joblib's workers then pickle the task
+    # function by reference instead of by value (which drags torch objects along and fails)
+    from xnet.train import main as _main
+
+    _main()
