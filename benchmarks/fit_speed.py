@@ -40,7 +40,9 @@ from xnet.datamodule import XrayDataModule
 from xnet.dataset import LabelledSet, make_splits, prepare_labelled_set
 from xnet.metrics import classification_report
 from xnet.preprocessing import make_scaler, transform
-from xnet.train import Job, Member, fit_members, plan_stacks, quiet_lightning
+from xnet.evaluation import evaluate_member
+from xnet.stacking import Job, Member, fit_stack, plan_stacks
+from xnet.train import quiet_lightning
 
 WIDTHS = (10, 30, 100)
 THREADS = "auto"  # set from --threads
@@ -80,7 +82,10 @@ def time_xnet(data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: in
         for cfg in cfgs:
             job = Job(cfg=cfg, run_dir=Path(tmp) / f"h{cfg.model.hidden}", data=data, splits=splits)
             members += [Member(job=job, split=s, dm=dm) for s, dm in zip(splits, modules)]
-        results = [r for stack in plan_stacks(members) for r in fit_members(stack)]
+        results = []
+        for stack in plan_stacks(members):
+            module = fit_stack(stack)
+            results += [evaluate_member(module, k, member) for k, member in enumerate(stack)]
         elapsed = time.perf_counter() - start
     return elapsed, [r["reports"]["test"]["balanced_accuracy"] for r in results]
 

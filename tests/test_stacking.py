@@ -9,7 +9,15 @@ import torch
 from conftest import FAST, compose_config, run_cli
 from xnet.dataset import Split
 from xnet.nets import MLP, StackedMLP
-from xnet.train import Job, Member, XrayDataModule, fit_members, plan_stacks, prepare_job, train
+from xnet.datamodule import XrayDataModule
+from xnet.evaluation import evaluate_member
+from xnet.stacking import Job, Member, fit_stack, plan_stacks, prepare_job
+from xnet.train import train
+
+
+def fit_members(members):
+    module = fit_stack(members)
+    return [evaluate_member(module, k, member) for k, member in enumerate(members)]
 
 
 def test_stacked_members_compute_what_separate_mlps_compute():
@@ -34,21 +42,8 @@ def test_padded_units_of_a_narrow_member_stay_exactly_zero(tmp_path):
     job_n, job_w = prepare_job(cfg_narrow, tmp_path / "n"), prepare_job(cfg_wide, tmp_path / "w")
     dm = XrayDataModule(job_n.data, job_n.splits[0], cfg_narrow.resample)
     members = [Member(job=job_n, split=job_n.splits[0], dm=dm), Member(job=job_w, split=job_w.splits[0], dm=dm)]
-    from xnet import train as xtrain
-
-    captured = {}
-    original = xtrain.evaluate_member
-
-    def spy(module, k, member):
-        captured["params"] = [p.detach().clone() for p in module.net.parameters()]
-        return original(module, k, member)
-
-    xtrain.evaluate_member = spy
-    try:
-        fit_members(members)
-    finally:
-        xtrain.evaluate_member = original
-    w0, w1 = captured["params"][0], captured["params"][1]
+    module = fit_stack(members)
+    w0, w1 = list(module.net.parameters())[:2]
     assert torch.count_nonzero(w0[0, :, 6:]) == 0 and torch.count_nonzero(w1[0, 6:, :]) == 0
     assert torch.count_nonzero(w0[1, :, 6:]) > 0  # the wide member does use its units
 
