@@ -110,3 +110,16 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
     features = {json.loads((sweep / job / "metrics.json").read_text())["features"] for job in ("0", "1")}
     assert features == {"xray", "xray_mw"}
     assert "Joblib" in result.stderr + result.stdout
+
+
+def test_early_stopping_on_balanced_accuracy_and_a_misspelled_monitor(tmp_path):
+    from xnet.errors import XnetError
+
+    payload = train(
+        fit_config("early_stopping.monitor=val/balanced_accuracy", "early_stopping.mode=max", "early_stopping.patience=3",
+                   "trainer.max_epochs=60"),
+        tmp_path / "ba",
+    )
+    assert payload["epochs"] < 60 and payload["best_epoch"] == payload["epochs"] - 1 - 3
+    with pytest.raises(XnetError, match="early_stopping.monitor='val/bal' is not one of"):
+        train(fit_config("early_stopping.monitor=val/bal"), tmp_path / "typo")

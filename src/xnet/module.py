@@ -231,9 +231,12 @@ class StackedClassifier(L.LightningModule):
         ce = F.cross_entropy(logits.transpose(1, 2), data.y_val, reduction="none")
         w = torch.gather(self.loss_weights, 1, data.y_val) * data.val_mask
         val_loss = (ce * w).sum(1) / w.sum(1).clamp_min(1e-12)
-        cm = confusion_matrices(logits.argmax(2), data.y_val, data.val_mask, len(self.class_names))
-        val = headline_from_confusion(cm)
-        values = {"val/loss": val_loss, **{f"val/{k}": v for k, v in val.items() if k != "recall"}}
+        values = {"val/loss": val_loss}
+        logged = any(self.member_loggers)
+        if logged or self.hparams.monitor != "val/loss":  # skip the confusion matrices when unused
+            cm = confusion_matrices(logits.argmax(2), data.y_val, data.val_mask, len(self.class_names))
+            val = headline_from_confusion(cm)
+            values.update({f"val/{k}": v for k, v in val.items() if k != "recall"})
 
         # early stopping and best weights, per member
         score = self.sign * values[self.hparams.monitor].cpu()
@@ -255,7 +258,7 @@ class StackedClassifier(L.LightningModule):
             self.trainer.should_stop = True
 
         every = max(1, int(self.hparams.log_every_n_epochs))
-        if any(self.member_loggers) and (epoch % every == 0 or self.trainer.should_stop):
+        if logged and (epoch % every == 0 or self.trainer.should_stop):
             train_present = (self.train_support > 0).float()
             table = {
                 "train/loss": loss_sum / data.n_train.float(),
