@@ -9,12 +9,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torchmetrics import MetricCollection
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassF1Score,
-    MulticlassRecall,
-)
 from torchmetrics.functional.classification import (
     multiclass_confusion_matrix,
     multiclass_f1_score,
@@ -23,18 +17,6 @@ from torchmetrics.functional.classification import (
 )
 
 HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
-
-
-def headline_metrics(n_classes: int, prefix: str) -> MetricCollection:
-    """Accuracy, balanced accuracy and macro-F1 as one collection (one per stage)."""
-    return MetricCollection(
-        {
-            "accuracy": MulticlassAccuracy(n_classes, average="micro"),
-            "balanced_accuracy": MulticlassRecall(n_classes, average="macro"),
-            "macro_f1": MulticlassF1Score(n_classes, average="macro"),
-        },
-        prefix=prefix,
-    )
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:

@@ -73,13 +73,16 @@ class XrayClassifier(L.LightningModule):
         """Predicted class indices from (calibrated, possibly ensemble-averaged) probabilities:
         argmax of log p - prior_power * log(training class share). With prior_power 0 this is the
         plain argmax; towards 1 it trades accuracy on common classes for recall on rare ones."""
-        power = float(self.hparams.prior_power)
         proba = proba.numpy() if isinstance(proba, torch.Tensor) else np.asarray(proba)
-        if power == 0 or self.hparams.class_prior is None:
-            return proba.argmax(axis=1)
-        with np.errstate(divide="ignore"):
-            score = np.log(proba) - power * np.log(np.asarray(self.hparams.class_prior, dtype=float))
-        return score.argmax(axis=1)
+        return prior_adjusted_classes(proba, self.hparams.class_prior, float(self.hparams.prior_power))
+
+
+def prior_adjusted_classes(proba: np.ndarray, prior, power: float) -> np.ndarray:
+    """argmax over classes of log p - power * log prior (plain argmax for power 0 or no prior)."""
+    if power == 0 or prior is None:
+        return proba.argmax(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.log(proba) - power * np.log(np.asarray(prior, dtype=float))).argmax(axis=1)
 
 
 def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -110,7 +113,7 @@ class StackedClassifier(L.LightningModule):
     """Trains M members (same depth and optimiser, their own width, dropout, seed and data).
 
     Data comes from a `StackedDataModule`; members must take the same number of batches per epoch
-    (one Adam step count for all; `train.plan_stacks` sees to it). Per member and epoch: train loss / accuracy / balanced
+    (one Adam step count for all; `stacking.plan_stacks` sees to it). Per member and epoch: train loss / accuracy / balanced
     accuracy, validation loss / accuracy / balanced accuracy / macro-F1 / per-class accuracy, early
     stopping on `monitor` with `patience`, and a snapshot of the best weights (in memory). A member
     that has stopped keeps training with the rest, but its snapshot no longer changes, so its
@@ -147,14 +150,13 @@ class StackedClassifier(L.LightningModule):
         self.class_names = list(class_names)
         self.n_members = len(hiddens)
         self.net = StackedMLP(n_features, len(self.class_names), list(hiddens), depth, list(dropouts or []) or None, list(seeds or []) or None)
-        sign = 1.0 if mode == "min" else -1.0
-        self.sign = sign
+        self.sign = 1.0 if mode == "min" else -1.0
         self.best_score = torch.full((self.n_members,), math.inf)  # sign * monitored value
         self.best_epoch = torch.zeros(self.n_members, dtype=torch.long)
         self.wait = torch.zeros(self.n_members, dtype=torch.long)
         self.stopped = torch.zeros(self.n_members, dtype=torch.bool)
         self.stop_epoch = torch.zeros(self.n_members, dtype=torch.long)
-        self.best_params = [p.detach().clone() for p in self.net.parameters()]
+        self.best_params: list[torch.Tensor] = []  # snapshot per parameter, taken on the training device in on_fit_start
         self.member_loggers: list = [None] * self.n_members  # TensorBoardLogger per member, set by the caller
 
     def configure_optimizers(self):
@@ -191,7 +193,7 @@ class StackedClassifier(L.LightningModule):
         width = data.batch_size
         rows_per_step = valid.view(self.n_members, -1, width).sum(2)
         if bool((rows_per_step == 0).any()):
-            raise RuntimeError("stacked members need the same number of batches per epoch (see train.plan_stacks)")
+            raise RuntimeError("stacked members need the same number of batches per epoch (see stacking.plan_stacks)")
         full_steps = set((rows_per_step == width).all(0).nonzero().flatten().tolist())
         track = any(self.member_loggers)  # per-epoch train metrics only when someone logs them
         hits = torch.zeros(self.n_members, n_classes, device=self.device)

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from xnet.errors import XnetError
 from xnet.features import FeatureSpec
-from xnet.module import XrayClassifier
+from xnet.module import XrayClassifier, prior_adjusted_classes
 from xnet.preprocessing import scaler_from_state
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,9 @@ class TrainedRun:
         """Predicted class indices from the mean probabilities, with the training run's decision
         rule: argmax(log p - prior_power * log prior), the prior averaged over the run's models."""
         hparams = [dict(m.model.hparams) for m in self.members]
-        power = float(hparams[0].get("prior_power", 0.0) or 0.0)
         priors = [h.get("class_prior") for h in hparams]
-        if power == 0 or any(p is None for p in priors):
-            return proba.argmax(axis=1)
-        prior = np.mean(np.asarray(priors, dtype=float), axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (np.log(proba) - power * np.log(prior)).argmax(axis=1)
+        prior = None if any(p is None for p in priors) else np.mean(np.asarray(priors, dtype=float), axis=0)
+        return prior_adjusted_classes(proba, prior, float(hparams[0].get("prior_power", 0.0) or 0.0))
 
 
 def _first_line(err: BaseException) -> str:
