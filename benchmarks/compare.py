@@ -1,6 +1,6 @@
 """xnet against the classifiers an astronomer would otherwise use, on the same data and folds.
 
-Every model sees the same seeded stratified K folds (`xnet.dataset.make_splits`, seed 1): the
+Every model sees the same seeded stratified K folds (`xnet.data.labelled.make_splits`, seed 1): the
 test fold is never used for fitting, scaling, resampling or early stopping. xnet rows run the
 real `xnet.train.train`; baselines are fitted on the fold's whole training part (scikit-learn's
 MLP keeps its own 10 % for early stopping, as xnet does). Run on demand (not a test):
@@ -36,11 +36,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
-from xnet.baselines import study_mlp
+from xnet.testing.baselines import study_mlp
 from xnet.config import CONFIG_DIR
-from xnet.dataset import LabelledSet, Split, make_splits, prepare_labelled_set
-from xnet.metrics import HEADLINE, classification_report, summarize_folds
-from xnet.preprocessing import fit_scaler, transform
+from xnet.data.labelled import LabelledSet, Split, make_splits, prepare_labelled_set
+from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.data.preprocessing import fit_scaler, transform
 
 RESULTS = Path(__file__).resolve().parent / "results" / "comparison.md"
 
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         "# xnet against the baselines (measured)",
         "",
         f"Command: `{command.strip()}` on {platform.machine()}, 1 thread, torch {torch.__version__}.",
-        "Same seeded stratified folds for every model (`xnet.dataset.make_splits`); mean ± std over folds;",
+        "Same seeded stratified folds for every model (`xnet.data.labelled.make_splits`); mean ± std over folds;",
         "recall is the fold mean per class; wall time covers all folds (xnet: the `xnet.train.train` call).",
     ]
     if any(r.model.startswith("MUWCLASS") for rows in tables for r in rows):

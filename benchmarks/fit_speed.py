@@ -34,14 +34,14 @@ from hydra import compose, initialize_config_dir
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from xnet.baselines import study_mlp
+from xnet.testing.baselines import study_mlp
 from xnet.config import CONFIG_DIR
-from xnet.datamodule import XrayDataModule
-from xnet.dataset import LabelledSet, make_splits, prepare_labelled_set
-from xnet.metrics import classification_report
-from xnet.preprocessing import make_scaler, transform
-from xnet.evaluation import evaluate_member
-from xnet.stacking import Job, Member, fit_stack, plan_stacks
+from xnet.training.datamodule import XrayDataModule
+from xnet.data.labelled import LabelledSet, make_splits, prepare_labelled_set
+from xnet.training.metrics import classification_report
+from xnet.data.preprocessing import make_scaler, transform
+from xnet.training.evaluation import evaluate_member
+from xnet.training.stacking import Job, Member, fit_stack, plan_stacks
 from xnet.train import quiet_lightning
 
 WIDTHS = (10, 30, 100)

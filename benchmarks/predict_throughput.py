@@ -2,7 +2,7 @@
 
 Writes a slim-schema FITS of 656,997 rows and a full-schema one of 983,948 rows (detection-level
 columns, the source-level SC_* ones and ~200 per-camera columns nobody reads), each row a source
-of the bundled XMM slice drawn at random (xnet.mock_catalog), into a temporary folder that is
+of the bundled XMM slice drawn at random (xnet.testing.mock_catalog), into a temporary folder that is
 deleted at the end. Trains a small model on the bundled slice, then, in the same run and each in
 a fresh process, times:
 
@@ -64,7 +64,7 @@ def child_predict(path: str, run: str, output: str) -> dict:
 
 def child_columns(path: str, run: str) -> dict:
     """The file columns xnet.predict reads for this input and run."""
-    from xnet.catalog import table_info
+    from xnet.data.catalog import table_info
     from xnet.predict import load_run, resolve_catalog
 
     info = table_info(path)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import compose_config
-from xnet.calibration import (
+from xnet.training.calibration import (
     calibrate_split,
     expected_calibration_error,
     fit_temperature,
@@ -13,10 +13,10 @@ from xnet.calibration import (
     reliability_bins,
     tempered_probabilities,
 )
-from xnet.dataset import make_splits, prepare_labelled_set
-from xnet.module import XrayClassifier
-from xnet.nets import MLP
-from xnet.preprocessing import fit_scaler, transform
+from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.models.stacked import XrayClassifier
+from xnet.models.nets import MLP
+from xnet.data.preprocessing import fit_scaler, transform
 
 
 @pytest.fixture(scope="module")

@@ -39,8 +39,8 @@ def test_physics_features_of_the_best_configuration():
     import pytest
 
     from conftest import compose_config
-    from xnet.dataset import prepare_labelled_set
-    from xnet.features import NU_F_NU_ZERO, compute_feature
+    from xnet.data.labelled import prepare_labelled_set
+    from xnet.data.features import NU_F_NU_ZERO, compute_feature
 
     frame = pd.DataFrame({
         "flux_soft": [1.0, 0.0], "flux_medium": [3.0, 0.0], "flux_soft_err": [0.1, 0.1], "flux_medium_err": [0.3, 0.1],

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import compose_config
-from xnet.datamodule import XrayDataModule
-from xnet.dataset import make_splits, prepare_labelled_set
-from xnet.preprocessing import fit_scaler, scaler_from_state, scaler_state, transform
+from xnet.training.datamodule import XrayDataModule
+from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.preprocessing import fit_scaler, scaler_from_state, scaler_state, transform
 
 
 def labelled(overrides=()):
@@ -97,7 +97,7 @@ def test_smote_k_shrinks_for_tiny_classes():
 
 def test_fast_yeo_johnson_fit_equals_scikit_learn():
     """fit_scaler finds the lambdas itself (for speed); it must agree with PowerTransformer's fit."""
-    from xnet.preprocessing import make_scaler
+    from xnet.data.preprocessing import make_scaler
 
     cfg, data = labelled(["data=csc_muwclass", "features=xray_mw"])
     split = next(make_splits(data.y, cfg.split, 0, cfg.seed))

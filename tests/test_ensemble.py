@@ -7,13 +7,13 @@ import pandas as pd
 import torch
 
 from conftest import CSC_CSV, FAST, run_cli
-from xnet.dataset import Split, ensemble_splits
+from xnet.data.labelled import Split, ensemble_splits
 
 
 def test_ensemble_splits_share_the_test_part_and_network_0_is_the_single_split():
     y = np.array([0] * 40 + [1] * 20)
     outer = Split(fold=0, train=np.arange(0, 60, 2)[:27], val=np.arange(0, 60, 2)[27:], test=np.arange(1, 60, 2))
-    from xnet.dataset import _train_val
+    from xnet.data.labelled import _train_val
 
     train0, val0 = _train_val(np.sort(np.concatenate([outer.train, outer.val])), y, 0.1, 1)
     nets = ensemble_splits(outer, y, 0.1, 1, 3)

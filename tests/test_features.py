@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import compose_config, data_config
-from xnet.catalog import load_catalog
+from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError
-from xnet.features import build_features, resolve_features
+from xnet.data.features import build_features, resolve_features
 
 
 def features_for(data: str, features: str):

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from conftest import LIN_CSV, data_config
-from xnet.catalog import load_catalog
+from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError
 from xnet.fetch import fetch
 

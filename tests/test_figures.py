@@ -8,9 +8,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import compose_config
-from xnet.dataset import make_splits, prepare_labelled_set
-from xnet.figures import galactic, missing_values_table, write_run_figures
-from xnet.sweep import collect_widths, write_width_figure
+from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.plotting.run_figures import galactic, missing_values_table, write_run_figures
+from xnet.training.sweep import collect_widths, write_width_figure
 
 RUN_FIGURES = ["class_shares", "sky_galactic", "features_raw", "features_scaled", "missing_values",
                "confusion_counts", "confusion_normalized"]

@@ -16,15 +16,15 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from conftest import CSC_CSV, FAST, LIN_CSV, compose_config, run_cli
-from xnet.catalog import iter_table_chunks, table_info
+from xnet.data.catalog import iter_table_chunks, table_info
 from xnet.config import CONFIG_DIR
-from xnet.dataset import prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
 from xnet.errors import XnetError
-from xnet.metrics import classification_report
-from xnet.mock_catalog import full_table, slim_table, write_table
-from xnet.module import XrayClassifier
+from xnet.training.metrics import classification_report
+from xnet.testing.mock_catalog import full_table, slim_table, write_table
+from xnet.models.stacked import XrayClassifier
 from xnet.predict import predict, probability_column
-from xnet.preprocessing import scaler_from_state, transform
+from xnet.data.preprocessing import scaler_from_state, transform
 from xnet.train import train
 
 LIN_CLASSES = ["AGN", "CV", "LM-STAR"]

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from conftest import FAST, compose_config, run_cli
-from xnet.dataset import Split
-from xnet.nets import MLP, StackedMLP
-from xnet.datamodule import XrayDataModule
-from xnet.evaluation import evaluate_member
-from xnet.stacking import Job, Member, fit_stack, plan_stacks, prepare_job
+from xnet.data.labelled import Split
+from xnet.models.nets import MLP, StackedMLP
+from xnet.training.datamodule import XrayDataModule
+from xnet.training.evaluation import evaluate_member
+from xnet.training.stacking import Job, Member, fit_stack, plan_stacks, prepare_job
 from xnet.train import train
 
 

@@ -8,8 +8,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import CSC_CSV, FAST, raw_lin, run_cli
-from xnet.module import XrayClassifier
-from xnet.preprocessing import scaler_from_state, transform
+from xnet.models.stacked import XrayClassifier
+from xnet.data.preprocessing import scaler_from_state, transform
 
 
 def test_default_run_writes_metrics_checkpoint_and_tensorboard(tmp_path):

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 #: conf/ at the repository root (the project is installed with `pip install -e .`)
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
 #: the labelled catalogs shipped with the package
-BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "datasets"
+BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "data" / "bundled"
 #: environment variable naming the folder for downloaded catalogs
 DATA_HOME_ENV = "XNET_DATA_HOME"
 

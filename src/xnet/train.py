@@ -14,12 +14,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from xnet import deferral
+from xnet.training import launcher_state as deferral
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError
-from xnet.evaluation import evaluate_member, finish_job, write_json  # noqa: F401 (write_json: xnet.predict)
-from xnet.metrics import HEADLINE
-from xnet.stacking import fit_stack, make_members, plan_stacks, prepare_job
+from xnet.training.evaluation import evaluate_member, finish_job, write_json  # noqa: F401 (write_json: xnet.predict)
+from xnet.training.metrics import HEADLINE
+from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
 
 log = logging.getLogger(__name__)
 

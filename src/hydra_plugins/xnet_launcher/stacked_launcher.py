@@ -45,7 +45,7 @@ class StackedLauncher(Launcher):
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from xnet import train as xtrain
-        from xnet.deferral import deferred_jobs
+        from xnet.training.launcher_state import deferred_jobs
 
         setup_globals()
         assert self.hydra_context is not None and self.config is not None and self.task_function is not None

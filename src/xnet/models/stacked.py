@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from xnet.errors import XnetError
-from xnet.nets import MLP, StackedMLP
+from xnet.models.nets import MLP, StackedMLP
 
 #: what early stopping may monitor (computed on each member's validation split every epoch)
 MONITORS = ("val/loss", "val/accuracy", "val/balanced_accuracy", "val/macro_f1")

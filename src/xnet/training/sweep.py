@@ -12,7 +12,7 @@ import numpy as np
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.metrics import HEADLINE
+from xnet.training.metrics import HEADLINE
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def write_width_figure(sweep_dir: Path, jobs: list[dict] | None = None) -> Path 
     """`accuracy_vs_width.png`: train, validation and test accuracy against `model.hidden` (log
     axis), as the study chose its 30 neurons; one set of curves per combination of the other
     overrides. Written only when the sweep tried at least two widths."""
-    from xnet.plots import accuracy_vs_width_figure, plt
+    from xnet.plotting.draw import accuracy_vs_width_figure, plt
 
     jobs = collect_widths(sweep_dir) if jobs is None else jobs
     if len({j["hidden"] for j in jobs}) < 2:

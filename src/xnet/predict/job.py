@@ -6,7 +6,7 @@ are built by the same functions as in training, scaled by the checkpoint's fitte
 passed through the network; each chunk is written out before the next is read, so memory stays
 bounded whatever the input's size. A CV run predicts with the mean of its fold models'
 probabilities. Writes one row per input row: id and position, predicted class and probability, one
-probability per class and a `flag` saying why a prediction should not be trusted (xnet.flags).
+probability per class and a `flag` saying why a prediction should not be trusted (xnet.predict.flags).
 With a labelled input, also the training metrics block (printed, and metrics.json beside the output).
 """
 
@@ -30,15 +30,15 @@ from omegaconf import DictConfig
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
-from xnet.catalog import TableChunk, TableInfo, iter_table_chunks, label_values, table_info, to_numeric
+from xnet.data.catalog import TableChunk, TableInfo, iter_table_chunks, label_values, table_info, to_numeric
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError, exit_on_error
-from xnet.features import DERIVED, build_features
-from xnet.flags import FlagRules, RowFlags, TrainingStats
-from xnet.metrics import classification_report
-from xnet.preprocessing import transform
-from xnet.runs import TrainedRun, load_run, plain_config
-from xnet.writers import TableWriter, check_output
+from xnet.data.features import DERIVED, build_features
+from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
+from xnet.training.metrics import classification_report
+from xnet.data.preprocessing import transform
+from xnet.predict.trained_run import TrainedRun, load_run, plain_config
+from xnet.predict.writers import TableWriter, check_output
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ given a TensorBoard writer, as figures under `figures/`.
 
 Class shares, sky positions (galactic, Mollweide), hardness-ratio planes per class, feature
 histograms before and after scaling, missing values per class and feature (CSV too) and the
-confusion matrix in counts and row-normalised. Calibration figures are `xnet.calibration`.
+confusion matrix in counts and row-normalised. Calibration figures are `xnet.training.calibration`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from xnet.catalog import DEC, LABEL, RA
-from xnet.dataset import LabelledSet, Split
-from xnet.features import DERIVED, compute_feature
-from xnet.plots import (
+from xnet.data.catalog import DEC, LABEL, RA
+from xnet.data.labelled import LabelledSet, Split
+from xnet.data.features import DERIVED, compute_feature
+from xnet.plotting.draw import (
     class_shares_figure,
     confusion_matrix_figure,
     feature_histograms_figure,
@@ -27,7 +27,7 @@ from xnet.plots import (
     plt,
     sky_figure,
 )
-from xnet.preprocessing import fit_scaler, transform
+from xnet.data.preprocessing import fit_scaler, transform
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.datamodule import StackedDataModule, XrayDataModule
-from xnet.dataset import LabelledSet, Split, ensemble_splits, make_splits, prepare_labelled_set
+from xnet.training.datamodule import StackedDataModule, XrayDataModule
+from xnet.data.labelled import LabelledSet, Split, ensemble_splits, make_splits, prepare_labelled_set
 from xnet.errors import XnetError
-from xnet.module import StackedClassifier
+from xnet.models.stacked import StackedClassifier
 
 log = logging.getLogger("xnet.train")
 

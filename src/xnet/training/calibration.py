@@ -76,7 +76,7 @@ def reliability_figure(
 ):
     """Reliability diagram (accuracy against confidence) before and after temperature scaling,
     with the share of sources in each confidence bin underneath."""
-    from xnet.plots import plt
+    from xnet.plotting.draw import plt
 
     fig, (ax, hist) = plt.subplots(2, 1, figsize=(5.2, 6.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="perfect calibration")
@@ -120,7 +120,7 @@ def calibrate_split(
 
     Returns the numbers for metrics.json plus the calibrated test probabilities (`proba_test`,
     not JSON: pop it before writing)."""
-    from xnet.plots import plt
+    from xnet.plotting.draw import plt
 
     logits_val, logits_test = np.asarray(logits_val, dtype=float), np.asarray(logits_test, dtype=float)
     temperature = fit_temperature(logits_val, y_val)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from xnet.catalog import LABEL, Catalog, load_catalog
+from xnet.data.catalog import LABEL, Catalog, load_catalog
 from xnet.errors import XnetError
-from xnet.features import FeatureSpec, build_features, resolve_features
+from xnet.data.features import FeatureSpec, build_features, resolve_features
 
 log = logging.getLogger(__name__)
 

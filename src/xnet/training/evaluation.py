@@ -17,14 +17,14 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.calibration import expected_calibration_error, fit_temperature, reliability_figure, summarize_calibration, tempered_probabilities
-from xnet.datamodule import XrayDataModule
-from xnet.dataset import LabelledSet
-from xnet.figures import write_run_figures
-from xnet.metrics import HEADLINE, classification_report, summarize_folds
-from xnet.module import StackedClassifier, XrayClassifier
-from xnet.plots import confusion_matrix_figure
-from xnet.stacking import Job, Member, optimizer_settings
+from xnet.training.calibration import expected_calibration_error, fit_temperature, reliability_figure, summarize_calibration, tempered_probabilities
+from xnet.training.datamodule import XrayDataModule
+from xnet.data.labelled import LabelledSet
+from xnet.plotting.run_figures import write_run_figures
+from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.models.stacked import StackedClassifier, XrayClassifier
+from xnet.plotting.draw import confusion_matrix_figure
+from xnet.training.stacking import Job, Member, optimizer_settings
 
 log = logging.getLogger("xnet.train")
 

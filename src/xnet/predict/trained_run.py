@@ -20,9 +20,9 @@ from omegaconf import OmegaConf
 from sklearn.pipeline import Pipeline
 
 from xnet.errors import XnetError
-from xnet.features import FeatureSpec
-from xnet.module import XrayClassifier, prior_adjusted_classes
-from xnet.preprocessing import scaler_from_state
+from xnet.data.features import FeatureSpec
+from xnet.models.stacked import XrayClassifier, prior_adjusted_classes
+from xnet.data.preprocessing import scaler_from_state
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Figures (matplotlib, headless): each function draws one figure and returns it, unsaved.
 
-Which figures a run writes, and where, is `xnet.figures`; these only draw.
+Which figures a run writes, and where, is `xnet.plotting.run_figures`; these only draw.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ import lightning as L
 import numpy as np
 import torch
 
-from xnet.dataset import LabelledSet, Split
-from xnet.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
+from xnet.data.labelled import LabelledSet, Split
+from xnet.data.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
 
 
 class XrayDataModule(L.LightningDataModule):
