@@ -29,7 +29,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
@@ -37,7 +36,7 @@ from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
 from xnet.testing.baselines import study_mlp
-from xnet.config import CONFIG_DIR
+from xnet.config import CONFIG_DIR, compose_config
 from xnet.data.labelled import LabelledSet, Split, make_splits, prepare_labelled_set
 from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
 from xnet.data.preprocessing import fit_scaler, transform
@@ -68,11 +67,6 @@ class Row:
     seconds: float | None
     note: str = ""
     folds: list = field(default_factory=list)
-
-
-def compose_config(overrides: list[str]) -> DictConfig:
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        return compose(config_name="train", overrides=overrides)
 
 
 # ---------------------------------------------------------------- baselines (fit on the training part)

@@ -30,39 +30,36 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_dir
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from xnet.testing.baselines import study_mlp
-from xnet.config import CONFIG_DIR
+from xnet.config import compose_config
 from xnet.training.datamodule import XrayDataModule
 from xnet.data.labelled import LabelledSet, make_splits, prepare_labelled_set
 from xnet.training.metrics import classification_report
 from xnet.data.preprocessing import make_scaler, transform
 from xnet.training.evaluation import evaluate_member
 from xnet.training.stacking import Job, Member, fit_stack, plan_stacks
-from xnet.train import quiet_lightning
+from xnet.training.run import quiet_lightning
 
 WIDTHS = (10, 30, 100)
 THREADS = "auto"  # set from --threads
 
 
 def config(epochs: int, hidden: int = 30):
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        return compose(
-            config_name="train",
-            overrides=[
-                "data=csc_muwclass",
-                "features=xray_mw",
-                f"model.hidden={hidden}",
-                f"trainer.max_epochs={epochs}",
-                f"early_stopping.patience={epochs + 1}",
-                "logger=none",
-                "figures.enabled=false",
-                f"model.num_threads={THREADS}",
-            ],
-        )
+    return compose_config(
+        [
+            "data=csc_muwclass",
+            "features=xray_mw",
+            f"model.hidden={hidden}",
+            f"trainer.max_epochs={epochs}",
+            f"early_stopping.patience={epochs + 1}",
+            "logger=none",
+            "figures.enabled=false",
+            f"model.num_threads={THREADS}",
+        ]
+    )
 
 
 def resampled(data: LabelledSet, n: int, seed: int = 0) -> LabelledSet:

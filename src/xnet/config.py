@@ -1,9 +1,11 @@
-"""Config locations and the OmegaConf resolvers the YAML files use."""
+"""Config locations, the OmegaConf resolvers the YAML files use, and composing configs in-process."""
 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, Sequence
 
 from omegaconf import OmegaConf
 
@@ -29,3 +31,65 @@ def register_resolvers() -> None:
 
 
 register_resolvers()
+
+
+def compose_config(overrides: Sequence[str] | None = None, config_name: str = "train", config_dir: str | Path | None = None):
+    """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose API;
+    for tests, benchmarks, notebooks and `xnet.api`)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(config_dir or CONFIG_DIR)):
+        return compose(config_name=config_name, overrides=list(overrides or []))
+
+
+@contextmanager
+def _config_search_path() -> Iterator[None]:
+    """Hydra's config search path: the running app's (with any --config-dir), else conf/."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        yield
+    else:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            yield
+
+
+def data_config_names() -> list[str]:
+    """The data configs in the search path (conf/data/ and any --config-dir's)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    with _config_search_path():
+        return sorted(GlobalHydra.instance().config_loader().get_group_options("data"))
+
+
+def compose_data_config(name: str, *, resolve: bool = True) -> dict:
+    """conf/data/<name>.yaml (or one in --config-dir), with its defaults merged, as plain values
+    (interpolations resolved where they can be). The one data-config composer: training's
+    catalogs, `xnet.fetch` and `xnet.predict`'s catalog= all come through here."""
+    from hydra import compose
+    from omegaconf import OmegaConf
+
+    from xnet.errors import XnetError
+
+    with _config_search_path():
+        try:
+            cfg = compose(config_name=None, overrides=[f"+data={name}"])
+        except Exception as err:  # Hydra's MissingConfigException, ConfigCompositionException, ...
+            known = data_config_names()
+            if name not in known:
+                raise XnetError(f"catalog={name}: no such data config; available: {', '.join(known)}") from None
+            raise XnetError(f"catalog={name}: data config cannot be composed ({str(err).splitlines()[0]})") from None
+    return plain_config(cfg.data, resolve=resolve)
+
+
+def plain_config(node, *, resolve: bool = True) -> dict:
+    """A config node as plain values, interpolations resolved where they can be."""
+    from omegaconf import OmegaConf
+
+    if resolve:
+        try:
+            return OmegaConf.to_container(node, resolve=True)
+        except Exception:  # an interpolation that cannot be resolved here (the training file's path)
+            pass
+    return OmegaConf.to_container(node, resolve=False)

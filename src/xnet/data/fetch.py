@@ -2,26 +2,22 @@
 
 Modelled on scikit-learn's fetchers: a data home overridable by $XNET_DATA_HOME, a file that is
 downloaded once, validated (columns and labels, through the same data YAML training uses) and only
-then moved into place, so an interrupted or wrong download never leaves a usable-looking file.
+then moved into place (with the umask's default mode, like every xnet output), so an interrupted or wrong download never leaves a usable-looking file.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from xnet.data.catalog import load_catalog
-from xnet.config import CONFIG_DIR, DATA_HOME_ENV, data_home
+from xnet.config import DATA_HOME_ENV, compose_data_config, data_home
 from xnet.errors import XnetError, exit_on_error
+from xnet.files import publish, temporary_beside
 
 
 @dataclass(frozen=True)
@@ -45,20 +41,10 @@ REMOTE = {
 }
 
 
-def data_config(name: str):
-    """The data YAML with its defaults (a parent YAML it extends) merged in."""
-    path = CONFIG_DIR / "data" / f"{name}.yaml"
-    cfg = OmegaConf.load(path)
-    parents = [d for d in cfg.pop("defaults", []) if d != "_self_"]
-    merged = OmegaConf.merge(*(data_config(p) for p in parents), cfg) if parents else cfg
-    return merged
-
-
 def validate_catalog(path: Path, remote: RemoteCatalog) -> int:
     """Load the file exactly as training would; check its labels. Returns the number of sources."""
-    cfg = data_config(remote.data_config)
-    cfg.path = str(path)
-    catalog = load_catalog(OmegaConf.to_container(cfg, resolve=False), labelled=True)
+    cfg = {**compose_data_config(remote.data_config, resolve=False), "path": str(path)}
+    catalog = load_catalog(cfg, labelled=True)
     unknown = sorted(set(catalog.classes) - set(remote.classes))
     if unknown:
         raise XnetError(f"{path}: unexpected class labels {unknown}; expected only {list(remote.classes)}")
@@ -100,15 +86,13 @@ def fetch(name: str, *, home: str | Path | None = None, url: str | None = None, 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise XnetError(f"cannot create data home {folder} ({err.strerror}); set {DATA_HOME_ENV} to a writable folder") from None
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=f"-{remote.filename}")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temporary_beside(target, suffix=".part" + "".join(target.suffixes))  # keeps the file type
     try:
         sha = download(url or remote.url, tmp, progress=progress, final=target)
         if remote.sha256 and sha != remote.sha256:
             raise XnetError(f"{url or remote.url}: checksum {sha} does not match the expected {remote.sha256}")
         n = validate_catalog(tmp, remote)
-        shutil.move(tmp, target)
+        publish(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     print(f"{target}: {n} labelled sources (sha256 {sha})")

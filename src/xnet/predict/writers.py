@@ -9,13 +9,13 @@ compact Arrow columns) and written at the end.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from xnet.errors import XnetError
+from xnet.files import publish, temporary_beside
 
 KINDS = {"parquet": "parquet", "pq": "parquet", "csv": "csv", "fits": "fits", "fit": "fits", "fts": "fits"}
 
@@ -59,9 +59,7 @@ class TableWriter:
     def __init__(self, path: Path, overwrite: bool = False):
         self.path, self.overwrite = Path(path), overwrite
         self.kind = output_kind(self.path)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part")
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temporary_beside(self.path, suffix=".part")
         self.schema: pa.Schema | None = None
         self._writer = None
         self._batches: list[pa.RecordBatch] = []
@@ -101,11 +99,7 @@ class TableWriter:
             self._write_fits()
         if self.path.exists() and not self.overwrite:  # appeared while we were working
             raise XnetError(f"output={self.path}: file exists; pass overwrite=true to replace it")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)  # a new file's usual permissions, not mkstemp's private 0600
-        os.replace(self.tmp, self.path)
-        return self.path
+        return publish(self.tmp, self.path)
 
     def abort(self) -> None:
         if self._writer is not None:
