@@ -64,7 +64,7 @@ def child_predict(path: str, run: str, output: str) -> dict:
 
 def child_columns(path: str, run: str) -> dict:
     """The file columns xnet.predict reads for this input and run."""
-    from xnet.data.catalog import table_info
+    from xnet.data.tables import table_info
     from xnet.predict import load_run, resolve_catalog
 
     info = table_info(path)

@@ -39,14 +39,15 @@ def fit_scaler(x_train: np.ndarray) -> Pipeline:
     ~0.25 s per 2,000-row, 33-feature training part in scipy's per-call wrapper overhead, which
     dominated a 5-fold CV of the 30-30 MLP.
     """
-    impute, power, standard, minmax = make_scaler().named_steps.values()
+    scaler = make_scaler()
+    impute, power, standard, minmax = scaler.named_steps.values()
     with np.errstate(all="ignore"):
         x = impute.fit_transform(x_train)
         power.lambdas_ = yeo_johnson_lambdas(x)
         power.n_features_in_ = x.shape[1]
         x = power.transform(x)
         minmax.fit(standard.fit_transform(x))
-    return Pipeline([("impute", impute), ("power", power), ("standard", standard), ("minmax", minmax)])
+    return scaler
 
 
 def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
@@ -116,7 +117,8 @@ def scaler_from_state(state: Mapping) -> Pipeline:
     Imputer, standard and min-max scalers are refitted on two-row arrays that reproduce their
     statistics exactly; the Yeo-Johnson lambdas are set (they have no closed-form inverse fit).
     """
-    impute, power, standard, minmax = make_scaler().named_steps.values()
+    scaler = make_scaler()
+    impute, power, standard, minmax = scaler.named_steps.values()
     stats = np.asarray(state["impute_statistics"], dtype=float)
     mean = np.asarray(state["standard_mean"], dtype=float)
     scale = np.asarray(state["standard_scale"], dtype=float)
@@ -126,7 +128,7 @@ def scaler_from_state(state: Mapping) -> Pipeline:
     standard.fit(np.stack([mean - scale, mean + scale]))
     standard.scale_ = scale  # exact, and 1.0 where the training column was constant, as fitted
     minmax.fit(np.stack([np.asarray(state["minmax_data_min"], float), np.asarray(state["minmax_data_max"], float)]))
-    return Pipeline([("impute", impute), ("power", power), ("standard", standard), ("minmax", minmax)])
+    return scaler
 
 
 def transform(scaler: Pipeline, x: np.ndarray) -> np.ndarray:
