@@ -7,7 +7,7 @@ catalog before splitting; nothing is learned from the rows' values.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -31,6 +31,7 @@ class LabelledSet:
     y: np.ndarray  # int64 codes into `classes`
     classes: list[str]
     frame: pd.DataFrame  # the catalog rows kept, canonical columns
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # extra named per-row arrays (data.inputs)
 
     @property
     def feature_names(self) -> list[str]:
@@ -85,14 +86,33 @@ def prepare_labelled_set(data_cfg: Mapping, features_cfg: Mapping, min_class_cou
     if len(classes) < 2:
         raise XnetError(f"{catalog.path}: fewer than two classes with at least {min_class_count} sources")
     y = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(np.int64)
+    frame = frame.reset_index(drop=True)
     return LabelledSet(
         catalog=catalog,
         spec=spec,
         x=features.to_numpy(dtype=float),
         y=y,
         classes=classes,
-        frame=frame.reset_index(drop=True),
+        frame=frame,
+        inputs=extra_inputs(data_cfg.get("inputs"), frame),
     )
+
+
+def extra_inputs(specs: Mapping | None, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """`data.inputs: {name: {_target_: loader, ...}}`: each loader is called with the kept catalog
+    rows (`frame=`) and returns one array row per source (a binned light curve, ...), which the
+    model's encoder of the same name reads (`model.encoders`)."""
+    if not specs:
+        return {}
+    from hydra.utils import instantiate
+
+    out = {}
+    for name, spec in dict(specs).items():
+        values = np.asarray(instantiate(spec, frame=frame), dtype=np.float32)
+        if len(values) != len(frame):
+            raise XnetError(f"data.inputs.{name}: {len(values)} rows for {len(frame)} sources")
+        out[str(name)] = values
+    return out
 
 
 def _train_val(train: np.ndarray, y: np.ndarray, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,17 +1,23 @@
-"""The network: a plain multilayer perceptron (the study's 30-30 ReLU MLP by default)."""
+"""The networks: plain `nn.Module`s, no Lightning.
+
+`MLP` is the study's 30-30 ReLU network; `StackedMLP` is M of them evaluated as one; the
+`*InputNet` classes add named inputs (`features` plus any `model.encoders`, see
+`xnet.models.encoders`) in front of them.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from xnet.models.encoders import build_encoders
+
+#: the catalog feature vector's input name
+FEATURES = "features"
+
 
 class MLP(nn.Module):
-    """`depth` hidden layers of `hidden` ReLU units; returns logits (softmax lives in the loss).
-
-    A later light-curve branch would be a second nn.Module whose embedding is concatenated with
-    the catalog features before the first Linear layer.
-    """
+    """`depth` hidden layers of `hidden` ReLU units; returns logits (softmax lives in the loss)."""
 
     def __init__(self, n_features: int, n_classes: int, hidden: int = 30, depth: int = 2, dropout: float = 0.0):
         super().__init__()
@@ -96,3 +102,69 @@ class StackedMLP(nn.Module):
             state[f"layers.{name}.weight"] = weights[layer][k, :in_features, :out_features].T.clone()
             state[f"layers.{name}.bias"] = biases[layer][k, 0, :out_features].clone()
         return state
+
+
+def _embedded(features: torch.Tensor, encoders: nn.ModuleDict, inputs) -> torch.Tensor:
+    """The catalog features with each encoder's embedding of its input appended."""
+    missing = [name for name in encoders if name not in inputs]
+    if missing:
+        raise KeyError(f"the model needs input {', '.join(missing)}, which the data does not carry")
+    return torch.cat([features, *(enc(inputs[name]) for name, enc in encoders.items())], dim=-1)
+
+
+class MultiInputNet(nn.Module):
+    """One network with named inputs: encoders (one member each) in front of an `MLP` head."""
+
+    def __init__(self, n_features: int, n_classes: int, hidden: int, depth: int, dropout: float, encoders):
+        super().__init__()
+        self.encoders = build_encoders(encoders, n_members=1)
+        width = n_features + sum(e.out_features for e in self.encoders.values())
+        self.head = MLP(width, n_classes, hidden, depth, dropout)
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        stacked = {name: inputs[name].unsqueeze(0) for name in self.encoders if name in inputs}
+        x = _embedded(inputs[FEATURES].unsqueeze(0), self.encoders, stacked)
+        return self.head(x[0])
+
+
+def single_network(n_features: int, n_classes: int, hidden: int = 30, depth: int = 2, dropout: float = 0.0, encoders=None) -> nn.Module:
+    """The network of one checkpoint: a plain `MLP`, or a `MultiInputNet` with encoders."""
+    if encoders:
+        return MultiInputNet(n_features, n_classes, hidden, depth, dropout, encoders)
+    return MLP(n_features, n_classes, hidden, depth, dropout)
+
+
+class StackedInputNet(nn.Module):
+    """A stack's network: stacked encoders (if any) in front of a `StackedMLP` head."""
+
+    def __init__(self, n_features: int, n_classes: int, hiddens: list[int], depth: int = 2,
+                 dropouts: list[float] | None = None, seeds: list[int] | None = None, encoders=None):
+        super().__init__()
+        self.encoders = build_encoders(encoders, n_members=len(hiddens))
+        width = n_features + sum(e.out_features for e in self.encoders.values())
+        self.head = StackedMLP(width, n_classes, hiddens, depth, dropouts, seeds)
+
+    @property
+    def weight_matrices(self) -> list[torch.Tensor]:
+        """The parameters the L2 penalty applies to (the MLP's weight matrices, as scikit-learn)."""
+        return list(self.head.weights)
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        if not len(self.encoders):
+            return self.head(inputs[FEATURES])
+        return self.head(_embedded(inputs[FEATURES], self.encoders, inputs))
+
+    def member_state_dict(self, k: int, source: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Member k as the state dict of its `single_network` (from `source`, a snapshot of
+        `named_parameters()`, when given)."""
+        source = source if source is not None else {n: p.detach() for n, p in self.named_parameters()}
+        head = [source[f"head.{n}"] for n, _ in self.head.named_parameters()]
+        state = self.head.member_state_dict(k, head)
+        if not len(self.encoders):
+            return state
+        out = {f"head.{key}": value for key, value in state.items()}
+        for name, encoder in self.encoders.items():
+            prefix = f"encoders.{name}."
+            own = {key[len(prefix):]: value for key, value in source.items() if key.startswith(prefix)}
+            out.update({prefix + key: value for key, value in encoder.member_state(own, k).items()})
+        return out

@@ -1,0 +1,99 @@
+"""The checkpointed classifier: one trained network, its class names, softmax temperature and
+decision rule. A plain `nn.Module` (no Lightning), so prediction is a forward pass.
+
+A checkpoint is a Lightning-format dict of plain values and tensors: `hyper_parameters` (this
+class's arguments), `state_dict` and the data module's state. `Classifier.from_checkpoint` reads
+it with `torch.load(weights_only=True)`; `xnet.models.XrayClassifier` is the same model as a
+LightningModule, for `XrayClassifier.load_from_checkpoint`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from xnet.models.nets import FEATURES, MultiInputNet, single_network
+
+
+def decide(proba, class_prior: Sequence[float] | None = None, prior_power: float = 0.0) -> np.ndarray:
+    """Predicted class indices from (calibrated, possibly averaged) probabilities: argmax over
+    classes of log p - prior_power * log(training class share). With prior_power 0 this is the
+    plain argmax; towards 1 it trades accuracy on common classes for recall on rare ones."""
+    proba = proba.numpy() if isinstance(proba, torch.Tensor) else np.asarray(proba)
+    if not prior_power or class_prior is None:
+        return proba.argmax(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.log(proba) - float(prior_power) * np.log(np.asarray(class_prior, dtype=float))).argmax(axis=1)
+
+
+class Classifier(nn.Module):
+    """One trained network. `fit_settings` (optimiser values) are kept only as a record of the fit;
+    `encoders` names the extra inputs' encoders (see `xnet.models.encoders`)."""
+
+    def __init__(
+        self,
+        n_features: int,
+        class_names: Sequence[str],
+        hidden: int = 30,
+        depth: int = 2,
+        dropout: float = 0.0,
+        prior_power: float = 0.0,
+        class_prior: Sequence[float] | None = None,
+        encoders: Mapping | None = None,
+        **fit_settings,
+    ):
+        super().__init__()
+        self.class_names = list(class_names)
+        self.prior_power = float(prior_power or 0.0)
+        self.class_prior = None if class_prior is None else [float(v) for v in class_prior]
+        self.hyper_parameters = dict(
+            n_features=int(n_features), class_names=self.class_names, hidden=int(hidden), depth=int(depth),
+            dropout=float(dropout), prior_power=self.prior_power, class_prior=self.class_prior, **fit_settings,
+        )
+        if encoders:
+            self.hyper_parameters["encoders"] = {str(k): dict(v) for k, v in dict(encoders).items()}
+        self.net = single_network(n_features, len(self.class_names), hidden, depth, dropout, encoders)
+        # softmax temperature; 1.0 until calibration fits it on the validation split (saved with the weights)
+        self.register_buffer("temperature", torch.ones(()))
+
+    def _inputs(self, x):
+        """What the network takes: the feature tensor (plain MLP) or the dict of named inputs."""
+        if isinstance(self.net, MultiInputNet):
+            return x if isinstance(x, dict) else {FEATURES: x}
+        return x[FEATURES] if isinstance(x, dict) else x
+
+    def forward(self, x) -> torch.Tensor:
+        return self.net(self._inputs(x))
+
+    @torch.no_grad()
+    def logits(self, x) -> torch.Tensor:
+        """Raw logits in evaluation mode (no temperature); `x` is the feature tensor or a dict of
+        named inputs."""
+        self.eval()
+        return self.net(self._inputs(x))
+
+    @torch.no_grad()
+    def predict_proba(self, x) -> torch.Tensor:
+        """Class probabilities, with the fitted temperature applied."""
+        return torch.softmax(self.logits(x) / self.temperature, dim=1)
+
+    def decide(self, proba) -> np.ndarray:
+        return decide(proba, self.class_prior, self.prior_power)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Mapping) -> "Classifier":
+        """The model of a checkpoint dict (see `read_checkpoint`). Raises KeyError or TypeError
+        (arguments this class does not take) or RuntimeError (weights that do not fit)."""
+        model = cls(**dict(checkpoint["hyper_parameters"]))
+        model.load_state_dict(checkpoint["state_dict"])
+        return model.eval()
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """A checkpoint file read with `torch.load(weights_only=True)`: tensors and plain values only,
+    so a checkpoint cannot run code (pickle.UnpicklingError otherwise)."""
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,75 @@
+"""Encoders of extra named per-source inputs (the light-curve seam).
+
+The network's inputs are named: `features` (the catalog vector) and, for each entry of
+`model.encoders` in the config, one more per-row array that the labelled set carries under the
+same name (`data.inputs`). An encoder turns its input into an embedding that is concatenated with
+the catalog features before the first hidden layer. Encoders are stacked like the MLP: the first
+axis is the member (one network of a stack); a checkpoint holds a one-member encoder.
+
+A new encoder is a subclass of `Encoder` in any importable module, named by `_target_` in the
+config; trainer, datamodule and predict need no change.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from xnet.errors import XnetError
+
+
+class Encoder(nn.Module):
+    """(members, rows, *shape) -> (members, rows, out_features). Every parameter has the member
+    axis first, so that the stacked trainer can snapshot each member's best weights and a
+    checkpoint can hold member k alone (a one-member encoder: `member_state`)."""
+
+    out_features: int
+
+    def member_state(self, state: Mapping[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+        return {name: value[k : k + 1].clone() for name, value in state.items()}
+
+
+class SequenceCNN(Encoder):
+    """A small 1-D CNN over a binned sequence (a light curve): one convolution, ReLU, mean over
+    time. The members are the groups of one grouped convolution, so a stack costs one kernel."""
+
+    def __init__(self, n_members: int = 1, channels: int = 8, kernel_size: int = 5, in_channels: int = 1):
+        super().__init__()
+        self.n_members, self.in_channels, self.out_features = int(n_members), int(in_channels), int(channels)
+        bound = 1 / math.sqrt(self.in_channels * int(kernel_size))  # nn.Conv1d's initialisation
+        shape = (self.n_members, self.out_features, self.in_channels, int(kernel_size))
+        self.weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(self.n_members, self.out_features).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:  # (members, rows, length): one channel
+            x = x.unsqueeze(2)
+        members, rows, channels, length = x.shape
+        h = x.transpose(0, 1).reshape(rows, members * channels, length)
+        weight = self.weight.reshape(members * self.out_features, channels, -1)
+        h = F.conv1d(h, weight, self.bias.reshape(-1), padding=weight.shape[-1] // 2, groups=members)
+        h = torch.relu(h).mean(-1)  # (rows, members * out)
+        return h.view(rows, members, self.out_features).transpose(0, 1)
+
+
+def build_encoders(specs: Mapping | None, n_members: int = 1) -> nn.ModuleDict:
+    """`{name: {_target_: class path, **arguments}}` -> encoders of `n_members` members. Only
+    `Encoder` subclasses are built (a checkpoint names its encoders; it must not name any callable)."""
+    from hydra.utils import get_class
+
+    encoders = nn.ModuleDict()
+    for name, spec in dict(specs or {}).items():
+        spec = dict(spec)
+        target = str(spec.pop("_target_", ""))
+        try:
+            cls = get_class(target)
+        except Exception as err:
+            raise XnetError(f"model.encoders.{name}: cannot import {target!r} ({str(err).splitlines()[0]})") from None
+        if not (isinstance(cls, type) and issubclass(cls, Encoder)):
+            raise XnetError(f"model.encoders.{name}: {target!r} is not an xnet.models.encoders.Encoder")
+        encoders[str(name)] = cls(n_members=n_members, **spec)
+    return encoders

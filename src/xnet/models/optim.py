@@ -1,0 +1,41 @@
+"""The optimiser settings, in one place: `conf/model/mlp.yaml` (the founding study's values).
+
+The stacked trainer, the checkpointed classifier's record of its fit and the scikit-learn baseline
+all read them from here; no module repeats the numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+
+from xnet.config import CONFIG_DIR
+
+#: the model config's keys that describe the fit (not the network's shape)
+OPTIMIZER_KEYS = ("lr", "beta1", "beta2", "eps", "l2_alpha", "batch_size", "class_weighted")
+
+
+def study_settings() -> dict:
+    """conf/model/mlp.yaml as plain values (network shape and optimiser)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "model" / "mlp.yaml"), resolve=True)
+
+
+def optimizer_settings(model_cfg: Mapping | None = None) -> dict:
+    """The optimiser settings of a model config (default: conf/model/mlp.yaml) as plain values."""
+    m = study_settings() if model_cfg is None else model_cfg
+    kinds = {"batch_size": int, "class_weighted": bool}
+    return {key: kinds.get(key, float)(m[key]) for key in OPTIMIZER_KEYS}
+
+
+def adam(params, settings: Mapping) -> torch.optim.Adam:
+    """Adam with the settings' lr, betas and eps, one parameter group (one fused kernel per step
+    where the device has it). The L2 penalty is added to the gradients by the trainer."""
+    kwargs = dict(lr=settings["lr"], betas=(settings["beta1"], settings["beta2"]), eps=settings["eps"])
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError):  # fused kernels missing for this device/dtype
+        return torch.optim.Adam(params, foreach=True, **kwargs)
