@@ -1,117 +1,32 @@
 """`python -m xnet.train`: train and evaluate on a labelled catalog (one split or K folds).
 
-Writes into the Hydra run directory: metrics.json, checkpoints/, tensorboard/ and .hydra/.
+The entry point only: it composes the config (Hydra), checks the command line and hands over to
+`xnet.training.run`. Writes into the Hydra run directory: metrics.json, checkpoints/,
+tensorboard/ and .hydra/.
 """
 
 from __future__ import annotations
 
-import logging
-import warnings
 from pathlib import Path
-from typing import Any, Sequence
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from xnet.training import launcher_state as deferral
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError
-from xnet.training.evaluation import evaluate_member, finish_job, write_json  # noqa: F401 (write_json: xnet.predict)
-from xnet.training.metrics import HEADLINE
-from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
-
-log = logging.getLogger(__name__)
-
-
-def quiet_lightning() -> None:
-    """Lightning's start-up chatter (GPU available, model summary, ...) is noise for a CPU MLP."""
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for message in (".*does not have many workers.*", ".*LeafSpec.*", ".*treespec.*", ".*exists and is not empty.*"):
-        warnings.filterwarnings("ignore", message=message)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> list[dict]:
-    """Train several runs; members that can share a StackedClassifier (the folds of a run, the
-    networks of an ensemble, runs differing only in width/dropout/seed) train together unless
-    `batching.enabled=false`. Writes each run's metrics.json and returns the payloads."""
-    quiet_lightning()
-    cache: dict = {}
-    jobs = [prepare_job(cfg, Path(d), cache) for cfg, d in zip(cfgs, run_dirs)]
-    members = make_members(jobs)
-    results: dict[int, dict] = {}
-    for stack in plan_stacks(members):
-        module = fit_stack(stack)
-        for k, member in enumerate(stack):
-            results[id(member)] = evaluate_member(module, k, member)
-    return [finish_job(job, [results[id(mb)] for mb in members if mb.job is job]) for job in jobs]
-
-
-def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    """Run the configured training; returns (and writes) the metrics.json payload."""
-    return train_many([cfg], [run_dir])[0]
-
-
-def optimized_value(payload: dict, name: str) -> float:
-    """The metric Hydra sweepers optimise: the CV mean where there are folds, else the test value."""
-    source = payload.get("mean", payload)
-    if name not in source:
-        raise XnetError(f"optimized_metric={name!r} is not one of {', '.join(HEADLINE)}")
-    return float(source[name])
-
-
-def run_deferred(jobs: list[tuple[DictConfig, str]]) -> list[float]:
-    """Train recorded jobs together (stacked where possible); their optimized metrics."""
-    payloads = train_many([cfg for cfg, _ in jobs], [run_dir for _, run_dir in jobs])
-    return [optimized_value(p, str(cfg.optimized_metric)) for p, (cfg, _) in zip(payloads, jobs)]
+from xnet.training import launcher_state
+from xnet.training.run import check_optimized_metric, optimized_value
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    if cfg.optimized_metric not in HEADLINE:
-        raise XnetError(f"optimized_metric={cfg.optimized_metric!r} is not one of {', '.join(HEADLINE)}")
+    from xnet.training.run import train
+
+    check_optimized_metric(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
-    if deferral.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
-        deferral.recorded.append((cfg, run_dir))
+    if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
+        launcher_state.recorded.append((cfg, run_dir))
         return None
     payload = train(cfg, run_dir)
     return optimized_value(payload, str(cfg.optimized_metric))

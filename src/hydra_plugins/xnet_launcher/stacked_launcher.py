@@ -2,7 +2,7 @@
 
 Hydra's basic launcher runs one job after another; a 30-30 MLP job is so small that Lightning's
 fixed costs dominate it. This launcher sets up every job exactly as the basic launcher does (its
-own directory, .hydra/ files, log), but only records its config; then `xnet.train.train_many`
+own directory, .hydra/ files, log), but only records its config; then `xnet.training.run.train_many`
 trains all jobs together, stacking members that can share a model (`batching` in conf/train.yaml),
 writes each job's metrics.json and hands each job's optimized metric back to Hydra (so sweepers
 such as Optuna work unchanged).
@@ -44,7 +44,7 @@ class StackedLauncher(Launcher):
         self.task_function = task_function
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        from xnet import train as xtrain
+        from xnet.training import run as xtrain
         from xnet.training.launcher_state import deferred_jobs
 
         setup_globals()

@@ -8,7 +8,6 @@ log-likelihood and judged by the expected calibration error (ECE) on the test pa
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -66,91 +65,22 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 1
     return float((gap * bins["count"][filled]).sum() / bins["count"].sum())
 
 
-def reliability_figure(
-    y: np.ndarray,
-    probs_before: np.ndarray,
-    probs_after: np.ndarray,
-    temperature: float,
-    n_bins: int = 15,
-    title: str = "",
-):
-    """Reliability diagram (accuracy against confidence) before and after temperature scaling,
-    with the share of sources in each confidence bin underneath."""
-    from xnet.plotting.draw import plt
-
-    fig, (ax, hist) = plt.subplots(2, 1, figsize=(5.2, 6.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="perfect calibration")
-    for probs, name, colour, marker in (
-        (probs_before, "before (T = 1)", "tab:red", "o"),
-        (probs_after, f"after (T = {temperature:.2f})", "tab:blue", "s"),
-    ):
-        bins = reliability_bins(probs, y, n_bins)
-        filled = bins["count"] > 0
-        ece = expected_calibration_error(probs, y, n_bins)
-        ax.plot(bins["confidence"][filled], bins["accuracy"][filled], marker=marker, color=colour,
-                label=f"{name}: ECE {ece:.3f}")
-        centres = (bins["edges"][:-1] + bins["edges"][1:]) / 2
-        width = (bins["edges"][1] - bins["edges"][0]) / 2.2
-        offset = -width / 2 if colour == "tab:red" else width / 2
-        hist.bar(centres + offset, bins["count"] / max(bins["count"].sum(), 1), width=width, color=colour, alpha=0.7)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("accuracy in bin")
-    ax.set_title(title or "reliability diagram")
-    ax.legend(loc="upper left", fontsize=8)
-    hist.set_xlabel("confidence (top-class probability)")
-    hist.set_ylabel("share of sources")
-    fig.tight_layout()
-    return fig
+def calibrate(model, val_inputs, y_val) -> float:
+    """Fit the model's softmax temperature on its validation split (raw logits) and set it."""
+    temperature = fit_temperature(model.logits(val_inputs).numpy(), np.asarray(y_val))
+    model.temperature.fill_(temperature)
+    return temperature
 
 
-def calibrate_split(
-    logits_val: np.ndarray,
-    y_val: np.ndarray,
-    logits_test: np.ndarray,
-    y_test: np.ndarray,
-    out_dir: str | Path,
-    tag: str,
-    tb_writer=None,
-    n_bins: int = 15,
-) -> dict:
-    """Fit T on the validation logits, measure ECE and NLL on validation and test before and after,
-    write `reliability_<tag>.png` (test part) into `out_dir` and, given a TensorBoard writer, the
-    same figure under `calibration/reliability_<tag>`.
-
-    Returns the numbers for metrics.json plus the calibrated test probabilities (`proba_test`,
-    not JSON: pop it before writing)."""
-    from xnet.plotting.draw import plt
-
-    logits_val, logits_test = np.asarray(logits_val, dtype=float), np.asarray(logits_test, dtype=float)
-    temperature = fit_temperature(logits_val, y_val)
-    before_val, after_val = tempered_probabilities(logits_val), tempered_probabilities(logits_val, temperature)
-    before_test, after_test = tempered_probabilities(logits_test), tempered_probabilities(logits_test, temperature)
-    result = {
-        "temperature": temperature,
-        "ece_val_before": expected_calibration_error(before_val, y_val, n_bins),
-        "ece_val_after": expected_calibration_error(after_val, y_val, n_bins),
-        "ece_test_before": expected_calibration_error(before_test, y_test, n_bins),
-        "ece_test_after": expected_calibration_error(after_test, y_test, n_bins),
-        "nll_test_before": negative_log_likelihood(logits_test, y_test),
-        "nll_test_after": negative_log_likelihood(logits_test, y_test, temperature),
+def calibration_summary(y_test: np.ndarray, raw: np.ndarray, calibrated: np.ndarray, temperatures: Sequence[float], n_bins: int = 15) -> dict:
+    """The `calibration` block of a split in metrics.json: the mean temperature of its networks and
+    the test ECE of their (averaged) probabilities before and after temperature scaling."""
+    return {
+        "temperature": float(np.mean(temperatures)),
+        "ece_test_before": expected_calibration_error(raw, y_test, n_bins),
+        "ece_test_after": expected_calibration_error(calibrated, y_test, n_bins),
         "n_bins": int(n_bins),
     }
-    fig = reliability_figure(
-        y_test, before_test, after_test, temperature, n_bins, title=f"{tag}: test part, T fitted on validation"
-    )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"reliability_{tag}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    if tb_writer is not None:
-        tb_writer.add_figure(f"calibration/reliability_{tag}", fig)
-    plt.close(fig)
-    result["figure"] = path.name
-    log.info(
-        "%s: temperature %.3f, test ECE %.3f -> %.3f", tag, temperature, result["ece_test_before"], result["ece_test_after"]
-    )
-    return {**result, "proba_test": after_test}
 
 
 def summarize_calibration(blocks: Sequence[dict]) -> dict:

@@ -1,4 +1,9 @@
-"""LightningDataModule for one split: scaler and resampling fit on its training rows only."""
+"""LightningDataModules: one split's tensors (scaler and resampling fit on its training rows only),
+and several splits stacked for the stacked trainer.
+
+Inputs are named: `features` (the scaled catalog vector) and any extra per-row arrays the labelled
+set carries (`LabelledSet.inputs`, e.g. a binned light curve), selected by the same row indices.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import torch
 
 from xnet.data.labelled import LabelledSet, Split
 from xnet.data.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
+from xnet.errors import XnetError
+from xnet.models.nets import FEATURES
 
 
 class XrayDataModule(L.LightningDataModule):
@@ -36,18 +43,25 @@ class XrayDataModule(L.LightningDataModule):
         if self.scaler is not None:
             return
         x, y, s = self.data.x, self.data.y, self.split
+        if self.data.inputs and self.resample.get("name", "none") not in (None, "none"):
+            raise XnetError(f"resample={self.resample.get('name')} cannot resample the extra inputs {', '.join(self.data.inputs)}; use resample=none")
         self.scaler = fit_scaler(x[s.train])
         x_train, y_train = resample_training_set(
             transform(self.scaler, x[s.train]), y[s.train], self.classes, self.resample, self.seed
         )
-        self.x_train, self.y_train = torch.as_tensor(x_train), torch.as_tensor(y_train, dtype=torch.long)
-        self.x_val, self.y_val = self.tensors(s.val)
-        self.x_test, self.y_test = self.tensors(s.test)
+        self.train_inputs = {**self.inputs(s.train), FEATURES: torch.as_tensor(x_train)}
+        self.y_train = torch.as_tensor(y_train, dtype=torch.long)
+        self.val_inputs, self.y_val = self.inputs(s.val), self.labels(s.val)
+        self.test_inputs, self.y_test = self.inputs(s.test), self.labels(s.test)
+        self.x_train, self.x_val, self.x_test = (d[FEATURES] for d in (self.train_inputs, self.val_inputs, self.test_inputs))
 
-    def tensors(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scaled features and labels of these rows of the labelled set (no resampling)."""
-        x = transform(self.scaler, self.data.x[rows])
-        return torch.as_tensor(x), torch.as_tensor(self.data.y[rows], dtype=torch.long)
+    def inputs(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
+        """The named inputs of these rows of the labelled set: scaled features and any extra arrays."""
+        extra = {name: torch.as_tensor(np.asarray(a[rows], dtype=np.float32)) for name, a in self.data.inputs.items()}
+        return {FEATURES: torch.as_tensor(transform(self.scaler, self.data.x[rows])), **extra}
+
+    def labels(self, rows: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(self.data.y[rows], dtype=torch.long)
 
     def class_counts(self) -> np.ndarray:
         """Training-part class counts before resampling (for class-weighted loss)."""
@@ -108,7 +122,7 @@ class StackedDataModule(L.LightningDataModule):
         self.seeds = [int(s) for s in (seeds or [m.seed for m in members])]
 
     def setup(self, stage: str | None = None) -> None:
-        if hasattr(self, "x_train"):
+        if hasattr(self, "train_inputs"):
             return
         for m in self.members:
             m.setup(stage)
@@ -117,10 +131,10 @@ class StackedDataModule(L.LightningDataModule):
         n_max = int(self.n_train.max())
         # scikit-learn's batch: min(200, n)
         self.batch_size = max(1, min(self.requested_batch, n_max))
-        self.x_train = _pad_stack([m.x_train for m in self.members], n_max)
+        self.train_inputs = {name: _pad_stack([m.train_inputs[name] for m in self.members], n_max) for name in self.members[0].train_inputs}
         self.y_train = _pad_stack([m.y_train for m in self.members], n_max)
         v_max = max(len(m.y_val) for m in self.members)
-        self.x_val = _pad_stack([m.x_val for m in self.members], v_max)
+        self.val_inputs = {name: _pad_stack([m.val_inputs[name] for m in self.members], v_max) for name in self.members[0].val_inputs}
         self.y_val = _pad_stack([m.y_val for m in self.members], v_max)
         self.val_mask = _pad_stack([torch.ones(len(m.y_val), dtype=torch.bool) for m in self.members], v_max)
         self.train_support = torch.stack([torch.bincount(m.y_train, minlength=n_classes) for m in self.members])
@@ -130,8 +144,10 @@ class StackedDataModule(L.LightningDataModule):
 
     def to(self, device: torch.device) -> "StackedDataModule":
         """Move the stacked tensors to the training device (a GPU with `trainer=gpu`)."""
-        for name in ("x_train", "y_train", "x_val", "y_val", "val_mask", "n_train", "train_support", "class_counts"):
+        for name in ("y_train", "y_val", "val_mask", "n_train", "train_support", "class_counts"):
             setattr(self, name, getattr(self, name).to(device))
+        for name in ("train_inputs", "val_inputs"):
+            setattr(self, name, {key: x.to(device) for key, x in getattr(self, name).items()})
         return self
 
     def epoch_order(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,7 +159,7 @@ class StackedDataModule(L.LightningDataModule):
         for k, (n, gen) in enumerate(zip(n_train.tolist(), self.generators)):
             order[k, :n] = torch.randperm(n, generator=gen)
         valid = torch.arange(width)[None, :] < n_train[:, None]
-        device = self.x_train.device
+        device = self.y_train.device
         return order.to(device), valid.to(device)
 
     def train_dataloader(self):

@@ -9,18 +9,19 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torchmetrics.functional.classification import (
-    multiclass_confusion_matrix,
-    multiclass_f1_score,
-    multiclass_precision,
-    multiclass_recall,
-)
 
 HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:
     """The metrics block of metrics.json: headline numbers, per-class table, confusion matrix."""
+    from torchmetrics.functional.classification import (  # imported here: prediction rarely needs it
+        multiclass_confusion_matrix,
+        multiclass_f1_score,
+        multiclass_precision,
+        multiclass_recall,
+    )
+
     n = len(classes)
     t = torch.as_tensor(np.asarray(y_true), dtype=torch.long)
     p = torch.as_tensor(np.asarray(y_pred), dtype=torch.long)
@@ -59,3 +60,31 @@ def summarize_folds(blocks: Sequence[dict]) -> tuple[dict, dict]:
         mean.setdefault("recall", {})[c] = float(values.mean())
         std.setdefault("recall", {})[c] = float(values.std(ddof=1) if len(values) > 1 else 0.0)
     return mean, std
+
+
+# --- batched per-member metrics (the stacked trainer's per-epoch validation), tested against the above
+
+
+def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Per-member confusion matrices (members, true, predicted) of the valid rows."""
+    flat = y * n_classes + pred
+    counts = torch.zeros(y.shape[0], n_classes * n_classes, device=y.device).scatter_add_(1, flat, valid.float())
+    return counts.view(-1, n_classes, n_classes)
+
+
+def headline_from_confusion(cm: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Accuracy, balanced accuracy (macro recall) and macro-F1 per member, over classes present,
+    as `classification_report` computes them."""
+    diag = torch.diagonal(cm, dim1=1, dim2=2)
+    support, predicted = cm.sum(2), cm.sum(1)
+    present = (support > 0).float()
+    recall = diag / support.clamp_min(1)
+    precision = diag / predicted.clamp_min(1)
+    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp_min(1e-12), 0.0)
+    n_present = present.sum(1).clamp_min(1)
+    return {
+        "accuracy": diag.sum(1) / cm.sum((1, 2)).clamp_min(1),
+        "balanced_accuracy": (recall * present).sum(1) / n_present,
+        "macro_f1": (f1 * present).sum(1) / n_present,
+        "recall": recall,
+    }

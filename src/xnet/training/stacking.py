@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
 from xnet.data.labelled import LabelledSet, Split, ensemble_splits, make_splits, prepare_labelled_set
 from xnet.errors import XnetError
+from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
 
 log = logging.getLogger("xnet.train")
@@ -155,11 +156,10 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
         depth=int(m.depth),
         dropouts=[float(mb.job.cfg.model.dropout) for mb in members],
         seeds=seeds,
-        **optimizer_settings(m),
-        monitor=str(es.monitor),
-        mode=str(es.mode),
-        patience=int(es.patience),
+        optimizer=optimizer_settings(m),
+        early_stopping={"monitor": str(es.monitor), "mode": str(es.mode), "patience": int(es.patience)},
         log_every_n_epochs=int(cfg.batching.log_every_n_epochs),
+        encoders=encoder_specs(m),
     )
     module.member_loggers = [member_logger(mb) for mb in members]
     trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
@@ -167,17 +167,10 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     return module
 
 
-def optimizer_settings(m: DictConfig) -> dict:
-    """The model config's training settings as the plain values both LightningModules take."""
-    return {
-        "lr": float(m.lr),
-        "beta1": float(m.beta1),
-        "beta2": float(m.beta2),
-        "eps": float(m.eps),
-        "l2_alpha": float(m.l2_alpha),
-        "batch_size": int(m.batch_size),
-        "class_weighted": bool(m.class_weighted),
-    }
+def encoder_specs(model_cfg: DictConfig) -> dict | None:
+    """`model.encoders` as plain values (None when the model reads the catalog features only)."""
+    encoders = model_cfg.get("encoders")
+    return OmegaConf.to_container(encoders, resolve=True) if encoders else None
 
 
 def make_members(jobs: list[Job]) -> list[Member]:

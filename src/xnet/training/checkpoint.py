@@ -1,0 +1,46 @@
+"""Checkpoints: one trained network as a Lightning-format dict of plain values and tensors
+(`hyper_parameters`, `state_dict`, the data module's state), loadable with `weights_only=True`
+by `xnet.models.Classifier.from_checkpoint` and by Lightning's `XrayClassifier.load_from_checkpoint`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from xnet.files import atomic_write
+from xnet.models.classifier import Classifier
+from xnet.models.optim import optimizer_settings
+from xnet.training.datamodule import XrayDataModule
+from xnet.training.stacking import encoder_specs
+
+
+def build_classifier(cfg: DictConfig, dm: XrayDataModule, prior: np.ndarray) -> Classifier:
+    m = cfg.model
+    return Classifier(
+        n_features=dm.n_features,
+        class_names=dm.classes,
+        hidden=int(m.hidden),
+        depth=int(m.depth),
+        dropout=float(m.dropout),
+        prior_power=float(cfg.decision.prior_power),
+        class_prior=[float(v) for v in prior],
+        encoders=encoder_specs(m),
+        **optimizer_settings(m),
+    )
+
+
+def save_checkpoint(path: Path, model: Classifier, dm: XrayDataModule, epoch: int) -> None:
+    """A Lightning-format checkpoint of plain values and tensors only (weights_only-loadable)."""
+    payload = {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": dict(model.hyper_parameters),
+        "pytorch-lightning_version": L.__version__,
+        "epoch": epoch,
+        "global_step": 0,
+        "XrayDataModule": dm.state_dict(),
+    }
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
