@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from omegaconf import OmegaConf
 from sklearn.pipeline import Pipeline
 
-from xnet.errors import XnetError
+from xnet.config import plain_config
 from xnet.data.features import FeatureSpec
-from xnet.models.stacked import XrayClassifier, prior_adjusted_classes
+from xnet.errors import XnetError
+from xnet.models.classifier import Classifier, read_checkpoint
 from xnet.data.preprocessing import scaler_from_state
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,11 @@ STATE_KEYS = ("classes", "feature_names", "features", "missing_indicators", "fea
 
 
 @dataclass
-class Member:
+class CheckpointModel:
     """One trained model: network, fitted scaler and the checkpoint's data-module state."""
 
     path: Path
-    model: XrayClassifier
+    model: Classifier
     scaler: Pipeline
     state: dict
 
@@ -45,7 +45,7 @@ class TrainedRun:
     """The models of a run (one, or one per CV fold) and what they expect as input."""
 
     source: Path
-    members: list[Member]
+    members: list[CheckpointModel]
     data_cfg: dict | None  # the run's data config (.hydra/config.yaml), where found
 
     @property
@@ -72,13 +72,15 @@ class TrainedRun:
     def catalog(self) -> str:
         return str(self.state["catalog"])
 
-    def decide(self, proba: np.ndarray) -> np.ndarray:
-        """Predicted class indices from the mean probabilities, with the training run's decision
-        rule: argmax(log p - prior_power * log prior), the prior averaged over the run's models."""
-        hparams = [dict(m.model.hparams) for m in self.members]
-        priors = [h.get("class_prior") for h in hparams]
-        prior = None if any(p is None for p in priors) else np.mean(np.asarray(priors, dtype=float), axis=0)
-        return prior_adjusted_classes(proba, prior, float(hparams[0].get("prior_power", 0.0) or 0.0))
+    @property
+    def class_prior(self) -> np.ndarray | None:
+        """The training class shares, averaged over the run's models (None for old checkpoints)."""
+        priors = [m.model.class_prior for m in self.members]
+        return None if any(p is None for p in priors) else np.mean(np.asarray(priors, dtype=float), axis=0)
+
+    @property
+    def prior_power(self) -> float:
+        return self.members[0].model.prior_power
 
 
 def _first_line(err: BaseException) -> str:
@@ -86,10 +88,10 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 
-def load_checkpoint(path: Path) -> Member:
+def load_checkpoint(path: Path) -> CheckpointModel:
     """A checkpoint's model and scaler, loading tensors and plain values only (`weights_only`)."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = read_checkpoint(path)
     except pickle.UnpicklingError as err:
         raise XnetError(
             f"run={path}: refusing to load a checkpoint holding more than tensors and plain values "
@@ -100,12 +102,11 @@ def load_checkpoint(path: Path) -> Member:
     state = checkpoint.get("XrayDataModule") if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS) or "state_dict" not in checkpoint:
         raise XnetError(f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)")
-    try:  # Lightning's own loading (with the module's hooks), again tensors and plain values only
-        model = XrayClassifier.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    except (TypeError, KeyError, RuntimeError, ValueError, pickle.UnpicklingError) as err:
-        raise XnetError(f"run={path}: checkpoint does not match xnet's XrayClassifier ({_first_line(err)})") from None
-    model.eval()
-    return Member(path=path, model=model, scaler=scaler_from_state(state["scaler"]), state=state)
+    try:
+        model = Classifier.from_checkpoint(checkpoint)
+    except (TypeError, KeyError, RuntimeError, ValueError, XnetError) as err:
+        raise XnetError(f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain") from None
+    return CheckpointModel(path=path, model=model, scaler=scaler_from_state(state["scaler"]), state=state)
 
 
 def checkpoints_of(run: Path) -> list[Path]:
@@ -141,14 +142,6 @@ def run_data_config(run_dir: Path) -> dict | None:
     except Exception:  # a damaged config only costs the default catalog
         return None
     return plain_config(node) if node is not None else None
-
-
-def plain_config(node) -> dict:
-    """A config node as plain values, interpolations resolved where they can be."""
-    try:
-        return OmegaConf.to_container(node, resolve=True)
-    except Exception:  # an interpolation that cannot be resolved here (the training file's path)
-        return OmegaConf.to_container(node, resolve=False)
 
 
 def load_run(source: str | Path) -> TrainedRun:

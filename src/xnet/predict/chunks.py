@@ -1,0 +1,162 @@
+"""One chunk of the input: canonical columns, features, probabilities (mean over the run's
+models), decisions and flags, as the output rows."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+
+from xnet.data.catalog import label_values, to_numeric
+from xnet.data.features import build_features
+from xnet.data.preprocessing import transform
+from xnet.data.tables import TableChunk
+from xnet.errors import XnetError
+from xnet.models.classifier import decide
+from xnet.predict.flags import RowFlags
+from xnet.predict.plan import InputPlan
+from xnet.predict.trained_run import TrainedRun
+
+#: prediction columns (the input's id, position and label columns come first, under their own names)
+PRED_CLASS, PRED_PROB, FLAG, ROW = "pred_class", "pred_prob", "flag", "row"
+def probability_column(cls: str) -> str:
+    """`P_<class>` with characters FITS column names cannot hold replaced (LM-STAR -> P_LM_STAR)."""
+    return "P_" + re.sub(r"[^0-9A-Za-z_]", "_", cls)
+
+
+def _as_series(values: np.ndarray, rows: np.ndarray, path: Path, column: str) -> pd.Series:
+    if values.ndim != 1:
+        raise XnetError(f"{path}: column '{column}' holds arrays of shape {values.shape[1:]}, not single values; map a scalar column")
+    if values.dtype.kind == "S":  # FITS text: decoded only when a number was expected (for the message)
+        values = np.char.decode(values, "utf-8", "replace").astype(object)
+    return pd.Series(values, index=rows, copy=False)
+
+
+def canonical_frame(chunk: TableChunk, plan: InputPlan, path: Path) -> pd.DataFrame:
+    """The chunk's mapped columns as floats under canonical names (row numbers as index)."""
+    out = {}
+    for canon, column in plan.canonical.items():
+        series = _as_series(chunk.columns[column], chunk.rows, path, column)
+        try:
+            out[canon] = to_numeric(series, path=path, column=column, canonical=canon).to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise XnetError(
+                f"{path}: column '{column}' (feature input '{canon}') has values of type "
+                f"{type(series.iloc[0]).__name__}, not numbers; map a numeric column"
+            ) from None
+    return pd.DataFrame(out, index=chunk.rows)
+
+
+def to_arrow(values: np.ndarray) -> pa.Array:
+    """An input column for the output table: text trimmed, numbers as they are."""
+    if values.dtype.kind == "S":
+        return pc.utf8_rtrim_whitespace(pa.array(values, pa.binary()).cast(pa.string()))
+    if values.dtype.kind in "OU":
+        return pa.array(values, from_pandas=True)
+    return pa.array(values)
+
+
+def labels_of(values: np.ndarray) -> np.ndarray:
+    """Class labels as stripped strings (None where missing), from FITS bytes or CSV text too."""
+    if values.dtype.kind == "S":
+        values = np.char.decode(values, "utf-8", "replace")
+    return label_values(pd.Series(values))
+
+
+def scale(scaler: Pipeline, x: np.ndarray) -> np.ndarray:
+    """`transform(scaler, x)`, with the median imputation done as one vectorised fill (same values):
+    scikit-learn's imputer is the slowest step of the scaler at a million rows."""
+    name, impute = scaler.steps[0]
+    if name == "impute" and isinstance(impute, SimpleImputer) and not np.isnan(impute.statistics_).any():
+        return transform(scaler[1:], np.where(np.isnan(x), impute.statistics_, x))
+    return transform(scaler, x)
+
+
+def predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """Mean over the run's models of the class probabilities of raw (unscaled) feature rows."""
+    total = np.zeros((len(x), len(run.classes)), np.float32)
+    for member in run.members:
+        scaled = torch.from_numpy(scale(member.scaler, x))
+        for start in range(0, len(x), batch_size):
+            total[start : start + batch_size] += member.model.predict_proba(scaled[start : start + batch_size]).numpy()
+    if len(run.members) > 1:
+        total /= len(run.members)
+    return total
+
+
+@dataclass
+class Tally:
+    """What the chunks add up to: row counts, classes, flags and (labelled input) true/predicted codes."""
+
+    n_classes: int
+    rows: int = 0
+    usable: int = 0
+    per_class: np.ndarray | None = None
+    flag_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    y_true: list[np.ndarray] = field(default_factory=list)
+    y_pred: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, best: np.ndarray, usable: np.ndarray, codes: np.ndarray, n_flags: int, truth: np.ndarray | None) -> None:
+        """One chunk's predicted codes (-1: no prediction), flag codes and, labelled, true codes."""
+        self.rows += len(best)
+        self.usable += int(usable.sum())
+        counts = np.bincount(best[usable], minlength=self.n_classes)
+        self.per_class = counts if self.per_class is None else self.per_class + counts
+        grown = np.zeros(n_flags, np.int64)
+        grown[: len(self.flag_counts)] = self.flag_counts
+        self.flag_counts = grown + np.bincount(codes, minlength=n_flags)
+        if truth is not None:
+            self.y_true.append(truth)
+            self.y_pred.append(best.astype(np.int64))
+
+
+def predict_chunk(
+    chunk: TableChunk, run: TrainedRun, plan: InputPlan, flags: RowFlags, path: Path, batch_size: int, tally: Tally
+) -> pa.RecordBatch:
+    """Features, probabilities and flags of one chunk, as the output rows."""
+    frame = canonical_frame(chunk, plan, path)
+    spec = run.spec
+    features = build_features(frame, spec)
+    x = features.to_numpy(dtype=float)
+    x_raw = x[:, : len(spec.features)]
+    sum_flag = frame["sum_flag"].to_numpy() if "sum_flag" in plan.flag_inputs else None
+    extent = frame["extent"].to_numpy() if "extent" in plan.flag_inputs else None
+    codes, usable = flags(x_raw, sum_flag, extent)
+    n, classes = len(x), run.classes
+    if usable.all():
+        proba = predict_proba(run, x, batch_size)
+    else:
+        proba = np.full((n, len(classes)), np.nan, np.float32)
+        if usable.any():
+            proba[usable] = predict_proba(run, x[usable], batch_size)
+    best = decide(proba, run.class_prior, run.prior_power).astype(np.int16)
+    best[~usable] = -1
+
+    columns: dict[str, pa.Array] = {}
+    if plan.id is None:
+        columns[ROW] = pa.array(chunk.rows.astype(np.int64))
+    for column in plan.carried:
+        if column in (plan.ra, plan.dec):  # as numbers, whatever the file's type
+            series = _as_series(chunk.columns[column], chunk.rows, path, column)
+            columns[column] = pa.array(to_numeric(series, path=path, column=column, canonical=column).to_numpy(dtype=float))
+        else:
+            columns[column] = to_arrow(chunk.columns[column])
+    columns[PRED_CLASS] = pa.DictionaryArray.from_arrays(pa.array(best, mask=~usable), pa.array(classes))
+    columns[PRED_PROB] = pa.array(proba.max(axis=1))  # NaN for rows without features
+    for k, cls in enumerate(classes):
+        columns[probability_column(cls)] = pa.array(proba[:, k])
+    columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
+
+    truth = None
+    if plan.label:  # codes of the model's classes, -1 for any other label
+        truth = pd.Categorical(labels_of(chunk.columns[plan.label]), categories=classes).codes.astype(np.int64)
+    tally.add(best, usable, codes, len(flags.vocabulary), truth)
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
