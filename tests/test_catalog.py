@@ -6,7 +6,8 @@ import pytest
 from astropy.table import Table
 
 from conftest import CSC_CSV, LIN_CSV, data_config, raw_lin
-from xnet.data.catalog import load_catalog, read_table
+from xnet.data.catalog import load_catalog
+from xnet.data.tables import read_table
 from xnet.errors import XnetError
 
 

@@ -4,11 +4,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from xnet.config import CONFIG_DIR
 
 COMPARE = CONFIG_DIR.parent / "benchmarks" / "compare.py"
 
 
+@pytest.mark.slow
 def test_compare_runs_every_model_on_the_same_folds_and_writes_markdown(tmp_path):
     out = tmp_path / "comparison.md"
     result = subprocess.run(

@@ -3,10 +3,10 @@
 import json
 
 import numpy as np
-import pandas as pd
 import torch
 
-from conftest import CSC_CSV, FAST, run_cli
+from conftest import CSC_CSV, FAST
+from xnet.api import predict, train
 from xnet.data.labelled import Split, ensemble_splits
 
 
@@ -27,12 +27,10 @@ def test_ensemble_splits_share_the_test_part_and_network_0_is_the_single_split()
 
 def test_ensemble_training_and_prior_adjusted_prediction(tmp_path):
     run = tmp_path / "run"
-    result = run_cli(
-        "xnet.train", "data=csc_muwclass", "features=xray_mw", "cv.folds=2", "ensemble.members=2",
-        "decision.prior_power=0.5", f"hydra.run.dir={run}", *FAST,
+    metrics = train(
+        ["data=csc_muwclass", "features=xray_mw", "cv.folds=2", "ensemble.members=2", "decision.prior_power=0.5", *FAST], run
     )
-    assert result.returncode == 0, result.stderr
-    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics == json.loads((run / "metrics.json").read_text())
     classes = metrics["classes"]
     checkpoints = [c for fold in metrics["folds"] for c in fold["checkpoints"]]
     assert len(checkpoints) == 4 and len(set(checkpoints)) == 4
@@ -43,10 +41,7 @@ def test_ensemble_training_and_prior_adjusted_prediction(tmp_path):
         assert abs(sum(state["hyper_parameters"]["class_prior"]) - 1) < 1e-6
         assert float(state["state_dict"]["temperature"]) != 1.0  # fitted on the validation split
 
-    out = tmp_path / "pred.parquet"
-    result = run_cli("xnet.predict", f"run={run}", f"input={CSC_CSV}", f"output={out}")
-    assert result.returncode == 0, result.stderr
-    table = pd.read_parquet(out)
+    table = predict(run, CSC_CSV)
     proba = table[[f"P_{c.replace('-', '_')}" for c in classes]].to_numpy()
     prior = np.mean([s["hyper_parameters"]["class_prior"] for s in states], axis=0)
     expected = np.asarray(classes)[np.argmax(np.log(proba) - 0.5 * np.log(prior), axis=1)]

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -12,7 +13,7 @@ from xnet.models.nets import MLP, StackedMLP
 from xnet.training.datamodule import XrayDataModule
 from xnet.training.evaluation import evaluate_member
 from xnet.training.stacking import Job, Member, fit_stack, plan_stacks, prepare_job
-from xnet.train import train
+from xnet.training.run import train
 
 
 def fit_members(members):
@@ -34,7 +35,7 @@ def test_stacked_members_compute_what_separate_mlps_compute():
 
 
 def fit_config(*overrides):
-    return compose_config(["data=csc_muwclass", "logger=none", "trainer.max_epochs=4", *overrides])
+    return compose_config(["data=csc_muwclass", "logger=none", "figures.enabled=false", "trainer.max_epochs=4", *overrides])
 
 
 def test_padded_units_of_a_narrow_member_stay_exactly_zero(tmp_path):
@@ -86,7 +87,8 @@ def test_members_with_different_batch_counts_train_apart_and_as_alone(tmp_path):
         torch.testing.assert_close(wa[name], wb[name], atol=5e-3, rtol=0)
 
 
-def test_stacked_sweep_launcher_matches_the_basic_launcher(tmp_path):
+@pytest.mark.cli
+def test_stacked_sweep_launcher_matches_the_basic_launcher_and_writes_the_summary(tmp_path):
     args = ["-m", "data=csc_muwclass", "cv.folds=2", "model.hidden=6,8", *FAST]
     stacked = run_cli("xnet.train", *args, f"hydra.sweep.dir={tmp_path / 'stacked'}")
     basic = run_cli("xnet.train", *args, "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'basic'}")
@@ -97,8 +99,14 @@ def test_stacked_sweep_launcher_matches_the_basic_launcher(tmp_path):
         b = json.loads((tmp_path / "basic" / job / "metrics.json").read_text())
         assert a["mean"]["balanced_accuracy"] == pytest.approx(b["mean"]["balanced_accuracy"], abs=0.02)
         assert [f["epochs"] for f in a["folds"]] == [f["epochs"] for f in b["folds"]]
+        assert (tmp_path / "stacked" / job / ".hydra" / "config.yaml").exists()
+    summary = pd.read_csv(tmp_path / "stacked" / "summary.csv")
+    assert len(summary) == 2 and set(summary["overrides"].str.extract(r"model.hidden=(\d+)")[0]) == {"6", "8"}
+    assert summary["balanced_accuracy"].is_monotonic_decreasing
+    assert "Sweep summary" in stacked.stdout
 
 
+@pytest.mark.cli
 def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
     """For jobs that cannot stack (different feature sets here): Hydra's joblib launcher, 2 cores."""
     sweep = tmp_path / "joblib"
