@@ -123,7 +123,7 @@ def run_baseline(name: str, fit: Callable, data: LabelledSet, splits: list[Split
 # ---------------------------------------------------------------- xnet (the real training entry point)
 
 def run_xnet(label: str, overrides: list[str], base: list[str], tiny: bool) -> Row:
-    from xnet.train import train
+    from xnet.training import train
 
     extra = ["trainer.max_epochs=3", "early_stopping.patience=2"] if tiny else []
     cfg = compose_config([*overrides, *base, "logger=none", "figures.enabled=false", *extra])
