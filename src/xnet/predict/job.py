@@ -30,8 +30,8 @@ from xnet.predict.chunks import FLAG, PRED_CLASS, PRED_PROB, ROW, Tally, predict
 from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
 from xnet.predict.plan import FLAG_INPUTS, InputPlan, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
-from xnet.training.metrics import classification_report
 from xnet.predict.writers import TableWriter, check_output
+from xnet.training.metrics import classification_report
 
 log = logging.getLogger(__name__)
 
