@@ -5,7 +5,7 @@ Lightning is imported only by `StackedClassifier` and `XrayClassifier` (loaded o
 `from xnet.models import Classifier` is a torch-only import.
 """
 
-from importlib import import_module
+from xnet.lazy import lazy_exports
 
 from xnet.models.classifier import Classifier, decide
 from xnet.models.nets import MLP, StackedMLP
@@ -18,8 +18,4 @@ _LAZY = {
 
 __all__ = ["Classifier", "decide", "MLP", "StackedMLP", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'xnet.models' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

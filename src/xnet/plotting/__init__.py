@@ -1,7 +1,7 @@
 """Figures (matplotlib, headless): `draw` draws one figure per function; `run_figures` decides
 which of them a run writes and where; `reliability` draws calibration diagrams."""
 
-from importlib import import_module
+from xnet.lazy import lazy_exports
 
 _LAZY = {
     "write_run_figures": "xnet.plotting.run_figures",
@@ -11,8 +11,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'xnet.plotting' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -2,7 +2,7 @@
 (`mock_catalog`), the scikit-learn baseline with the study's settings (`baselines`) and synthetic
 light curves (`lightcurves`)."""
 
-from importlib import import_module
+from xnet.lazy import lazy_exports
 
 _LAZY = {
     "slim_table": "xnet.testing.mock_catalog",
@@ -14,8 +14,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'xnet.testing' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
