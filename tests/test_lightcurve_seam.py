@@ -3,13 +3,16 @@
 checkpoint loads into the plain classifier."""
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import compose_config
 from xnet.api import train
 from xnet.data.labelled import prepare_labelled_set
+from xnet.errors import XnetError
 from xnet.models import Classifier
 from xnet.models.classifier import read_checkpoint
+from xnet.predict.trained_run import load_run
 
 LIGHTCURVE = [
     "+data.inputs={lightcurve:{_target_:xnet.testing.lightcurves.synthetic_lightcurves,length:32}}",
@@ -35,3 +38,6 @@ def test_a_sequence_encoder_trains_next_to_the_catalog_features(tmp_path):
     inputs = {"features": torch.zeros(5, len(data.feature_names)), "lightcurve": torch.as_tensor(data.inputs["lightcurve"][:5])}
     proba = model.predict_proba(inputs).numpy()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    # prediction over catalogs reads catalog columns only, and says so instead of failing later
+    with pytest.raises(XnetError, match="also reads lightcurve"):
+        load_run(tmp_path / "lc")

@@ -102,6 +102,9 @@ def load_checkpoint(path: Path) -> CheckpointModel:
     state = checkpoint.get("XrayDataModule") if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS) or "state_dict" not in checkpoint:
         raise XnetError(f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)")
+    extra = (checkpoint.get("hyper_parameters") or {}).get("encoders")
+    if extra:
+        raise XnetError(f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict reads catalog features only")
     try:
         model = Classifier.from_checkpoint(checkpoint)
     except (TypeError, KeyError, RuntimeError, ValueError, XnetError) as err:
