@@ -15,10 +15,16 @@ class XnetError(CompactHydraException):
     """
 
 
-def exit_on_error(func):
-    """Run `func()`; turn an XnetError into `xnet: error: ...` on stderr and exit status 2."""
+def exit_on_error(func, interrupted: str | None = None):
+    """Run `func()`; turn an XnetError into `xnet: error: ...` on stderr and exit status 2, and, where
+    `interrupted` is given, Ctrl-C into `xnet: <interrupted>` and exit status 130."""
     try:
         return func()
     except XnetError as err:
         print(f"xnet: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        if interrupted is None:
+            raise
+        print(f"xnet: {interrupted}", file=sys.stderr)
+        raise SystemExit(130) from None

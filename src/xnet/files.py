@@ -15,10 +15,43 @@ from typing import Callable
 
 
 def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
-    """An empty hidden file in `path`'s folder (the same file system, so the rename is atomic)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    """An empty hidden file `.<name>.<pid>.<random><suffix>` in `path`'s folder (the same file
+    system, so the rename is atomic); the process id lets a later run tell a stale one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=suffix)
     os.close(fd)
     return Path(tmp)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path, suffix: str = ".tmp") -> list[Path]:
+    """Delete the temporary files of `path` left by killed writers (their process is gone, or
+    their name carries no process id); those of a live writer stay. Returns the removed ones."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*{suffix}"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        if pid.isdigit() and int(pid) == os.getpid():
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
 
 
 def publish(tmp: Path, path: Path) -> Path:

@@ -14,22 +14,28 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from xnet.config import CONFIG_DIR
-from xnet.errors import XnetError
+from xnet.errors import XnetError, exit_on_error
 from xnet.training import launcher_state
-from xnet.training.run import check_optimized_metric, optimized_value
+from xnet.training.run import check_config, optimized_value
+from xnet.validation import check_override_keys
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def _hydra_main(cfg: DictConfig) -> float | None:
+def _job(cfg: DictConfig) -> float | None:
     from xnet.training.run import train
 
-    check_optimized_metric(cfg)
+    check_config(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
         launcher_state.recorded.append((cfg, run_dir))
         return None
     payload = train(cfg, run_dir)
     return optimized_value(payload, str(cfg.optimized_metric))
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def _hydra_main(cfg: DictConfig) -> float | None:
+    # one error style for every entry point: `xnet: error: ...`, exit 2 (not Hydra's job report)
+    return exit_on_error(lambda: _job(cfg))
 
 
 def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
@@ -58,9 +64,11 @@ def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
 def main() -> None:
     import sys
 
-    from xnet.errors import exit_on_error
+    def check_arguments() -> None:
+        check_group_choices(sys.argv[1:])
+        check_override_keys(sys.argv[1:], "train", CONFIG_DIR)
 
-    exit_on_error(lambda: check_group_choices(sys.argv[1:]))
+    exit_on_error(check_arguments)
     _hydra_main()
 
 

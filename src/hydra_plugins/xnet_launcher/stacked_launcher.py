@@ -74,7 +74,9 @@ class StackedLauncher(Launcher):
                 configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         recorded = [(ret, job) for ret, job in zip(runs, deferred) if ret.status == JobStatus.COMPLETED]
         if recorded:
-            values = xtrain.run_deferred([job for _, job in recorded])
+            from xnet.errors import exit_on_error
+
+            values = exit_on_error(lambda: xtrain.run_deferred([job for _, job in recorded]))
             for (ret, _), value in zip(recorded, values):
                 ret.return_value = value
         return runs

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from xnet.data.tables import NA_STRINGS, read_table
+from xnet.data.tables import NA_STRINGS, read_table, table_info
 from xnet.errors import XnetError
 
 log = logging.getLogger(__name__)
@@ -84,17 +84,24 @@ def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
     label = data_cfg.get("label")
     if labelled and not label:
         raise XnetError(f"data config '{name}' has no 'label' column; set data.label=<column>")
-    wanted = list(mapping.values()) + list(special.values()) + ([str(label)] if labelled else [])
-    raw = read_table(path, wanted)
-
-    present = set(raw.columns)
-    if labelled and label not in present:
-        raise XnetError(f"{path}: label column '{label}' not found (data '{name}'); set data.label=<column>")
-    missing = [f"'{col}' (for {canon})" for canon, col in {**special, **mapping}.items() if col not in present]
+    info = table_info(path, encoding=data_cfg.get("encoding"), delimiter=data_cfg.get("delimiter"))
+    if labelled and not info.find(str(label)):
+        raise XnetError(
+            f"{path}: label column '{label}' not found (data '{name}'; columns in the file: {info.seen()}); "
+            f"set data.label=<column>"
+        )
+    missing = [f"'{col}' (for {canon})" for canon, col in {**special, **mapping}.items() if not info.find(col)]
     if missing:
         raise XnetError(
-            f"{path}: column {', '.join(missing)} not found; fix the mapping in data config '{name}'"
+            f"{path}: column {', '.join(missing)} not found (columns in the file: {info.seen()}); "
+            f"fix the mapping in data config '{name}'"
         )
+    # one rule with xnet.predict: config names match the file's case-insensitively
+    special = {k: info.find(v) for k, v in special.items()}
+    mapping = {k: info.find(v) for k, v in mapping.items()}
+    label = info.find(str(label)) if labelled else None
+    wanted = list(mapping.values()) + list(special.values()) + ([label] if labelled else [])
+    raw = read_table(info, wanted, text=[label] if labelled else [])
 
     frame = pd.DataFrame(index=raw.index)
     if SOURCE_ID in special:
@@ -105,7 +112,7 @@ def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
     for canon, col in mapping.items():
         frame[canon] = to_numeric(raw[col], path=path, column=col, canonical=canon)
     if labelled:
-        frame[LABEL] = label_values(raw[label])
+        frame[LABEL] = label_values(raw[label], data_cfg.get("label_map"), path=path, column=label)
         unlabelled = int(frame[LABEL].isna().sum())
         if unlabelled:
             log.warning("%s: %d rows without a class in '%s' are left out", path.name, unlabelled, label)
@@ -118,11 +125,32 @@ def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
     return Catalog(name=name, path=path, frame=frame.reset_index(drop=True), columns=mapping)
 
 
-def label_values(values: pd.Series) -> np.ndarray:
-    """Class labels as stripped strings, None where missing (empty or an NA spelling)."""
+def label_values(values: pd.Series, label_map: Mapping | None = None, *, path: Path | str = "", column: str = "") -> np.ndarray:
+    """Class labels as stripped strings exactly as written (read as text: '0', never '0.0'), None
+    where missing (empty or an NA spelling), renamed by the data YAML's `label_map` ({as written:
+    class}). Labels that differ only in case or spacing (`AGN`, ` agn`) are an error naming them."""
     labels = values.astype(object).where(values.notna(), None)
     labels = labels.map(lambda v: str(v).strip() if v is not None else None)
-    return labels.where(labels.map(lambda v: bool(v) and v not in NA_STRINGS), None).to_numpy(dtype=object)
+    labels = labels.where(labels.map(lambda v: bool(v) and v not in NA_STRINGS), None)
+    if label_map:
+        renames = {str(k).strip(): (None if v is None else str(v).strip()) for k, v in dict(label_map).items()}
+        labels = labels.map(lambda v: renames.get(v, v) if v is not None else None)
+    check_near_duplicates(labels.dropna().unique(), path=path, column=column)
+    return labels.to_numpy(dtype=object)
+
+
+def check_near_duplicates(labels, *, path: Path | str, column: str) -> None:
+    """Class names that are the same after case and whitespace folding are one error naming them."""
+    folded: dict[str, list[str]] = {}
+    for label in labels:
+        folded.setdefault(" ".join(str(label).split()).casefold(), []).append(str(label))
+    clashes = [sorted(group) for group in folded.values() if len(group) > 1]
+    if clashes:
+        listed = "; ".join(" / ".join(map(repr, group)) for group in clashes)
+        raise XnetError(
+            f"{path}: label column '{column}' spells one class in several ways: {listed}; merge them with "
+            f"`label_map: {{{clashes[0][1]!r}: {clashes[0][0]!r}}}` in the data YAML (or fix the file)"
+        )
 
 
 def apply_filters(frame: pd.DataFrame, filters: Mapping, *, name: str) -> pd.DataFrame:

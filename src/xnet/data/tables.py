@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from xnet.data.csvfile import check_tail, encoding_error, read_header
 from xnet.errors import XnetError
 
 #: strings that mean "missing" in the published catalogs
@@ -39,13 +40,25 @@ class TableInfo:
     columns: list[str]
     n_rows: int | None  # None for CSV: unknown until read
     hdu: int | None = None  # FITS: index of the first table HDU
+    encoding: str | None = None  # CSV: the data YAML's `encoding` (None: utf-8)
+    delimiter: str | None = None  # CSV: the data YAML's `delimiter` (None: ',' or tab for .tsv)
 
     def find(self, name: str) -> str | None:
-        """The file's spelling of column `name`: exact, else case-insensitive (FITS names are upper case)."""
-        if name in self.columns:
-            return name
-        lower = {c.lower(): c for c in self.columns}
-        return lower.get(str(name).lower())
+        """The file's spelling of column `name`. One rule for training and prediction: names match
+        case-insensitively (FITS names are upper case); a name the file holds twice (or in two
+        cases) is an error naming it, never silently the first."""
+        matches = [c for c in self.columns if c.lower() == str(name).lower()]
+        if len(matches) > 1:
+            raise XnetError(
+                f"{self.path}: column '{name}' appears {len(matches)} times ({', '.join(map(repr, matches))}); "
+                f"rename the duplicates in the file"
+            )
+        return matches[0] if matches else None
+
+    def seen(self, limit: int = 40) -> str:
+        """The file's columns, for messages."""
+        more = f", ... ({len(self.columns)} in all)" if len(self.columns) > limit else ""
+        return ", ".join(self.columns[:limit]) + more
 
 
 @dataclass
@@ -56,8 +69,9 @@ class TableChunk:
     columns: dict[str, np.ndarray]  # file column name -> values (numbers, bool, bytes or objects)
 
 
-def table_info(path: str | Path) -> TableInfo:
-    """Column names and row count from the header alone (no data read)."""
+def table_info(path: str | Path, encoding: str | None = None, delimiter: str | None = None) -> TableInfo:
+    """Column names and row count from the header alone (no data read; for CSV also the last line,
+    to catch a file cut short). `encoding` and `delimiter` apply to CSV (a data YAML's keys)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise XnetError(f"{path}: file not found")
@@ -68,8 +82,13 @@ def table_info(path: str | Path) -> TableInfo:
     kind = _suffix(path)
     try:
         if kind in ("csv", "txt", "tsv"):
-            header = pd.read_csv(path, nrows=0, sep="\t" if kind == "tsv" else ",")
-            return TableInfo(path, "tsv" if kind == "tsv" else "csv", [str(c) for c in header.columns], None)
+            sep = delimiter or ("\t" if kind == "tsv" else ",")
+            header = read_header(path, encoding, sep)
+            if not header:
+                raise XnetError(f"{path}: file is empty")
+            if not path.name.lower().endswith(".gz"):
+                check_tail(path, len(header), encoding, sep)
+            return TableInfo(path, "tsv" if kind == "tsv" else "csv", header, None, encoding=encoding, delimiter=sep)
         if kind in ("fits", "fit", "fts"):
             from astropy.io import fits
 
@@ -114,6 +133,8 @@ def iter_table_chunks(
             yield from _csv_chunks(info, columns, chunk_rows, text)
     except XnetError:
         raise
+    except UnicodeDecodeError as err:
+        raise encoding_error(info.path, info.encoding, err) from None
     except (OSError, ValueError, pd.errors.ParserError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise XnetError(f"{info.path}: cannot be read as {info.kind.upper()} ({reason})") from None
@@ -126,7 +147,8 @@ def _csv_chunks(info: TableInfo, columns: list[str], chunk_rows: int, text: Sequ
         dtype={c: str for c in text if c in columns},
         na_values=NA_STRINGS,
         keep_default_na=True,
-        sep="\t" if info.kind == "tsv" else ",",
+        sep=info.delimiter or ("\t" if info.kind == "tsv" else ","),
+        encoding=info.encoding or "utf-8",
         chunksize=chunk_rows,
         low_memory=False,
     )
@@ -241,14 +263,15 @@ def _fits_chunks_in_memory(info: TableInfo, columns: list[str], chunk_rows: int)
             yield TableChunk(np.arange(start, start + len(part)), out)
 
 
-def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The whole table (only `columns` where given, matched case-insensitively for FITS) as one
-    DataFrame: the chunked reader run to the end. Rows that are entirely empty (trailing
-    comma-only lines in the published CSVs) are dropped; FITS text is decoded and right-trimmed."""
-    info = table_info(path)
+def read_table(path: str | Path | TableInfo, columns: Sequence[str] | None = None, *, text: Sequence[str] = ()) -> pd.DataFrame:
+    """The whole table (only `columns` where given, matched by `TableInfo.find`, under the file's
+    spelling) as one DataFrame: the chunked reader run to the end. Rows that are entirely empty
+    (trailing comma-only lines in the published CSVs) are dropped; FITS text is decoded and
+    right-trimmed; `text` columns (file spellings) are read from CSV as written, as strings."""
+    info = path if isinstance(path, TableInfo) else table_info(path)
     wanted = info.columns if columns is None else [info.find(c) for c in dict.fromkeys(columns) if info.find(c)]
     parts: dict[str, list[np.ndarray]] = {c: [] for c in wanted}
-    for chunk in iter_table_chunks(info, wanted, WHOLE_TABLE_CHUNK):
+    for chunk in iter_table_chunks(info, wanted, WHOLE_TABLE_CHUNK, text=text):
         for name in wanted:
             parts[name].append(chunk.columns[name])
     data = {}

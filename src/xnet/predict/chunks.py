@@ -64,11 +64,12 @@ def to_arrow(values: np.ndarray) -> pa.Array:
     return pa.array(values)
 
 
-def labels_of(values: np.ndarray) -> np.ndarray:
-    """Class labels as stripped strings (None where missing), from FITS bytes or CSV text too."""
+def labels_of(values: np.ndarray, label_map=None, path="", column="") -> np.ndarray:
+    """Class labels as training reads them (`label_values`: as written, `label_map` applied), from
+    FITS bytes or CSV text too."""
     if values.dtype.kind == "S":
         values = np.char.decode(values, "utf-8", "replace")
-    return label_values(pd.Series(values))
+    return label_values(pd.Series(values), label_map, path=path, column=column)
 
 
 def scale(scaler: Pipeline, x: np.ndarray) -> np.ndarray:
@@ -157,6 +158,6 @@ def predict_chunk(
 
     truth = None
     if plan.label:  # codes of the model's classes, -1 for any other label
-        truth = pd.Categorical(labels_of(chunk.columns[plan.label]), categories=classes).codes.astype(np.int64)
+        truth = pd.Categorical(labels_of(chunk.columns[plan.label], plan.data_cfg.get("label_map"), path, plan.label), categories=classes).codes.astype(np.int64)
     tally.add(best, usable, codes, len(flags.vocabulary), truth)
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))

@@ -28,9 +28,10 @@ from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
 from xnet.predict.chunks import FLAG, PRED_CLASS, PRED_PROB, ROW, Tally, predict_chunk, probability_column
 from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
-from xnet.predict.plan import FLAG_INPUTS, InputPlan, resolve_catalog
+from xnet.predict.plan import FLAG_INPUTS, InputPlan, read_options, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
-from xnet.predict.writers import TableWriter, check_output
+from xnet.predict.writers import TableWriter, check_not_input, check_output, terminate_as_exit
+from xnet.validation import check_override_keys, validate_config
 from xnet.training.metrics import classification_report
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,12 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     for key, hint in (("run", "a training run directory or .ckpt file"), ("input", "the catalog to classify"), ("output", "a .parquet, .csv or .fits file")):
         if not cfg.get(key):
             raise XnetError(f"{key}= is required: pass {key}=<{hint}>")
+    validate_config(cfg, "predict")
     overwrite = bool(cfg.get("overwrite", False))
     output = check_output(cfg["output"], overwrite)
-    info = table_info(cfg["input"])
+    check_not_input(output, cfg["input"])
     run = load_run(cfg["run"])
+    info = table_info(cfg["input"], **read_options(cfg.get("catalog"), run))
     plan = resolve_catalog(cfg.get("catalog"), info, run)
     _check_names(plan, run.classes)
     metrics_path = output.parent / "metrics.json" if plan.label else None
@@ -84,7 +87,7 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
-    with TableWriter(output, overwrite) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
+    with terminate_as_exit(), TableWriter(output, overwrite) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
             writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally))
             bar.update(len(chunk.rows))
@@ -168,10 +171,13 @@ def report_metrics(metrics: dict, path: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def _hydra_main(cfg: DictConfig) -> None:
-    exit_on_error(lambda: predict(cfg))
+    exit_on_error(lambda: predict(cfg), interrupted="interrupted; nothing written")
 
 
 def main() -> None:
+    import sys
+
+    exit_on_error(lambda: check_override_keys(sys.argv[1:], "predict", CONFIG_DIR))
     _hydra_main()
 
 

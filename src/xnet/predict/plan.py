@@ -51,6 +51,17 @@ class InputPlan:
         return list(dict.fromkeys([*self.carried, *self.canonical.values()]))
 
 
+def read_options(choice: str | None, run: TrainedRun) -> dict:
+    """How to decode the input (`encoding:`, `delimiter:`): from the `catalog=` data config when
+    given, else the run's own data config; the same keys training reads."""
+    data_cfg = compose_data_config(str(choice)) if choice else run.data_cfg
+    if data_cfg is None:
+        with contextlib.suppress(XnetError):
+            data_cfg = compose_data_config(run.catalog)
+    data_cfg = data_cfg or {}
+    return {"encoding": data_cfg.get("encoding"), "delimiter": data_cfg.get("delimiter")}
+
+
 def plan_input(name: str, data_cfg: Mapping, info: TableInfo, run: TrainedRun) -> InputPlan:
     """Map the run's features onto the file's columns through a catalog config; what cannot be
     found goes to `problems` (the file column, and the canonical input it stands for)."""

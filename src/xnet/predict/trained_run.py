@@ -18,6 +18,7 @@ import numpy as np
 from omegaconf import OmegaConf
 from sklearn.pipeline import Pipeline
 
+from xnet.compat import check_compatible, file_kind
 from xnet.config import plain_config
 from xnet.data.features import FeatureSpec
 from xnet.errors import XnetError
@@ -91,14 +92,26 @@ def _first_line(err: BaseException) -> str:
 def load_checkpoint(path: Path) -> CheckpointModel:
     """A checkpoint's model and scaler, loading tensors and plain values only (`weights_only`)."""
     try:
+        kind = file_kind(path)
+    except OSError as err:
+        raise XnetError(f"run={path}: cannot be read ({_first_line(err)})") from None
+    if kind == "other":
+        raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file); pass a .ckpt written by xnet.train")
+    try:
         checkpoint = read_checkpoint(path)
+    except zipfile.BadZipFile as err:
+        raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})") from None
     except pickle.UnpicklingError as err:
+        if "weights only" not in str(err).lower():  # a damaged pickle, not a refused one
+            raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})") from None
         raise XnetError(
             f"run={path}: refusing to load a checkpoint holding more than tensors and plain values "
             f"(it could run code): {_first_line(err)}"
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
-        raise XnetError(f"run={path}: not a readable PyTorch checkpoint ({_first_line(err)})") from None
+        raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})") from None
+    if isinstance(checkpoint, dict):
+        check_compatible(checkpoint, path)
     state = checkpoint.get("XrayDataModule") if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS) or "state_dict" not in checkpoint:
         raise XnetError(f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)")

@@ -8,14 +8,19 @@ compact Arrow columns) and written at the end.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from xnet.errors import XnetError
-from xnet.files import publish, temporary_beside
+from xnet.files import publish, remove_stale_temporaries, temporary_beside
+
+log = logging.getLogger("xnet.predict.job")
 
 KINDS = {"parquet": "parquet", "pq": "parquet", "csv": "csv", "fits": "fits", "fit": "fits", "fts": "fits"}
 
@@ -42,6 +47,38 @@ def check_output(path: str | Path, overwrite: bool) -> Path:
     return path
 
 
+def check_not_input(output: Path, source: str | Path) -> None:
+    """Refuse to write over the input catalog, however it is reached (another path, a symbolic or
+    hard link), whatever `overwrite` says."""
+    source = Path(str(source)).expanduser()
+    same = output.resolve() == source.resolve()
+    if not same and output.exists() and source.exists():
+        same = os.path.samefile(output, source)
+    if same:
+        raise XnetError(f"output={output}: is the input catalog {source}; choose another output file (overwrite=true never replaces the input)")
+
+
+@contextlib.contextmanager
+def terminate_as_exit():
+    """While predicting, SIGTERM ends the process as an exception does (exit status 143), so that
+    the partial output is removed on the way out."""
+    def handler(signum, frame):
+        import sys
+
+        print("xnet: terminated; nothing written", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave the signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _decoded_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in schema])
 
@@ -59,6 +96,8 @@ class TableWriter:
     def __init__(self, path: Path, overwrite: bool = False):
         self.path, self.overwrite = Path(path), overwrite
         self.kind = output_kind(self.path)
+        for stale in remove_stale_temporaries(self.path, suffix=".part"):
+            log.info("removed %s, the partial file of an interrupted run", stale)
         self.tmp = temporary_beside(self.path, suffix=".part")
         self.schema: pa.Schema | None = None
         self._writer = None

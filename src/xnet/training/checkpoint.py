@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from xnet.compat import stamp
 from xnet.files import atomic_write
 from xnet.models.classifier import Classifier
 from xnet.models.optim import optimizer_settings
@@ -35,12 +36,14 @@ def build_classifier(cfg: DictConfig, dm: XrayDataModule, prior: np.ndarray) -> 
 
 def save_checkpoint(path: Path, model: Classifier, dm: XrayDataModule, epoch: int) -> None:
     """A Lightning-format checkpoint of plain values and tensors only (weights_only-loadable)."""
+    state = dm.state_dict()
     payload = {
         "state_dict": model.state_dict(),
         "hyper_parameters": dict(model.hyper_parameters),
         "pytorch-lightning_version": L.__version__,
         "epoch": epoch,
         "global_step": 0,
-        "XrayDataModule": dm.state_dict(),
+        "XrayDataModule": state,
+        **stamp(state),  # xnet version and feature schema, checked on loading (xnet.compat)
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))

@@ -44,8 +44,16 @@ def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> li
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     """Run the configured training; returns (and writes) the metrics.json payload."""
-    check_optimized_metric(cfg)
+    check_config(cfg)
     return train_many([cfg], [run_dir])[0]
+
+
+def check_config(cfg: DictConfig) -> None:
+    """The composed config against the schema (`xnet.validation`), before any work starts."""
+    from xnet.validation import validate_config
+
+    validate_config(cfg, "train")
+    check_optimized_metric(cfg)
 
 
 def check_optimized_metric(cfg: DictConfig) -> None:

@@ -1,0 +1,231 @@
+"""The one config schema: which keys exist, and the type and range of every number a user may set.
+
+Two checks, both before any work starts, both one line naming the key:
+- `check_override_keys(argv, ...)`: every `key=value`, `+key=value` or `~key` on the command line
+  names a key the config files define (conf/ and any --config-dir), else "did you mean <closest
+  key>" (difflib); Hydra's own `+` advice would silently add a key nothing reads.
+- `validate_config(cfg, name)`: the composed config's values against `RULES` (type and range).
+
+Keys are read from the YAML files themselves, so a key added to a config file is known at once;
+`RULES` lists the values that have a type and range. Maps whose entries are free (a data config's
+`columns`, Lightning's trainer arguments, ...) are `OPEN`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from xnet.errors import XnetError
+
+#: maps whose sub-keys are free: entries a user adds (`+data.columns.my_col=COL`) are not typos
+OPEN = ("data.columns", "data.filters", "data.label_map", "data.inputs", "model.encoders", "trainer",
+        "logger", "resample.targets", "hydra")
+#: command-line options that take the next argument as their value
+_OPTION_ARGS = {"--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp", "--info", "-i",
+                "--package", "-p", "--experimental-rerun"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A value's type ('int', 'float', 'bool' or 'choice') and allowed range."""
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # low itself not allowed
+    high_open: bool = False
+    choices: tuple = ()
+    nullable: bool = False
+    also: tuple = ()  # other allowed literal values (`auto`, 0 for "off")
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            text = "one of " + ", ".join(map(str, self.choices))
+        elif self.kind == "bool":
+            text = "true or false"
+        else:
+            text = "an integer" if self.kind == "int" else "a number"
+            if self.low is not None and self.high is not None:
+                text += f" in {'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}{')' if self.high_open else ']'}"
+            elif self.low is not None:
+                text += f" {'>' if self.low_open else '>='} {_num(self.low)}"
+        extra = [str(a) for a in self.also] + (["null"] if self.nullable else [])
+        return text + (f" (or {', '.join(extra)})" if extra else "")
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable
+        if value in self.also and not isinstance(value, bool):
+            return True
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "choice":
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind == "int" and not isinstance(value, int):
+            return False
+        if value != value or value in (float("inf"), float("-inf")):  # NaN, inf
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or not (value > self.high or (self.high_open and value == self.high))
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def Int(low=None, high=None, **kw) -> Rule:  # noqa: N802 (reads as a type)
+    return Rule("int", low, high, **kw)
+
+
+def Float(low=None, high=None, **kw) -> Rule:  # noqa: N802
+    return Rule("float", low, high, **kw)
+
+
+BOOL = Rule("bool")
+SHARE = Float(0, 1, low_open=True, high_open=True)
+
+#: type and range of every number a user may set, per entry config
+RULES: dict[str, dict[str, Rule]] = {
+    "train": {
+        "seed": Int(0),
+        "model.hidden": Int(1), "model.depth": Int(1), "model.dropout": Float(0, 1, high_open=True),
+        "model.lr": Float(0, low_open=True), "model.beta1": Float(0, 1, high_open=True),
+        "model.beta2": Float(0, 1, high_open=True), "model.eps": Float(0, low_open=True),
+        "model.l2_alpha": Float(0), "model.batch_size": Int(1), "model.class_weighted": BOOL,
+        "model.num_threads": Int(1, also=("auto",)),
+        "trainer.max_epochs": Int(1),
+        "split.test_size": SHARE, "split.val_size": SHARE, "split.min_class_count": Int(2),
+        "cv.folds": Int(2, also=(0,)),
+        "ensemble.members": Int(1),
+        "decision.prior_power": Float(0),
+        "calibration.enabled": BOOL, "calibration.n_bins": Int(1),
+        "figures.enabled": BOOL,
+        "early_stopping.patience": Int(0),
+        "early_stopping.mode": Rule("choice", choices=("min", "max")),
+        "batching.enabled": BOOL, "batching.log_every_n_epochs": Int(1), "batching.max_width_ratio": Float(1),
+    },
+    "predict": {
+        "overwrite": BOOL, "chunk_size": Int(1), "batch_size": Int(1), "num_threads": Int(1),
+        "progress": Rule("bool", also=("auto",)),
+        "flags.missing_below": Float(0, 1, nullable=True), "flags.range_margin": Float(0, nullable=True),
+        "flags.max_sum_flag": Float(nullable=True), "flags.max_extent": Float(0, nullable=True),
+    },
+}
+
+
+def validate_config(cfg, name: str) -> None:
+    """Every value `RULES[name]` names, checked in the composed config: one line naming the key,
+    the value and what is allowed."""
+    from omegaconf import OmegaConf
+
+    for key, rule in RULES[name].items():
+        value = OmegaConf.select(cfg, key, default="<absent>", throw_on_missing=False)
+        if value == "<absent>":
+            continue
+        if not rule.accepts(value):
+            raise XnetError(f"{key}={_show(value)}: must be {rule.describe()}")
+
+
+def _show(value: Any) -> str:
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# ----------------------------------------------------------------------------------- known keys
+
+
+def _flat(node: Any, prefix: str) -> Iterable[str]:
+    if prefix:
+        yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key != "defaults":
+                yield from _flat(value, f"{prefix}.{key}" if prefix else str(key))
+
+
+def _load(path: Path) -> tuple[dict, bool]:
+    """A YAML file's content and whether it is `# @package _global_`."""
+    import yaml
+
+    text = path.read_text(errors="replace")
+    try:
+        content = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        content = {}
+    is_global = any("@package _global_" in line for line in text.splitlines()[:3])
+    return (content if isinstance(content, dict) else {}), is_global
+
+
+def known_keys(config_name: str, dirs: Sequence[Path]) -> set[str]:
+    """Every key the entry config and the groups in its defaults list define (all options)."""
+    keys: set[str] = set()
+    groups: set[str] = set()
+    for d in dirs:
+        primary = d / f"{config_name}.yaml"
+        if not primary.exists():
+            continue
+        content, _ = _load(primary)
+        keys.update(_flat(content, ""))
+        for entry in content.get("defaults", []) or []:
+            if isinstance(entry, dict):
+                for group in entry:
+                    groups.add(str(group).replace("override ", "").strip().split("/")[0])
+    for d in dirs:
+        for group in groups:
+            for path in sorted((d / group).glob("*.yaml")) if (d / group).is_dir() else []:
+                content, is_global = _load(path)
+                keys.add(group)
+                keys.update(_flat(content, "" if is_global else group))
+    return keys
+
+
+def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
+    dirs = [Path(config_dir)]
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            dirs.append(Path(argv[i + 1]))
+        elif arg.startswith("--config-dir="):
+            dirs.append(Path(arg.split("=", 1)[1]))
+    return dirs
+
+
+def override_keys(argv: Sequence[str]) -> list[str]:
+    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _OPTION_ARGS:
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        key, sep, _ = arg.partition("=")
+        if not sep and not arg.startswith("~"):
+            continue
+        out.append(key.lstrip("+~").split("@")[0].strip())
+    return out
+
+
+def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
+    """Refuse a command-line key that no config file defines, naming the closest real key."""
+    keys = None
+    for key in override_keys(argv):
+        if not key or "/" in key or any(key == o or key.startswith(o + ".") for o in OPEN):
+            continue
+        if keys is None:
+            keys = known_keys(config_name, _config_dirs(argv, config_dir))
+        if key in keys:
+            continue
+        parent = key.rsplit(".", 1)[0] if "." in key else ""
+        if parent and parent in keys and not any(k.startswith(parent + ".") for k in keys):
+            continue  # a key under a value that is empty or free in every config file
+        close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else f"see `python -m xnet.{config_name} --cfg job` for the keys"
+        raise XnetError(f"{key}: no such config key; {hint}")
