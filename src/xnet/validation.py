@@ -217,15 +217,18 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
     """Refuse a command-line key that no config file defines, naming the closest real key."""
     keys = None
     for key in override_keys(argv):
-        if not key or "/" in key or any(key == o or key.startswith(o + ".") for o in OPEN):
-            continue
+        if not key or "/" in key or key == "hydra" or key.startswith("hydra."):
+            continue  # Hydra checks its own settings
         if keys is None:
             keys = known_keys(config_name, _config_dirs(argv, config_dir))
         if key in keys:
             continue
-        parent = key.rsplit(".", 1)[0] if "." in key else ""
-        if parent and parent in keys and not any(k.startswith(parent + ".") for k in keys):
-            continue  # a key under a value that is empty or free in every config file
-        close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
+        free = next((o for o in OPEN if key.startswith(o + ".")), None)
+        if free is not None:  # a new entry of a free map, unless it is a near-miss of an existing one
+            close = difflib.get_close_matches(key, sorted(k for k in keys if k.startswith(free + ".")), n=1, cutoff=0.85)
+            if not close:
+                continue
+        else:
+            close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else f"see `python -m xnet.{config_name} --cfg job` for the keys"
         raise XnetError(f"{key}: no such config key; {hint}")
