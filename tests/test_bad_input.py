@@ -4,6 +4,8 @@ prediction that never destroys the input or leaves a partial file. All in-proces
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import os
 import signal
@@ -24,10 +26,15 @@ from xnet.training import train
 from xnet.validation import check_override_keys
 
 
+@functools.lru_cache(maxsize=1)
+def _labelled() -> pd.DataFrame:
+    frame = raw_lin()
+    return frame[frame["Class"] != ""].reset_index(drop=True)
+
+
 def labelled_rows(n: int = 300) -> pd.DataFrame:
     """The first `n` labelled rows of the bundled XMM slice, as the file writes them."""
-    frame = raw_lin()
-    return frame[frame["Class"] != ""].head(n).reset_index(drop=True)
+    return _labelled().head(n).copy()
 
 
 def write_csv(path, frame: pd.DataFrame, **kw):
@@ -35,8 +42,13 @@ def write_csv(path, frame: pd.DataFrame, **kw):
     return path
 
 
+@functools.lru_cache(maxsize=1)
+def _lin_cfg() -> dict:
+    return data_config("xmm_lin2024")
+
+
 def lin_cfg(path, **changes) -> dict:
-    return data_config("xmm_lin2024", path=str(path), **changes)
+    return {**copy.deepcopy(_lin_cfg()), "path": str(path), **changes}
 
 
 @pytest.fixture
@@ -56,10 +68,25 @@ def run_dir(tmp_path_factory):
     return run
 
 
-def predict(**values) -> dict:
+@functools.lru_cache(maxsize=1)
+def _predict_cfg():
     from test_predict import predict_config
 
-    return predict_job.predict(predict_config(progress=False, **values))
+    return predict_config(progress=False)
+
+
+def predict_config(**values):
+    """conf/predict.yaml (composed once) with `values` set."""
+    from omegaconf import OmegaConf
+
+    cfg = copy.deepcopy(_predict_cfg())
+    for key, value in values.items():
+        OmegaConf.update(cfg, key, value, force_add=True)
+    return cfg
+
+
+def predict(**values) -> dict:
+    return predict_job.predict(predict_config(**values))
 
 
 # ------------------------------------------------------------------------------------ config
@@ -321,9 +348,7 @@ def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(tmp_path, run_dir,
         return real(*args, **kw)
 
     monkeypatch.setattr(predict_job, "predict_chunk", interrupted_after_one_chunk)
-    from test_predict import predict_config
-
-    cfg = predict_config(progress=False, run=str(run_dir), input=str(LIN_CSV), output=str(tmp_path / "p.csv"), chunk_size=100)
+    cfg = predict_config(run=str(run_dir), input=str(LIN_CSV), output=str(tmp_path / "p.csv"), chunk_size=100)
     with pytest.raises(SystemExit) as exit_:
         exit_on_error(lambda: predict_job.predict(cfg), interrupted="interrupted; nothing written")
     err = capsys.readouterr().err.strip().splitlines()
@@ -331,3 +356,121 @@ def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(tmp_path, run_dir,
     assert err[-1] == {"sigterm": "xnet: terminated; nothing written", "ctrl_c": "xnet: interrupted; nothing written"}[signal_or_key]
     assert list(tmp_path.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) is not None and len(calls) == 2
+
+
+# ------------------------------------------------------------------- property-based: messy tables
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+#: the columns the default run reads (its features' inputs, id, position, label) and some others
+NEEDED = ["name", "ra", "dec", "Class", "F8", "HR1", "HR2", "HR3", "HR4", "sc_chi2prob", "sc_fvar", "sc_extent",
+          "sc_ep_8_fmin", "sc_ep_8_fmax", "sc_sum_flag"]
+NUMERIC = [c for c in NEEDED if c not in ("name", "Class")]
+MESSY_SETTINGS = settings(
+    max_examples=25, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+
+
+@st.composite
+def messy_tables(draw) -> tuple[str, pd.DataFrame | str]:
+    """A small catalog in the bundled slice's schema with a few things wrong: returns the CSV text
+    and the number of data rows."""
+    base = labelled_rows(60)
+    n = draw(st.sampled_from([0, 1, 2, 7, 25]))
+    frame = base.sample(n=n, random_state=draw(st.integers(0, 1000)), replace=n > len(base)).reset_index(drop=True)
+    frame = frame.astype(object)
+    for _ in range(draw(st.integers(0, 3))):
+        if not n:
+            break
+        row = draw(st.integers(0, n - 1))
+        kind = draw(st.sampled_from(["text", "nan", "inf", "-inf", "huge", "tiny", "blank"]))
+        value = {"text": "bright", "nan": "NaN", "inf": "inf", "-inf": "-inf", "huge": "1e308", "tiny": "-1e-300", "blank": ""}[kind]
+        frame.loc[row, draw(st.sampled_from(NUMERIC))] = value
+    if n and draw(st.booleans()):
+        frame.loc[draw(st.integers(0, n - 1)), "name"] = draw(st.sampled_from(["Ωμέγα ☃ 1", "源 J0001", "Ré ñ"]))
+    labels = draw(st.sampled_from(["as_is", "integers", "integers_blank", "case_variant", "space_variant"]))
+    if labels.startswith("integers"):
+        frame["Class"] = frame["Class"].map({"AGN": "0", "LM-STAR": "1", "CV": "2"}).fillna("3")
+        if labels == "integers_blank" and n:
+            frame.loc[0, "Class"] = ""
+    elif labels != "as_is" and n:
+        frame.loc[n - 1, "Class"] = {"case_variant": "agn", "space_variant": " AGN "}[labels]
+    header = list(frame.columns)
+    for _ in range(draw(st.integers(0, 2))):
+        column = draw(st.sampled_from(NEEDED))
+        edit = draw(st.sampled_from(["drop", "duplicate", "upper", "lower"]))
+        if column not in header:
+            continue
+        i = header.index(column)
+        if edit == "drop":
+            frame, header = frame.drop(columns=[column]), [h for h in header if h != column]
+        elif edit == "duplicate":
+            frame.insert(len(header), f"__dup{len(header)}", frame[column])
+            header = header + [column]
+        else:
+            header[i] = column.upper() if edit == "upper" else column.lower()
+    lines = [",".join(header)] + [",".join(map(str, r)) for r in frame.astype(str).to_numpy()]
+    return "\n".join(lines) + "\n", n
+
+
+def _one_line(err: XnetError) -> None:
+    from hypothesis import event
+
+    event(f"error: {str(err).split(': ', 1)[-1][:40]}")
+    assert str(err) and "\n" not in str(err) and "Traceback" not in str(err)
+
+
+@MESSY_SETTINGS
+@given(table=messy_tables())
+def test_catalog_reader_on_messy_tables_gives_a_catalog_or_one_line(table):
+    import tempfile
+
+    text, n = table
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "messy.csv")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        try:
+            catalog = load_catalog(lin_cfg(path))
+        except XnetError as err:
+            _one_line(err)
+        else:
+            from hypothesis import event
+
+            event("catalog read")
+            labels = catalog.frame["label"]
+            assert 0 < len(catalog.frame) <= n
+            assert all(isinstance(v, str) and v == v.strip() and not v.endswith(".0") for v in labels)
+            assert len({v.casefold() for v in labels}) == labels.nunique()
+        with open(path, encoding="utf-8") as handle:
+            assert handle.read() == text  # never a changed input
+
+
+@MESSY_SETTINGS
+@given(table=messy_tables(), fmt=st.sampled_from(["csv", "parquet"]))
+def test_predict_on_messy_tables_writes_every_row_or_nothing(run_dir, table, fmt):
+    import tempfile
+
+    text, n = table
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "messy.csv")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        out_dir = os.path.join(folder, "out")
+        os.mkdir(out_dir)
+        output = os.path.join(out_dir, f"p.{fmt}")
+        try:
+            summary = predict(run=str(run_dir), input=path, output=output)
+        except XnetError as err:
+            _one_line(err)
+            assert os.listdir(out_dir) == []  # no output, no partial file
+        else:
+            from hypothesis import event
+
+            event("predicted")
+            written = pd.read_parquet(output) if fmt == "parquet" else pd.read_csv(output)
+            assert summary["rows"] == len(written) == n
+            assert not [f for f in os.listdir(out_dir) if f.endswith(".part")]
+        with open(path, encoding="utf-8") as handle:
+            assert handle.read() == text

@@ -54,11 +54,13 @@ class InputPlan:
 def read_options(choice: str | None, run: TrainedRun) -> dict:
     """How to decode the input (`encoding:`, `delimiter:`): from the `catalog=` data config when
     given, else the run's own data config; the same keys training reads."""
-    data_cfg = compose_data_config(str(choice)) if choice else run.data_cfg
-    if data_cfg is None:
-        with contextlib.suppress(XnetError):
-            data_cfg = compose_data_config(run.catalog)
-    data_cfg = data_cfg or {}
+    if choice:
+        data_cfg = compose_data_config(str(choice))
+    else:
+        if run.data_cfg is None:  # composed once here; resolve_catalog reuses it
+            with contextlib.suppress(XnetError):
+                run.data_cfg = compose_data_config(run.catalog)
+        data_cfg = run.data_cfg or {}
     return {"encoding": data_cfg.get("encoding"), "delimiter": data_cfg.get("delimiter")}
 
 
