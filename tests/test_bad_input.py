@@ -474,3 +474,21 @@ def test_predict_on_messy_tables_writes_every_row_or_nothing(run_dir, table, fmt
             assert not [f for f in os.listdir(out_dir) if f.endswith(".part")]
         with open(path, encoding="utf-8") as handle:
             assert handle.read() == text
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (["-m", "model.hidden=-5,3"], "xnet: error: model.hidden=-5: must be an integer >= 1"),
+        (["+model.hiden=10"], "xnet: error: model.hiden: no such config key; did you mean model.hidden?"),
+    ],
+)
+def test_train_and_sweep_command_lines_print_one_error_line_and_exit_2(tmp_path, args, line):
+    from conftest import run_cli
+
+    result = run_cli("xnet.train", *args, *FAST, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == line
+    assert "Traceback" not in result.stderr + result.stdout and "HYDRA_FULL_ERROR" not in result.stderr
+    assert not list(tmp_path.rglob("metrics.json"))
