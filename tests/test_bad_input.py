@@ -236,7 +236,7 @@ def test_directory_as_data_path_says_it_is_a_directory(tmp_path):
         load_catalog(lin_cfg(tmp_path))
 
 
-def test_latin1_csv_names_the_file_and_the_encoding_key_and_encoding_is_honoured(tmp_path):
+def test_latin1_csv_names_the_file_and_the_encoding_key_and_encoding_is_honoured(tmp_path, run_dir):
     frame = labelled_rows()
     frame.loc[3, "name"] = "4XMM J000000.0+000000 Ré"
     path = write_csv(tmp_path / "latin.csv", frame, encoding="latin-1")
@@ -245,12 +245,17 @@ def test_latin1_csv_names_the_file_and_the_encoding_key_and_encoding_is_honoured
     assert str(err.value).startswith(f"{path}: not valid utf-8 text") and "`encoding: latin-1`" in str(err.value)
     catalog = load_catalog(lin_cfg(path, encoding="latin-1"))
     assert catalog.frame["source_id"].iloc[3].endswith("Ré")
+    with pytest.raises(XnetError, match=r"not valid utf-8 text .*`encoding: latin-1`"):  # the same rule in predict
+        predict(run=str(run_dir), input=str(path), output=str(tmp_path / "p.csv"))
+    assert not (tmp_path / "p.csv").exists()
 
 
-def test_semicolon_csv_says_it_seems_semicolon_delimited_and_delimiter_is_honoured(tmp_path):
+def test_semicolon_csv_says_it_seems_semicolon_delimited_and_delimiter_is_honoured(tmp_path, run_dir):
     path = write_csv(tmp_path / "semi.csv", labelled_rows(), sep=";")
     with pytest.raises(XnetError, match=r"the file seems ';'-delimited, not ','; set `delimiter: ';'`"):
         load_catalog(lin_cfg(path))
+    with pytest.raises(XnetError, match=r"the file seems ';'-delimited"):
+        predict(run=str(run_dir), input=str(path), output=str(tmp_path / "p.csv"))
     assert len(load_catalog(lin_cfg(path, delimiter=";")).frame) == 300
 
 
