@@ -69,5 +69,5 @@ def check_tail(path: Path, n_fields: int, encoding: str | None, delimiter: str) 
     cut = fields[-1] if fields else ""
     where = f"{path}: line {line}, the last, has {len(fields)} of {n_fields} fields and no line end"
     if cut.strip() and _NUMBERISH.match(cut.strip()) and len(fields) <= n_fields:
-        raise XnetError(f"{where}: the file is cut in the middle of the number {cut!r}; restore the whole file or delete that line")
+        raise XnetError(f"{where}: the file is cut at the number {cut!r}, which may be incomplete; restore the whole file or delete that line")
     log.warning("%s: the file looks cut short; its missing fields are read as empty", where)
