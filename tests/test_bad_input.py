@@ -142,7 +142,7 @@ def test_real_keys_open_maps_and_group_choices_pass():
     check_override_keys(
         ["-m", "model.hidden=10,30", "data=csc_muwclass", "+data.columns.my_col=COL", "data.label_map.agn=AGN",
          "trainer.accelerator=cpu", "+trainer.gradient_clip_val=1", "hydra.run.dir=x", "experiment=study",
-         "data.encoding=latin-1", "~data.filters"], "train", CONFIG_DIR)
+         "data.encoding=latin-1", "~data.filters", "+data.inputs={}", "+model.encoders.curve={}"], "train", CONFIG_DIR)
     check_override_keys(["run=r", "input=i", "output=o", "overwrite=true", "flags.max_sum_flag=2"], "predict", CONFIG_DIR)
 
 
@@ -164,6 +164,16 @@ def test_train_command_errors_are_xnet_error_lines_with_exit_2(tmp_path, monkeyp
     assert exit_.value.code == 2
     assert err.strip().splitlines()[-1] == line and "Error executing job" not in err and "HYDRA_FULL_ERROR" not in err
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_python_api_refuses_mistyped_keys_too(tmp_path):
+    from xnet import api
+
+    with pytest.raises(XnetError, match=r"^model.hiden: no such config key; did you mean model.hidden\?$"):
+        api.train(["+model.hiden=10", *FAST], run_dir=tmp_path / "run")
+    with pytest.raises(XnetError, match=r"did you mean chunk_size\?"):
+        api.predict(tmp_path / "run", LIN_CSV, overrides=["chunk_sise=10"])
+    assert not (tmp_path / "run").exists()
 
 
 def test_predict_values_are_checked_against_the_schema(run_dir, tmp_path):

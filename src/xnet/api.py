@@ -19,7 +19,8 @@ from typing import Sequence
 import pandas as pd
 from omegaconf import DictConfig
 
-from xnet.config import compose_config
+from xnet.config import CONFIG_DIR, compose_config
+from xnet.validation import check_override_keys
 
 __all__ = ["compose_config", "train", "predict"]
 
@@ -31,6 +32,8 @@ def train(overrides: Sequence[str] | DictConfig = (), run_dir: str | Path | None
     from xnet.training.run import quiet_lightning
     from xnet.training.run import train as train_run
 
+    if not isinstance(overrides, DictConfig):
+        check_override_keys(list(overrides), "train", CONFIG_DIR)
     cfg = overrides if isinstance(overrides, DictConfig) else compose_config(list(overrides))
     run_dir = Path(run_dir or Path("outputs") / str(cfg.task_name) / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S"))
     quiet_lightning()
@@ -43,6 +46,7 @@ def predict(run: str | Path, input: str | Path, output: str | Path | None = None
     output is given)."""
     from xnet.predict.job import predict as predict_catalog
 
+    check_override_keys(list(overrides), "predict", CONFIG_DIR)
     with tempfile.TemporaryDirectory(prefix="xnet-predict-") as tmp:
         target = Path(output) if output is not None else Path(tmp) / "predictions.parquet"
         cfg = compose_config([f"run={run}", f"input={input}", f"output={target}", "progress=false", *overrides], config_name="predict")

@@ -221,7 +221,7 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
             continue  # Hydra checks its own settings
         if keys is None:
             keys = known_keys(config_name, _config_dirs(argv, config_dir))
-        if key in keys:
+        if key in keys or key in OPEN:
             continue
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
         if free is not None:  # a new entry of a free map, unless it is a near-miss of an existing one
