@@ -2,7 +2,8 @@
 
 The entry point only: it composes the config (Hydra), checks the command line and hands over to
 `xnet.training.run`. Writes into the Hydra run directory: metrics.json, checkpoints/,
-tensorboard/ and .hydra/.
+tensorboard/ and .hydra/; a directory holding a finished run is refused unless overwrite=true
+(`xnet.training.run_dir`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from omegaconf import DictConfig
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError
 from xnet.training import launcher_state
+from xnet.training.run_dir import check_command_line, check_job_dir
 from xnet.training.run import check_optimized_metric, optimized_value
 
 
@@ -25,6 +27,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
     check_optimized_metric(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
+    check_job_dir(run_dir, bool(cfg.get("overwrite", False)))
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
         launcher_state.recorded.append((cfg, run_dir))
         return None
@@ -60,7 +63,8 @@ def main() -> None:
 
     from xnet.errors import exit_on_error
 
-    exit_on_error(lambda: check_group_choices(sys.argv[1:]))
+    argv = sys.argv[1:]
+    exit_on_error(lambda: (check_group_choices(argv), check_command_line(argv)))
     _hydra_main()
 
 
