@@ -201,8 +201,8 @@ def test_reloaded_checkpoint_gives_identical_probabilities(xmm_run, tmp_path):
 def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     out = tmp_path / "lin.csv"
     summary = run_predict(run=str(xmm_run), input=str(LIN_CSV), output=str(out), chunk_size=300)
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics == summary["metrics"]
+    metrics = json.loads((tmp_path / "lin.metrics.json").read_text())  # <output stem>.metrics.json
+    assert metrics == summary["metrics"] and not (tmp_path / "metrics.json").exists()
     table = pd.read_csv(out)
     scored = table[table["Class"].isin(LIN_CLASSES)]
     assert metrics["n_test"] == len(scored) == 988 and metrics["n_label_not_a_model_class"] == 20
@@ -228,7 +228,7 @@ def test_cv_run_predicts_with_the_mean_of_its_fold_models(csc_cv_run, tmp_path):
     frame.to_parquet(path, index=False)
     classes = json.loads((csc_cv_run / "metrics.json").read_text())["classes"]
     cols = [probability_column(c) for c in classes]
-    for name in ("all", "fold0", "fold1", "fold2"):  # labelled input: each run writes metrics.json beside its output
+    for name in ("all", "fold0", "fold1", "fold2"):
         (tmp_path / name).mkdir()
     run_predict(run=str(csc_cv_run), input=str(path), output=str(tmp_path / "all" / "p.parquet"), catalog="csc_muwclass")
     folds = []
@@ -262,7 +262,7 @@ def test_labelled_csv_with_own_column_names_from_a_user_config_dir(csc_cv_run, t
     with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path / "conf")):  # what --config-dir adds
         summary = predict(cfg)
     assert summary["metrics"]["balanced_accuracy"] > 0
-    metrics = json.loads((out.parent / "metrics.json").read_text())
+    metrics = json.loads((out.parent / "mine.metrics.json").read_text())
     assert metrics["dataset"] == "mycsc" and metrics["n_test"] == 2941 and 0 < metrics["balanced_accuracy"] <= 1
     table = pd.read_parquet(out)
     assert list(table.columns[:4]) == ["src", "ra_deg", "dec_deg", "truth"] and len(table) == 2941
@@ -281,7 +281,7 @@ def test_catalog_without_id_gets_row_numbers(xmm_run, tmp_path):
     table = pd.read_parquet(tmp_path / "p.parquet")
     assert list(table.columns[:3]) == ["row", "pred_class", "pred_prob"]
     assert table["row"].tolist() == list(range(1008))  # the slice's 8,940 empty trailing lines are not rows
-    assert not (tmp_path / "metrics.json").exists()  # no label configured: nothing to score
+    assert not (tmp_path / "p.metrics.json").exists()  # no label configured: nothing to score
 
 
 def test_fits_values_follow_the_fits_rules(tmp_path):
