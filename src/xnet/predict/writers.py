@@ -46,7 +46,7 @@ def refuse_existing(paths: list[Path], overwrite: bool, output: Path) -> None:
 def write_failed(path: Path, err: OSError) -> XnetError:
     """A failed write (disk full, file-size limit, ...) as one line naming the output."""
     reason = err.strerror or str(err) or type(err).__name__
-    code = f" [Errno {err.errno}]" if err.errno else ""
+    code = f" [Errno {err.errno}]" if err.errno and f"errno {err.errno}" not in reason.lower() else ""
     return XnetError(f"output={path}: cannot write it ({reason}{code}); nothing was written, free space or choose another output")
 
 
