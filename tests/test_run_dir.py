@@ -7,9 +7,10 @@ import json
 import os
 import sys
 
+import pandas as pd
 import pytest
 
-from conftest import FAST, compose_config
+from conftest import FAST, compose_config, raw_lin
 from xnet import train as train_entry
 from xnet.api import train
 from xnet.errors import XnetError
@@ -46,9 +47,16 @@ def test_finished_run_dir_is_refused_before_hydra_starts(tmp_path, monkeypatch, 
 
 
 def test_overwrite_true_clears_only_the_old_runs_files(tmp_path):
+    """The first run is on a catalog with 100 duplicated rows: its metrics.json reports them."""
     run = tmp_path / "run"
-    first = train(compose_config(FAST), run)
-    assert (run / "metrics.json").exists()
+    doubled = tmp_path / "doubled.csv"
+    frame = raw_lin()
+    kept = frame[frame["Class"].isin(["AGN", "CV", "LM-STAR"])]  # the classes with >= 10 sources
+    pd.concat([frame, kept.iloc[:100]], ignore_index=True).to_csv(doubled, index=False)
+    first = train(compose_config([f"data.path={doubled}", *FAST]), run)
+    on_disk = json.loads((run / "metrics.json").read_text())
+    assert on_disk["duplicates"]["rows_with_duplicate_id"] == 200 and on_disk["duplicates"]["grouped_splits"] is True
+    assert any("200 rows share their id with another row (100 ids repeated)" in w for w in on_disk["warnings"])
     with pytest.raises(XnetError, match="holds a finished run"):
         train(compose_config(FAST), run)
     (run / "reliability_fold_4.png").write_text("a figure of an earlier 5-fold run")

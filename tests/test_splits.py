@@ -3,7 +3,6 @@ up front, a class never misses the training part, mostly-missing classes are nam
 
 from __future__ import annotations
 
-import json
 import logging
 
 import numpy as np
@@ -63,15 +62,6 @@ def test_duplicated_catalog_is_reported_and_no_id_crosses_any_split(tmp_path, ca
             assert np.abs(shares - np.bincount(data.y) / n).max() < 0.05
         if folds:
             assert tested == set(ids)  # every source is tested exactly once over the folds
-
-
-def test_duplicates_reach_metrics_json(tmp_path):
-    path = lin_copy(tmp_path, lambda f: pd.concat([f, f.iloc[:100]], ignore_index=True))
-    metrics = train(compose_config([f"data.path={path}", *FAST]), tmp_path / "run")
-    on_disk = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert on_disk["duplicates"]["rows_with_duplicate_id"] == metrics["duplicates"]["rows_with_duplicate_id"] > 0
-    assert on_disk["duplicates"]["grouped_splits"] is True
-    assert any("duplicate sources" in w for w in on_disk["warnings"])
 
 
 @pytest.mark.parametrize("data", ["xmm_lin2024", "csc_muwclass"])
