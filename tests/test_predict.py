@@ -3,8 +3,10 @@ formats, flags, labelled-input metrics, reloaded checkpoints, CV ensembles and b
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -201,8 +203,8 @@ def test_reloaded_checkpoint_gives_identical_probabilities(xmm_run, tmp_path):
 def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     out = tmp_path / "lin.csv"
     summary = run_predict(run=str(xmm_run), input=str(LIN_CSV), output=str(out), chunk_size=300)
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics == summary["metrics"]
+    metrics = json.loads((tmp_path / "lin.metrics.json").read_text())  # <output stem>.metrics.json
+    assert metrics == summary["metrics"] and not (tmp_path / "metrics.json").exists()
     table = pd.read_csv(out)
     scored = table[table["Class"].isin(LIN_CLASSES)]
     assert metrics["n_test"] == len(scored) == 988 and metrics["n_label_not_a_model_class"] == 20
@@ -228,7 +230,7 @@ def test_cv_run_predicts_with_the_mean_of_its_fold_models(csc_cv_run, tmp_path):
     frame.to_parquet(path, index=False)
     classes = json.loads((csc_cv_run / "metrics.json").read_text())["classes"]
     cols = [probability_column(c) for c in classes]
-    for name in ("all", "fold0", "fold1", "fold2"):  # labelled input: each run writes metrics.json beside its output
+    for name in ("all", "fold0", "fold1", "fold2"):
         (tmp_path / name).mkdir()
     run_predict(run=str(csc_cv_run), input=str(path), output=str(tmp_path / "all" / "p.parquet"), catalog="csc_muwclass")
     folds = []
@@ -262,7 +264,7 @@ def test_labelled_csv_with_own_column_names_from_a_user_config_dir(csc_cv_run, t
     with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path / "conf")):  # what --config-dir adds
         summary = predict(cfg)
     assert summary["metrics"]["balanced_accuracy"] > 0
-    metrics = json.loads((out.parent / "metrics.json").read_text())
+    metrics = json.loads((out.parent / "mine.metrics.json").read_text())
     assert metrics["dataset"] == "mycsc" and metrics["n_test"] == 2941 and 0 < metrics["balanced_accuracy"] <= 1
     table = pd.read_parquet(out)
     assert list(table.columns[:4]) == ["src", "ra_deg", "dec_deg", "truth"] and len(table) == 2941
@@ -281,7 +283,7 @@ def test_catalog_without_id_gets_row_numbers(xmm_run, tmp_path):
     table = pd.read_parquet(tmp_path / "p.parquet")
     assert list(table.columns[:3]) == ["row", "pred_class", "pred_prob"]
     assert table["row"].tolist() == list(range(1008))  # the slice's 8,940 empty trailing lines are not rows
-    assert not (tmp_path / "metrics.json").exists()  # no label configured: nothing to score
+    assert not (tmp_path / "p.metrics.json").exists()  # no label configured: nothing to score
 
 
 def test_fits_values_follow_the_fits_rules(tmp_path):
@@ -419,3 +421,62 @@ def test_run_directory_problems_are_named(tmp_path, slim_fits):
         run_predict(run=str(tmp_path / "sweep"), input=str(slim_fits), output=str(tmp_path / "p.parquet"))
     with pytest.raises(XnetError, match="not found; pass a training run directory"):
         run_predict(run=str(tmp_path / "nothing"), input=str(slim_fits), output=str(tmp_path / "p.parquet"))
+
+
+def test_labelled_prediction_into_a_run_never_replaces_its_metrics(xmm_run, tmp_path):
+    """Issue 14: predict's metrics go to <output stem>.metrics.json; overwrite names exactly what it replaces."""
+    run = tmp_path / "run"
+    shutil.copytree(xmm_run, run)
+    training = (run / "metrics.json").read_bytes()
+    out, beside = run / "preds.csv", run / "preds.metrics.json"
+    summary = run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
+    assert (run / "metrics.json").read_bytes() == training  # the run's own metrics.json is untouched
+    assert json.loads(beside.read_text()) == summary["metrics"] and summary["metrics"]["n_test"] == 988
+    with pytest.raises(XnetError) as err:
+        run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
+    assert str(err.value) == f"output={out}: {out} and {beside} exist; pass overwrite=true to replace them"
+    out.unlink()
+    with pytest.raises(XnetError) as err:
+        run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
+    assert str(err.value) == f"output={out}: {beside} exists; pass overwrite=true to replace it"
+    beside.write_text("{}")
+    run_predict(run=str(run), input=str(LIN_CSV), output=str(out), overwrite=True)
+    assert json.loads(beside.read_text())["n_test"] == 988 and (run / "metrics.json").read_bytes() == training
+
+
+@pytest.mark.parametrize("code, kind", [(errno.ENOSPC, "parquet"), (errno.EFBIG, "csv"), (errno.EFBIG, "fits")])
+def test_full_disk_or_file_size_limit_is_one_line_and_leaves_no_file(xmm_run, slim_fits, tmp_path, monkeypatch, code, kind):
+    """Issue 14: the OS refusing a write (disk full, `ulimit -f`) is one line naming the output and
+    the OS error; the temporary file is removed (FITS fails at the end, the others on the first chunk)."""
+    from xnet.predict.writers import TableWriter
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(TableWriter, "_write_fits" if kind == "fits" else "_write", refuse)
+    out = tmp_path / f"p.{kind}"
+    with pytest.raises(XnetError) as err:
+        run_predict(run=str(xmm_run), input=str(slim_fits), output=str(out))
+    assert str(err.value) == (
+        f"output={out}: cannot write it ({os.strerror(code)} [Errno {code}]); nothing was written, free space or choose another output"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.cli
+def test_file_size_limit_on_the_command_line_is_one_line(xmm_run, tmp_path):
+    """`ulimit -f 16` (16 KiB) for a prediction of ~150 KiB: exit 2, one line, no file left."""
+    import resource
+    import subprocess
+    import sys
+
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    out = tmp_path / "p.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "xnet.predict", f"run={xmm_run}", f"input={LIN_CSV}", f"output={out}", "progress=false"],
+        capture_output=True, text=True, preexec_fn=limit, timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"xnet: error: output={out}: cannot write it (") and result.stderr.count("\n") == 1
+    assert "File too large" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -28,14 +28,17 @@ __all__ = ["compose_config", "train", "predict"]
 def train(overrides: Sequence[str] | DictConfig = (), run_dir: str | Path | None = None) -> dict:
     """`python -m xnet.train <overrides>` in-process: composes conf/train.yaml with `overrides`
     (or takes a composed config), trains, writes the run directory (default
-    outputs/train/runs/<date>_<time>/, as the command) and returns the metrics.json payload."""
+    outputs/train/runs/<date>_<time>/, as the command; one holding a finished run only with
+    the override `overwrite=true`, which deletes that run's files first) and returns the metrics.json payload."""
     from xnet.training.run import quiet_lightning
     from xnet.training.run import train as train_run
+    from xnet.training.run_dir import claim
 
     if not isinstance(overrides, DictConfig):
         check_override_keys(list(overrides), "train", CONFIG_DIR)
     cfg = overrides if isinstance(overrides, DictConfig) else compose_config(list(overrides))
     run_dir = Path(run_dir or Path("outputs") / str(cfg.task_name) / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    claim(run_dir, bool(cfg.get("overwrite", False)), key="run_dir")
     quiet_lightning()
     return train_run(cfg, run_dir)
 

@@ -2,7 +2,8 @@
 
 The entry point only: it composes the config (Hydra), checks the command line and hands over to
 `xnet.training.run`. Writes into the Hydra run directory: metrics.json, checkpoints/,
-tensorboard/ and .hydra/.
+tensorboard/ and .hydra/; a directory holding a finished run is refused unless overwrite=true
+(`xnet.training.run_dir`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError, exit_on_error
 from xnet.training import launcher_state
 from xnet.training.run import check_config, optimized_value
+from xnet.training.run_dir import check_command_line, check_job_dir
 from xnet.validation import check_override_keys
 
 
@@ -25,6 +27,7 @@ def _job(cfg: DictConfig) -> float | None:
 
     check_config(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
+    check_job_dir(run_dir, bool(cfg.get("overwrite", False)))
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
         launcher_state.recorded.append((cfg, run_dir))
         return None
@@ -67,6 +70,7 @@ def main() -> None:
     def check_arguments() -> None:
         check_group_choices(sys.argv[1:])
         check_override_keys(sys.argv[1:], "train", CONFIG_DIR)
+        check_command_line(sys.argv[1:])
 
     exit_on_error(check_arguments)
     _hydra_main()

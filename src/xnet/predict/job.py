@@ -7,7 +7,8 @@ passed through the network; each chunk is written out before the next is read, s
 bounded whatever the input's size. A CV run predicts with the mean of its fold models'
 probabilities. Writes one row per input row: id and position, predicted class and probability, one
 probability per class and a `flag` saying why a prediction should not be trusted (xnet.predict.flags).
-With a labelled input, also the training metrics block (printed, and metrics.json beside the output).
+With a labelled input, also the training metrics block (printed, and `<output stem>.metrics.json`
+beside the output). A failed write (disk full, file-size limit) is one line; no output is left.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from xnet.predict.chunks import FLAG, PRED_CLASS, PRED_PROB, ROW, Tally, predict
 from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
 from xnet.predict.plan import FLAG_INPUTS, InputPlan, read_options, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
-from xnet.predict.writers import TableWriter, check_not_input, check_output, terminate_as_exit
+from xnet.predict.writers import (
+    TableWriter, check_not_input, check_output, metrics_path as metrics_file, refuse_existing, terminate_as_exit, write_failed,
+)
 from xnet.validation import check_override_keys, validate_config
 from xnet.training.metrics import classification_report
 
@@ -63,15 +66,17 @@ def predict(cfg: DictConfig | Mapping) -> dict:
             raise XnetError(f"{key}= is required: pass {key}=<{hint}>")
     validate_config(cfg, "predict")
     overwrite = bool(cfg.get("overwrite", False))
-    output = check_output(cfg["output"], overwrite)
+    output = check_output(cfg["output"])
     check_not_input(output, cfg["input"])
     run = load_run(cfg["run"])
     info = table_info(cfg["input"], **read_options(cfg.get("catalog"), run))
     plan = resolve_catalog(cfg.get("catalog"), info, run)
     _check_names(plan, run.classes)
-    metrics_path = output.parent / "metrics.json" if plan.label else None
-    if metrics_path is not None and metrics_path.exists() and not overwrite:
-        raise XnetError(f"{metrics_path} exists (labelled input: metrics go beside the output); pass overwrite=true to replace it")
+    metrics_path = metrics_file(output) if plan.label else None
+    refuse_existing([p for p in (output, metrics_path) if p is not None], overwrite, output)
+    replaced = [str(p) for p in (output, metrics_path) if p is not None and p.exists()]
+    if replaced:
+        log.info("overwrite=true: replacing %s", " and ".join(replaced))
     torch.set_num_threads(int(cfg.get("num_threads", 1)))
     stats = TrainingStats.from_states([m.state for m in run.members], run.features)
     if stats is None:
@@ -165,7 +170,10 @@ def report_metrics(metrics: dict, path: Path) -> None:
     )
     for cls, row in metrics["per_class"].items():
         log.info("  %-10s precision %.3f  recall %.3f  f1 %.3f  support %d", cls, row["precision"], row["recall"], row["f1"], row["support"])
-    write_json(path, metrics)
+    try:
+        write_json(path, metrics)
+    except OSError as err:
+        raise write_failed(path, err) from None
     log.info("metrics written to %s", path)
 
 

@@ -32,8 +32,32 @@ def output_kind(path: Path) -> str:
     return kind
 
 
-def check_output(path: str | Path, overwrite: bool) -> Path:
-    """The output path, checked before any work: known type, existing folder, no clobbering."""
+def metrics_path(output: Path) -> Path:
+    """Where a labelled input's metrics go: `<output stem>.metrics.json` beside the output (never
+    a run's own metrics.json)."""
+    return output.with_name(f"{output.stem}.metrics.json")
+
+
+def refuse_existing(paths: list[Path], overwrite: bool, output: Path) -> None:
+    """One line naming exactly the files that exist and would be replaced (none with overwrite)."""
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        if existing == [output]:
+            raise XnetError(f"output={output}: file exists; pass overwrite=true to replace it")
+        names = " and ".join(str(p) for p in existing)
+        raise XnetError(f"output={output}: {names} exist{'s' if len(existing) == 1 else ''}; pass overwrite=true to replace {'it' if len(existing) == 1 else 'them'}")
+
+
+def write_failed(path: Path, err: OSError) -> XnetError:
+    """A failed write (disk full, file-size limit, ...) as one line naming the output."""
+    reason = err.strerror or str(err) or type(err).__name__
+    code = f" [Errno {err.errno}]" if err.errno and f"errno {err.errno}" not in reason.lower() else ""
+    return XnetError(f"output={path}: cannot write it ({reason}{code}); nothing was written, free space or choose another output")
+
+
+def check_output(path: str | Path) -> Path:
+    """The output path, checked before any work: known type, existing, writable folder (whether it
+    may be replaced is `refuse_existing`'s, once it is known whether metrics go beside it)."""
     path = Path(str(path)).expanduser()
     output_kind(path)
     if path.is_dir():
@@ -42,8 +66,6 @@ def check_output(path: str | Path, overwrite: bool) -> Path:
         raise XnetError(f"output={path}: directory {path.parent} does not exist; create it or choose another output")
     if not os.access(path.parent, os.W_OK):
         raise XnetError(f"output={path}: directory {path.parent} is not writable")
-    if path.exists() and not overwrite:
-        raise XnetError(f"output={path}: file exists; pass overwrite=true to replace it")
     return path
 
 
@@ -105,6 +127,12 @@ class TableWriter:
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
+        try:
+            self._write(batch)
+        except OSError as err:
+            raise write_failed(self.path, err) from None
+
+    def _write(self, batch: pa.RecordBatch) -> None:
         if self.schema is None:
             self.schema = batch.schema
             self._open()
@@ -131,6 +159,12 @@ class TableWriter:
 
     def close(self) -> Path:
         """Finish the file and move it into place."""
+        try:
+            return self._close()
+        except OSError as err:
+            raise write_failed(self.path, err) from None
+
+    def _close(self) -> Path:
         if self._writer is not None:
             self._writer.close()
             self._writer = None

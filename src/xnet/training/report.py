@@ -58,6 +58,8 @@ def job_payload(job: Job, results: list[dict]) -> dict:
         "resample": str(job.cfg.resample.name),
         "classes": data.classes,
         "class_counts": {c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=len(data.classes)))},
+        "duplicates": data.duplicates.summary() if data.duplicates is not None else None,
+        "warnings": list(data.warnings),
     }
     if len(blocks) == 1:
         return {**header, **blocks[0]}

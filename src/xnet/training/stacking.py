@@ -115,7 +115,7 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
         folds = int(cfg.cv.folds or 0)
         if folds == 1 or folds < 0:
             raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
-        cache[key] = (data, list(make_splits(data.y, cfg.split, folds, int(cfg.seed))))
+        cache[key] = (data, list(make_splits(data.y, cfg.split, folds, int(cfg.seed), groups=data.groups, classes=data.classes)))
         log.info(
             "%s: %d sources, %d classes (%s), %d features (%s)",
             data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
@@ -182,7 +182,9 @@ def make_members(jobs: list[Job]) -> list[Member]:
     for job in jobs:
         cfg = job.cfg
         for outer in job.splits:
-            inner = ensemble_splits(outer, job.data.y, float(cfg.split.val_size), int(cfg.seed), int(cfg.ensemble.members))
+            inner = ensemble_splits(
+                outer, job.data.y, float(cfg.split.val_size), int(cfg.seed), int(cfg.ensemble.members), groups=job.data.groups
+            )
             for index, (split, seed) in enumerate(inner):
                 key = (id(job.data), split.fold, index, _key(cfg.resample, seed))
                 if key not in modules:
