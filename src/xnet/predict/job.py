@@ -26,7 +26,7 @@ from xnet.config import CONFIG_DIR
 from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
-from xnet.predict.chunks import FLAG, PRED_CLASS, PRED_PROB, ROW, Tally, predict_chunk, probability_column
+from xnet.predict.chunks import FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, Tally, id_columns, predict_chunk, probability_column
 from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
 from xnet.predict.plan import FLAG_INPUTS, InputPlan, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def _check_names(plan: InputPlan, classes: list[str]) -> None:
-    ours = [PRED_CLASS, PRED_PROB, FLAG, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
+    ours = [PRED_CLASS, PRED_PROB, FLAG, IN_TRAINING, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
     clash = sorted({c for c in plan.carried if c.lower() in {o.lower() for o in ours}})
     if clash:
         raise XnetError(
@@ -81,6 +81,7 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         "%s: %s rows, catalog config '%s'; model: %d classes, %d features (%s)",
         info.path, f"{info.n_rows:,}" if info.n_rows is not None else "?", plan.name, len(run.classes), len(run.features), ", ".join(run.features),
     )
+    check_training_ids(run, plan)
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
@@ -101,6 +102,25 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         report_metrics(metrics, metrics_path)
         summary["metrics"] = metrics
     return summary
+
+
+def check_training_ids(run: TrainedRun, plan: InputPlan) -> None:
+    """Say how `in_training` is decided, or why it stays empty (unknown)."""
+    columns = id_columns(plan)
+    if run.training_ids is None:
+        log.warning(
+            "run %s: its checkpoints carry no training/validation ids (trained before xnet recorded them); "
+            "in_training is empty (unknown)%s; retrain to know", run.source,
+            " and the metrics may include rows the model was trained on" if plan.label else "",
+        )
+    elif not columns:
+        log.warning("catalog '%s' names no id column: in_training is empty (unknown); set `id` in its config", plan.name)
+    else:
+        what = f"any of its {len(run.members)} models (folds or networks)" if len(run.members) > 1 else "its model"
+        log.info(
+            "in_training: rows whose %s is one of the %s ids %s was trained or validated on",
+            " or ".join(columns), f"{len(run.training_ids):,}", what,
+        )
 
 
 def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, output: Path, seconds: float) -> dict:
@@ -126,9 +146,15 @@ def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, o
 def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: TableInfo, output: Path) -> dict | None:
     """Training's metrics block on the labelled rows whose class the model knows and that got a
     prediction (None, with a warning, when there are none)."""
-    y_true, y_pred = np.concatenate(tally.y_true), np.concatenate(tally.y_pred)
+    y_true, y_pred, seen = np.concatenate(tally.y_true), np.concatenate(tally.y_pred), np.concatenate(tally.seen)
     known, predicted = y_true >= 0, y_pred >= 0
-    scored = known & predicted
+    scored = known & predicted & ~seen
+    if (known & predicted).any() and not scored.any():
+        log.warning(
+            "%s: every labelled row with a prediction (%d) was in the training or validation part of the run's "
+            "model(s) (in_training); no unseen rows to score, no metrics", info.path, int((known & predicted).sum()),
+        )
+        return None
     if not scored.any():
         log.warning(
             "%s: no row of label column '%s' holds one of the model's classes (%s) with usable features; no metrics",
@@ -148,6 +174,8 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
         "n_test": int(scored.sum()),
         "n_label_not_a_model_class": int((~known).sum()),
         "n_no_prediction": int((known & ~predicted).sum()),
+        "n_in_training": int((known & predicted & seen).sum()),
+        "in_training_known": run.training_ids is not None and bool(id_columns(plan)),
         **classification_report(y_true[scored], y_pred[scored], run.classes),
     }
 
@@ -155,9 +183,9 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
 def report_metrics(metrics: dict, path: Path) -> None:
     """Print the metrics block and write it (atomically) to `path`."""
     log.info(
-        "metrics on %d labelled rows (left out: %d with a class the model does not know, %d without usable features): "
-        "accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
-        metrics["n_test"], metrics["n_label_not_a_model_class"], metrics["n_no_prediction"],
+        "metrics on %d %slabelled rows (left out: %d the run was trained or validated on (in_training), %d with a "
+        "class the model does not know, %d without usable features): accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
+        metrics["n_test"], "unseen " if metrics["in_training_known"] else "", metrics["n_in_training"], metrics["n_label_not_a_model_class"], metrics["n_no_prediction"],
         metrics["accuracy"], metrics["balanced_accuracy"], metrics["macro_f1"],
     )
     for cls, row in metrics["per_class"].items():
