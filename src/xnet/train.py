@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError
 from xnet.training import launcher_state
+from xnet.training.job_logs import record_log_files
 from xnet.training.run import check_optimized_metric, optimized_value
 
 
@@ -26,7 +27,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     check_optimized_metric(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
-        launcher_state.recorded.append((cfg, run_dir))
+        launcher_state.recorded.append((cfg, run_dir, record_log_files()))  # the job's own log, for later
         return None
     payload = train(cfg, run_dir)
     return optimized_value(payload, str(cfg.optimized_metric))
