@@ -6,8 +6,10 @@ are built by the same functions as in training, scaled by the checkpoint's fitte
 passed through the network; each chunk is written out before the next is read, so memory stays
 bounded whatever the input's size. A CV run predicts with the mean of its fold models'
 probabilities. Writes one row per input row: id and position, predicted class and probability, one
-probability per class and a `flag` saying why a prediction should not be trusted (xnet.predict.flags).
-With a labelled input, also the training metrics block (printed, and metrics.json beside the output).
+probability per class, a `flag` saying why a prediction should not be trusted (xnet.predict.flags)
+and `in_training` (the row's id is one the run was trained or validated on). With a labelled input,
+also the training metrics block on the rows not `in_training` (printed, and metrics.json beside the
+output).
 """
 
 from __future__ import annotations
