@@ -109,7 +109,7 @@ def test_train_then_predict_on_4xmm_slim_fits_from_the_command_line(xmm_run, sli
     assert result.returncode == 0, result.stderr
     assert "xmm_dr13_slim" in result.stdout  # the run's catalog (Lin) does not fit; the slim config does
     table = pd.read_parquet(out)
-    assert list(table.columns) == ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "pred_class", "pred_prob", *PROBS, "flag"]
+    assert list(table.columns) == ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "pred_class", "pred_prob", *PROBS, "flag", "in_training"]
     assert len(table) == 40 and table["SRCID"].tolist() == slim_table(40, seed=3)["SRCID"].tolist()
     assert table["IAUNAME"].str.startswith("4XMM J").all()
     usable = table["pred_class"].notna()
