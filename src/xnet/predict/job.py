@@ -34,6 +34,7 @@ from xnet.predict.plan import FLAG_INPUTS, InputPlan, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
 from xnet.predict.writers import TableWriter, check_output
 from xnet.training.metrics import classification_report
+from xnet.training.sample_size import small_class_warnings
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ def predict(cfg: DictConfig | Mapping) -> dict:
                 f"{info.path}: every model feature ({', '.join(run.features)}) is missing in all {tally.rows:,} rows; "
                 f"check the columns mapped in catalog config '{plan.name}' (file columns: {', '.join(plan.feature_columns)})"
             )
-        metrics = labelled_metrics(tally, run, plan, info, output) if plan.label else None
+        min_support = int((cfg.get("report") or {}).get("min_support", 10))
+        metrics = labelled_metrics(tally, run, plan, info, output, min_support) if plan.label else None
     summary = summarize(tally, run, flags, plan, output, time.perf_counter() - started)
     if metrics is not None:
         report_metrics(metrics, metrics_path)
@@ -145,9 +147,10 @@ def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, o
     }
 
 
-def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: TableInfo, output: Path) -> dict | None:
-    """Training's metrics block on the labelled rows whose class the model knows and that got a
-    prediction (None, with a warning, when there are none)."""
+def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: TableInfo, output: Path, min_support: int = 10) -> dict | None:
+    """Training's metrics block on the labelled rows whose class the model knows, that got a
+    prediction and that the run did not train on (None, with a warning, when there are none), with
+    `warnings` for classes scored on fewer than `min_support` rows and for unknown `in_training`."""
     y_true, y_pred, seen = np.concatenate(tally.y_true), np.concatenate(tally.y_pred), np.concatenate(tally.seen)
     known, predicted = y_true >= 0, y_pred >= 0
     scored = known & predicted & ~seen
@@ -163,6 +166,11 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
             info.path, plan.label, ", ".join(run.classes),
         )
         return None
+    report = classification_report(y_true[scored], y_pred[scored], run.classes)
+    known_ids = run.training_ids is not None and bool(id_columns(plan))
+    warnings = small_class_warnings([report], min_support, parts=("test",))
+    if not known_ids:
+        warnings.append("in_training unknown: the scored rows may include rows the run was trained or validated on")
     return {
         "dataset": plan.name,
         "input": str(info.path),
@@ -177,8 +185,9 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
         "n_label_not_a_model_class": int((~known).sum()),
         "n_no_prediction": int((known & ~predicted).sum()),
         "n_in_training": int((known & predicted & seen).sum()),
-        "in_training_known": run.training_ids is not None and bool(id_columns(plan)),
-        **classification_report(y_true[scored], y_pred[scored], run.classes),
+        "in_training_known": known_ids,
+        "warnings": warnings,
+        **report,
     }
 
 
@@ -192,6 +201,8 @@ def report_metrics(metrics: dict, path: Path) -> None:
     )
     for cls, row in metrics["per_class"].items():
         log.info("  %-10s precision %.3f  recall %.3f  f1 %.3f  support %d", cls, row["precision"], row["recall"], row["f1"], row["support"])
+    for line in metrics["warnings"]:
+        log.warning("%s", line)
     write_json(path, metrics)
     log.info("metrics written to %s", path)
 

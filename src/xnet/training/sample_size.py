@@ -9,11 +9,12 @@ class selection) in conf/train.yaml.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from omegaconf import DictConfig
+if TYPE_CHECKING:  # xnet.predict imports this module for its warnings, without the training stack
+    from omegaconf import DictConfig
 
-from xnet.data.labelled import LabelledSet
+    from xnet.data.labelled import LabelledSet
 
 log = logging.getLogger("xnet.train")
 
@@ -49,11 +50,15 @@ def _counts(values: list[int]) -> str:
     return f"{low}" if low == high else f"{low}-{high}"
 
 
-def small_class_warnings(blocks: Sequence[dict], min_support: int) -> list[str]:
-    """A reported class with fewer than `min_support` test or validation sources in a split."""
+PARTS = {"test": ("test", "its test precision, recall and F1"), "val": ("validation", "its val/acc_<class> curve")}
+
+
+def small_class_warnings(blocks: Sequence[dict], min_support: int, parts: Sequence[str] = ("test", "val")) -> list[str]:
+    """A reported class with fewer than `min_support` test (or validation) sources in a split."""
     out = []
     per_fold = len(blocks) > 1
-    for part, name, where in (("test", "test", "its test precision, recall and F1"), ("val", "validation", "its val/acc_<class> curve")):
+    for part in parts:
+        name, where = PARTS[part]
         for cls in blocks[0]["per_class"]:
             counts = [
                 int(b["per_class"][cls]["support"]) if part == "test" else int(b["val"]["support"][cls]) for b in blocks
