@@ -48,6 +48,7 @@ def test_predict_marks_training_rows_and_scores_only_unseen_ones(ensemble_run, t
     with caplog.at_level(logging.INFO):
         table = predict(run, LIN_CSV, tmp_path / "lin.parquet")
     assert table["in_training"].dtype == bool
+    assert any(f"in_training: {metrics['n_train'] + metrics['n_val']}" in r.getMessage() for r in caplog.records)
     assert int(table["in_training"].sum()) == metrics["n_train"] + metrics["n_val"]  # union of both networks
     scored = pd.read_json(tmp_path / "metrics.json", typ="series")
     assert scored["n_test"] == metrics["n_test"] and scored["n_in_training"] == metrics["n_train"] + metrics["n_val"]

@@ -136,14 +136,15 @@ def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, o
             reasons[key] = reasons.get(key, 0) + int(count)
     per_class = {c: int(n) for c, n in zip(run.classes, tally.per_class)}
     log.info(
-        "wrote %s rows to %s in %.1f s (%s rows/s); predicted: %s; flagged: %s",
+        "wrote %s rows to %s in %.1f s (%s rows/s); predicted: %s; flagged: %s; in_training: %s",
         f"{tally.rows:,}", output, seconds, f"{tally.rows / max(seconds, 1e-9):,.0f}",
         ", ".join(f"{c} {n:,}" for c, n in per_class.items()),
         ", ".join(f"{r} {n:,}" for r, n in reasons.items()) or "none",
+        f"{tally.in_training:,}" if run.training_ids is not None and id_columns(plan) else "unknown",
     )
     return {
         "output": str(output), "catalog": plan.name, "rows": tally.rows, "predicted": per_class,
-        "flags": reasons, "no_prediction": tally.rows - tally.usable, "seconds": seconds,
+        "flags": reasons, "no_prediction": tally.rows - tally.usable, "in_training": tally.in_training, "seconds": seconds,
     }
 
 
