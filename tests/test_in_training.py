@@ -92,3 +92,19 @@ def test_run_without_ids_still_predicts_with_in_training_unknown(ensemble_run, t
     assert scored["n_test"] == 988 and scored["n_in_training"] == 0 and not scored["in_training_known"]
     assert any(w.startswith("in_training unknown") for w in scored["warnings"])
     assert any("carry no training/validation ids" in r.getMessage() and "may include rows" in r.getMessage() for r in caplog.records)
+
+
+def test_ids_match_whatever_type_the_input_column_has():
+    """Training records ids as `id_strings`; predict compares any column type (FITS bytes padded
+    with blanks, integers, whole-number floats, CSV text) the same way."""
+    import pyarrow as pa
+
+    from xnet.data.ids import id_strings, known_rows
+
+    ids = set(id_strings(np.array(["4XMM J000002.7-251136", 201, 7.0], dtype=object)))
+    assert ids == {"4XMM J000002.7-251136", "201", "7"}
+    assert known_rows(np.array([b"4XMM J000002.7-251136   ", b"4XMM J000010.1-315949"]), ids).tolist() == [True, False]
+    assert known_rows(np.array([201, 202], dtype=np.int64), ids).tolist() == [True, False]
+    assert known_rows(np.array([7.0, np.nan, 7.5]), ids).tolist() == [True, False, False]
+    assert known_rows(np.array([" 201", None], dtype=object), ids).tolist() == [True, False]
+    assert known_rows(pa.array(["7", None]), ids).tolist() == [True, False]

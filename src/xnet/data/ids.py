@@ -30,5 +30,26 @@ def id_strings(values) -> list[str | None]:
 
 
 def known_rows(values, ids: set[str]) -> np.ndarray:
-    """Boolean mask: which of `values` (an id column) are among `ids`."""
-    return np.fromiter((v is not None and v in ids for v in id_strings(values)), dtype=bool, count=len(values))
+    """Boolean mask: which of `values` (an id column, NumPy or Arrow) are among `ids`, compared as
+    `id_strings` makes them; vectorised with Arrow for text, bytes, integers and whole-number
+    floats (prediction passes the Arrow columns it writes anyway, so text is decoded once)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = np.asarray(values)
+        try:
+            values = pa.array(values, pa.binary()).cast(pa.string()) if values.dtype.kind == "S" else pa.array(values, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects
+            values = pa.array(id_strings(values), pa.string())
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = pc.utf8_trim_whitespace(values)
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        text = values.cast(pa.int64()).cast(pa.string())
+    elif pa.types.is_floating(kind) and pc.all(pc.or_kleene(pc.is_nan(values), pc.equal(values, pc.floor(values)))).as_py() is not False:
+        text = pc.if_else(pc.is_nan(values), None, values).cast(pa.int64()).cast(pa.string())
+    else:  # mixed objects, fractional floats: one value at a time
+        text = pa.array(id_strings(values.to_numpy(zero_copy_only=False)), pa.string())
+    found = pc.is_in(text, value_set=pa.array(sorted(ids), pa.string()))
+    return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)

@@ -135,15 +135,16 @@ def id_columns(plan: InputPlan) -> list[str]:
     return [c for c in [plan.id, *plan.keep] if c]
 
 
-def training_rows(chunk: TableChunk, plan: InputPlan, ids: set[str] | None) -> np.ndarray | None:
+def training_rows(carried: dict[str, pa.Array], plan: InputPlan, ids: set[str] | None, n: int) -> np.ndarray | None:
     """Rows whose id (the catalog config's `id`, or one of its `keep_columns`, such as 4XMM's
-    IAUNAME) is among the run's training and validation ids; None when that cannot be known."""
+    IAUNAME; as written to the output) is among the run's training and validation ids; None when
+    that cannot be known."""
     columns = id_columns(plan)
     if ids is None or not columns:
         return None
-    mask = np.zeros(len(chunk.rows), bool)
+    mask = np.zeros(n, bool)
     for column in columns:
-        mask |= known_rows(chunk.columns[column], ids)
+        mask |= known_rows(carried[column], ids)
     return mask
 
 
@@ -183,7 +184,7 @@ def predict_chunk(
     for k, cls in enumerate(classes):
         columns[probability_column(cls)] = pa.array(proba[:, k])
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
-    in_training = training_rows(chunk, plan, run.training_ids)
+    in_training = training_rows(columns, plan, run.training_ids, n)
     columns[IN_TRAINING] = pa.nulls(n, pa.bool_()) if in_training is None else pa.array(in_training)
 
     truth = None
