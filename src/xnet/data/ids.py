@@ -43,6 +43,9 @@ def known_rows(values, ids: set[str]) -> np.ndarray:
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects
             values = pa.array(id_strings(values), pa.string())
     kind = values.type
+    numeric = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_floating(kind)
+    if numeric and not any(i.isdigit() for i in ids):  # a number can only be a whole-number id
+        return np.zeros(len(values), bool)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = pc.utf8_trim_whitespace(values)
     elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
