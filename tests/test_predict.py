@@ -111,7 +111,7 @@ def test_train_then_predict_on_4xmm_slim_fits_from_the_command_line(xmm_run, sli
     assert result.returncode == 0, result.stderr
     assert "xmm_dr13_slim" in result.stdout  # the run's catalog (Lin) does not fit; the slim config does
     table = pd.read_parquet(out)
-    assert list(table.columns) == ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "pred_class", "pred_prob", *PROBS, "flag"]
+    assert list(table.columns) == ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "pred_class", "pred_prob", *PROBS, "flag", "in_training"]
     assert len(table) == 40 and table["SRCID"].tolist() == slim_table(40, seed=3)["SRCID"].tolist()
     assert table["IAUNAME"].str.startswith("4XMM J").all()
     usable = table["pred_class"].notna()
@@ -206,13 +206,17 @@ def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     metrics = json.loads((tmp_path / "lin.metrics.json").read_text())  # <output stem>.metrics.json
     assert metrics == summary["metrics"] and not (tmp_path / "metrics.json").exists()
     table = pd.read_csv(out)
-    scored = table[table["Class"].isin(LIN_CLASSES)]
-    assert metrics["n_test"] == len(scored) == 988 and metrics["n_label_not_a_model_class"] == 20
+    # the run's training and validation rows are marked and left out: what is scored is its test part
+    trained = json.loads((xmm_run / "metrics.json").read_text())
+    assert table["in_training"].sum() == metrics["n_in_training"] == trained["n_train"] + trained["n_val"] == 790
+    scored = table[table["Class"].isin(LIN_CLASSES) & ~table["in_training"]]
+    assert metrics["n_test"] == len(scored) == trained["n_test"] == 198 and metrics["n_label_not_a_model_class"] == 20
+    assert metrics["confusion_matrix"] == trained["confusion_matrix"]
     codes = {c: i for i, c in enumerate(LIN_CLASSES)}
     expected = classification_report(np.array(scored["Class"].map(codes)), np.array(scored["pred_class"].map(codes)), LIN_CLASSES)
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix", "per_class"):
         assert metrics[key] == expected[key]
-    assert metrics["accuracy"] > 0.69  # better than calling everything AGN (682/988)
+    assert metrics["accuracy"] > 0.69  # better than calling everything AGN (137/198)
 
 
 def test_chunking_does_not_change_the_output(xmm_run, tmp_path):
@@ -263,11 +267,12 @@ def test_labelled_csv_with_own_column_names_from_a_user_config_dir(csc_cv_run, t
     cfg = predict_config(catalog="mycsc", run=str(csc_cv_run), input=str(tmp_path / "mine.csv"), output=str(out), progress=False)
     with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path / "conf")):  # what --config-dir adds
         summary = predict(cfg)
-    assert summary["metrics"]["balanced_accuracy"] > 0
-    metrics = json.loads((out.parent / "mine.metrics.json").read_text())
-    assert metrics["dataset"] == "mycsc" and metrics["n_test"] == 2941 and 0 < metrics["balanced_accuracy"] <= 1
+    assert not (out.parent / "mine.metrics.json").exists()
     table = pd.read_parquet(out)
     assert list(table.columns[:4]) == ["src", "ra_deg", "dec_deg", "truth"] and len(table) == 2941
+    # a CV run has trained or validated on every labelled row in some fold: all marked, nothing scored
+    assert table["in_training"].all() and "metrics" not in summary
+    assert not (out.parent / "metrics.json").exists()
 
 
 def test_catalog_without_id_gets_row_numbers(xmm_run, tmp_path):

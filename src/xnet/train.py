@@ -20,6 +20,7 @@ from xnet.training import launcher_state
 from xnet.training.run import check_config, optimized_value
 from xnet.training.run_dir import check_command_line, check_job_dir
 from xnet.validation import check_override_keys
+from xnet.training.job_logs import record_log_files
 
 
 def _job(cfg: DictConfig) -> float | None:
@@ -29,7 +30,7 @@ def _job(cfg: DictConfig) -> float | None:
     run_dir = HydraConfig.get().runtime.output_dir
     check_job_dir(run_dir, bool(cfg.get("overwrite", False)))
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
-        launcher_state.recorded.append((cfg, run_dir))
+        launcher_state.recorded.append((cfg, run_dir, record_log_files()))  # the job's own log, for later
         return None
     payload = train(cfg, run_dir)
     return optimized_value(payload, str(cfg.optimized_metric))

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from xnet.data.catalog import label_values, to_numeric
 from xnet.data.features import build_features
+from xnet.data.ids import known_rows
 from xnet.data.preprocessing import transform
 from xnet.data.tables import TableChunk
 from xnet.errors import XnetError
@@ -26,7 +27,9 @@ from xnet.predict.plan import InputPlan
 from xnet.predict.trained_run import TrainedRun
 
 #: prediction columns (the input's id, position and label columns come first, under their own names)
-PRED_CLASS, PRED_PROB, FLAG, ROW = "pred_class", "pred_prob", "flag", "row"
+PRED_CLASS, PRED_PROB, FLAG, ROW, IN_TRAINING = "pred_class", "pred_prob", "flag", "row", "in_training"
+
+
 def probability_column(cls: str) -> str:
     """`P_<class>` with characters FITS column names cannot hold replaced (LM-STAR -> P_LM_STAR)."""
     return "P_" + re.sub(r"[^0-9A-Za-z_]", "_", cls)
@@ -104,9 +107,17 @@ class Tally:
     flag_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     y_true: list[np.ndarray] = field(default_factory=list)
     y_pred: list[np.ndarray] = field(default_factory=list)
+    seen: list[np.ndarray] = field(default_factory=list)  # labelled: rows the run trained or validated on
+    in_training: int = 0
 
-    def add(self, best: np.ndarray, usable: np.ndarray, codes: np.ndarray, n_flags: int, truth: np.ndarray | None) -> None:
-        """One chunk's predicted codes (-1: no prediction), flag codes and, labelled, true codes."""
+    def add(
+        self, best: np.ndarray, usable: np.ndarray, codes: np.ndarray, n_flags: int, truth: np.ndarray | None,
+        in_training: np.ndarray | None = None,
+    ) -> None:
+        """One chunk's predicted codes (-1: no prediction), flag codes, rows the run was trained or
+        validated on (None: unknown) and, labelled, true codes."""
+        seen = np.zeros(len(best), bool) if in_training is None else in_training
+        self.in_training += int(seen.sum())
         self.rows += len(best)
         self.usable += int(usable.sum())
         counts = np.bincount(best[usable], minlength=self.n_classes)
@@ -117,6 +128,25 @@ class Tally:
         if truth is not None:
             self.y_true.append(truth)
             self.y_pred.append(best.astype(np.int64))
+            self.seen.append(seen)
+
+
+def id_columns(plan: InputPlan) -> list[str]:
+    """The input columns matched against a run's training ids: the id and the kept columns."""
+    return [c for c in [plan.id, *plan.keep] if c]
+
+
+def training_rows(carried: dict[str, pa.Array], plan: InputPlan, ids: set[str] | None, n: int) -> np.ndarray | None:
+    """Rows whose id (the catalog config's `id`, or one of its `keep_columns`, such as 4XMM's
+    IAUNAME; as written to the output) is among the run's training and validation ids; None when
+    that cannot be known."""
+    columns = id_columns(plan)
+    if ids is None or not columns:
+        return None
+    mask = np.zeros(n, bool)
+    for column in columns:
+        mask |= known_rows(carried[column], ids)
+    return mask
 
 
 def predict_chunk(
@@ -155,9 +185,11 @@ def predict_chunk(
     for k, cls in enumerate(classes):
         columns[probability_column(cls)] = pa.array(proba[:, k])
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
+    in_training = training_rows(columns, plan, run.training_ids, n)
+    columns[IN_TRAINING] = pa.nulls(n, pa.bool_()) if in_training is None else pa.array(in_training)
 
     truth = None
     if plan.label:  # codes of the model's classes, -1 for any other label
         truth = pd.Categorical(labels_of(chunk.columns[plan.label], plan.data_cfg.get("label_map"), path, plan.label), categories=classes).codes.astype(np.int64)
-    tally.add(best, usable, codes, len(flags.vocabulary), truth)
+    tally.add(best, usable, codes, len(flags.vocabulary), truth, in_training)
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))

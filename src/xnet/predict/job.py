@@ -6,8 +6,9 @@ are built by the same functions as in training, scaled by the checkpoint's fitte
 passed through the network; each chunk is written out before the next is read, so memory stays
 bounded whatever the input's size. A CV run predicts with the mean of its fold models'
 probabilities. Writes one row per input row: id and position, predicted class and probability, one
-probability per class and a `flag` saying why a prediction should not be trusted (xnet.predict.flags).
-With a labelled input, also the training metrics block (printed, and `<output stem>.metrics.json`
+probability per class, a `flag` saying why a prediction should not be trusted (xnet.predict.flags)
+and `in_training` (the row's id is one the run was trained or validated on). With a labelled input,
+also the training metrics block on the rows not `in_training` (printed, and `<output stem>.metrics.json`
 beside the output). A failed write (disk full, file-size limit) is one line; no output is left.
 """
 
@@ -27,7 +28,7 @@ from xnet.config import CONFIG_DIR
 from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
-from xnet.predict.chunks import FLAG, PRED_CLASS, PRED_PROB, ROW, Tally, predict_chunk, probability_column
+from xnet.predict.chunks import FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, Tally, id_columns, predict_chunk, probability_column
 from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
 from xnet.predict.plan import FLAG_INPUTS, InputPlan, read_options, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
@@ -36,12 +37,13 @@ from xnet.predict.writers import (
 )
 from xnet.validation import check_override_keys, validate_config
 from xnet.training.metrics import classification_report
+from xnet.training.sample_size import small_class_warnings
 
 log = logging.getLogger(__name__)
 
 
 def _check_names(plan: InputPlan, classes: list[str]) -> None:
-    ours = [PRED_CLASS, PRED_PROB, FLAG, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
+    ours = [PRED_CLASS, PRED_PROB, FLAG, IN_TRAINING, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
     clash = sorted({c for c in plan.carried if c.lower() in {o.lower() for o in ours}})
     if clash:
         raise XnetError(
@@ -89,6 +91,7 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         "%s: %s rows, catalog config '%s'; model: %d classes, %d features (%s)",
         info.path, f"{info.n_rows:,}" if info.n_rows is not None else "?", plan.name, len(run.classes), len(run.features), ", ".join(run.features),
     )
+    check_training_ids(run, plan)
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
@@ -103,12 +106,32 @@ def predict(cfg: DictConfig | Mapping) -> dict:
                 f"{info.path}: every model feature ({', '.join(run.features)}) is missing in all {tally.rows:,} rows; "
                 f"check the columns mapped in catalog config '{plan.name}' (file columns: {', '.join(plan.feature_columns)})"
             )
-        metrics = labelled_metrics(tally, run, plan, info, output) if plan.label else None
+        min_support = int((cfg.get("report") or {}).get("min_support", 10))
+        metrics = labelled_metrics(tally, run, plan, info, output, min_support) if plan.label else None
     summary = summarize(tally, run, flags, plan, output, time.perf_counter() - started)
     if metrics is not None:
         report_metrics(metrics, metrics_path)
         summary["metrics"] = metrics
     return summary
+
+
+def check_training_ids(run: TrainedRun, plan: InputPlan) -> None:
+    """Say how `in_training` is decided, or why it stays empty (unknown)."""
+    columns = id_columns(plan)
+    if run.training_ids is None:
+        log.warning(
+            "run %s: its checkpoints carry no training/validation ids (trained before xnet recorded them); "
+            "in_training is empty (unknown)%s; retrain to know", run.source,
+            " and the metrics may include rows the model was trained on" if plan.label else "",
+        )
+    elif not columns:
+        log.warning("catalog '%s' names no id column: in_training is empty (unknown); set `id` in its config", plan.name)
+    else:
+        what = f"any of its {len(run.members)} models (folds or networks)" if len(run.members) > 1 else "its model"
+        log.info(
+            "in_training: rows whose %s is one of the %s ids %s was trained or validated on",
+            " or ".join(columns), f"{len(run.training_ids):,}", what,
+        )
 
 
 def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, output: Path, seconds: float) -> dict:
@@ -120,29 +143,42 @@ def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, o
             reasons[key] = reasons.get(key, 0) + int(count)
     per_class = {c: int(n) for c, n in zip(run.classes, tally.per_class)}
     log.info(
-        "wrote %s rows to %s in %.1f s (%s rows/s); predicted: %s; flagged: %s",
+        "wrote %s rows to %s in %.1f s (%s rows/s); predicted: %s; flagged: %s; in_training: %s",
         f"{tally.rows:,}", output, seconds, f"{tally.rows / max(seconds, 1e-9):,.0f}",
         ", ".join(f"{c} {n:,}" for c, n in per_class.items()),
         ", ".join(f"{r} {n:,}" for r, n in reasons.items()) or "none",
+        f"{tally.in_training:,}" if run.training_ids is not None and id_columns(plan) else "unknown",
     )
     return {
         "output": str(output), "catalog": plan.name, "rows": tally.rows, "predicted": per_class,
-        "flags": reasons, "no_prediction": tally.rows - tally.usable, "seconds": seconds,
+        "flags": reasons, "no_prediction": tally.rows - tally.usable, "in_training": tally.in_training, "seconds": seconds,
     }
 
 
-def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: TableInfo, output: Path) -> dict | None:
-    """Training's metrics block on the labelled rows whose class the model knows and that got a
-    prediction (None, with a warning, when there are none)."""
-    y_true, y_pred = np.concatenate(tally.y_true), np.concatenate(tally.y_pred)
+def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: TableInfo, output: Path, min_support: int = 10) -> dict | None:
+    """Training's metrics block on the labelled rows whose class the model knows, that got a
+    prediction and that the run did not train on (None, with a warning, when there are none), with
+    `warnings` for classes scored on fewer than `min_support` rows and for unknown `in_training`."""
+    y_true, y_pred, seen = np.concatenate(tally.y_true), np.concatenate(tally.y_pred), np.concatenate(tally.seen)
     known, predicted = y_true >= 0, y_pred >= 0
-    scored = known & predicted
+    scored = known & predicted & ~seen
+    if (known & predicted).any() and not scored.any():
+        log.warning(
+            "%s: every labelled row with a prediction (%d) was in the training or validation part of the run's "
+            "model(s) (in_training); no unseen rows to score, no metrics", info.path, int((known & predicted).sum()),
+        )
+        return None
     if not scored.any():
         log.warning(
             "%s: no row of label column '%s' holds one of the model's classes (%s) with usable features; no metrics",
             info.path, plan.label, ", ".join(run.classes),
         )
         return None
+    report = classification_report(y_true[scored], y_pred[scored], run.classes)
+    known_ids = run.training_ids is not None and bool(id_columns(plan))
+    warnings = small_class_warnings([report], min_support, parts=("test",))
+    if not known_ids:
+        warnings.append("in_training unknown: the scored rows may include rows the run was trained or validated on")
     return {
         "dataset": plan.name,
         "input": str(info.path),
@@ -156,20 +192,25 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
         "n_test": int(scored.sum()),
         "n_label_not_a_model_class": int((~known).sum()),
         "n_no_prediction": int((known & ~predicted).sum()),
-        **classification_report(y_true[scored], y_pred[scored], run.classes),
+        "n_in_training": int((known & predicted & seen).sum()),
+        "in_training_known": known_ids,
+        "warnings": warnings,
+        **report,
     }
 
 
 def report_metrics(metrics: dict, path: Path) -> None:
     """Print the metrics block and write it (atomically) to `path`."""
     log.info(
-        "metrics on %d labelled rows (left out: %d with a class the model does not know, %d without usable features): "
-        "accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
-        metrics["n_test"], metrics["n_label_not_a_model_class"], metrics["n_no_prediction"],
+        "metrics on %d %slabelled rows (left out: %d the run was trained or validated on (in_training), %d with a "
+        "class the model does not know, %d without usable features): accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
+        metrics["n_test"], "unseen " if metrics["in_training_known"] else "", metrics["n_in_training"], metrics["n_label_not_a_model_class"], metrics["n_no_prediction"],
         metrics["accuracy"], metrics["balanced_accuracy"], metrics["macro_f1"],
     )
     for cls, row in metrics["per_class"].items():
         log.info("  %-10s precision %.3f  recall %.3f  f1 %.3f  support %d", cls, row["precision"], row["recall"], row["f1"], row["support"])
+    for line in metrics["warnings"]:
+        log.warning("%s", line)
     try:
         write_json(path, metrics)
     except OSError as err:

@@ -12,6 +12,7 @@ import logging
 import pickle
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,15 @@ class TrainedRun:
         """The training class shares, averaged over the run's models (None for old checkpoints)."""
         priors = [m.model.class_prior for m in self.members]
         return None if any(p is None for p in priors) else np.mean(np.asarray(priors, dtype=float), axis=0)
+
+    @cached_property
+    def training_ids(self) -> set[str] | None:
+        """Ids of every row any of the run's models was trained or validated on (for a CV run, the
+        union over its folds: every labelled row of its catalog); None when a checkpoint predates
+        recorded ids."""
+        if any("train_ids" not in m.state for m in self.members):
+            return None
+        return {i for m in self.members for key in ("train_ids", "val_ids") for i in m.state.get(key) or () if i is not None}
 
     @property
     def prior_power(self) -> float:

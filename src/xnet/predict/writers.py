@@ -194,6 +194,11 @@ class TableWriter:
             if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_binary(column.type):
                 values = column.fill_null("").to_numpy(zero_copy_only=False)
                 columns[name] = np.char.encode(values.astype(str), "utf-8") if len(values) else np.array([], "S1")
+            elif pa.types.is_boolean(column.type) and column.null_count:  # FITS logicals have no null: 0/1 with TNULL -1
+                from astropy.table import MaskedColumn
+
+                mask = column.is_null().to_numpy(zero_copy_only=False)
+                columns[name] = MaskedColumn(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int16), mask=mask, fill_value=-1)
             else:
                 columns[name] = column.to_numpy()
         Table(columns).write(self.tmp, format="fits", overwrite=True)

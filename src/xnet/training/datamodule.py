@@ -13,6 +13,8 @@ import lightning as L
 import numpy as np
 import torch
 
+from xnet.data.catalog import SOURCE_ID
+from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet, Split
 from xnet.data.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
 from xnet.errors import XnetError
@@ -87,7 +89,17 @@ class XrayDataModule(L.LightningDataModule):
             "train_missing_fraction": np.isnan(x).mean(axis=0).tolist(),
             "train_min": low.tolist(),
             "train_max": high.tolist(),
+            **self.row_ids(),
         }
+
+    def row_ids(self) -> dict:
+        """The catalog ids of the rows this network was trained and validated on, as plain lists of
+        strings (`xnet.predict`'s `in_training`; ~10k short strings for the full Lin et al. catalog,
+        so lists rather than a hash set); none when the catalog config names no `id` column."""
+        if SOURCE_ID not in self.data.frame.columns:
+            return {}
+        ids = self.data.frame[SOURCE_ID].to_numpy(dtype=object)
+        return {"train_ids": id_strings(ids[self.split.train]), "val_ids": id_strings(ids[self.split.val])}
 
     def load_state_dict(self, state: dict) -> None:
         self.scaler = scaler_from_state(state["scaler"])

@@ -79,7 +79,14 @@ def evaluate_split(results: list[dict]) -> dict:
         fig = None
 
     def mean_headline(part: str) -> dict:
-        return {key: float(np.mean([r["reports"][part][key] for r in results])) for key in HEADLINE}
+        """The part's headline metrics (mean over networks) with the rows behind them: its size
+        and per-class support (of the first network; an ensemble's inner splits share their sizes)."""
+        report = first["reports"][part]
+        return {
+            **{key: float(np.mean([r["reports"][part][key] for r in results])) for key in HEADLINE},
+            f"n_{part}": int(sum(row["support"] for row in report["per_class"].values())),
+            "support": {c: int(row["support"]) for c, row in report["per_class"].items()},
+        }
 
     block = {
         "fold": split.fold,
@@ -101,8 +108,8 @@ def evaluate_split(results: list[dict]) -> dict:
         f"{len(results)} networks, {min(epochs)}-{max(epochs)} epochs"
     )
     log.info(
-        "%s: %s, test accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, ECE %.3f -> %.3f",
-        member.split_tag, trained, block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
+        "%s: %s, test (n=%d) accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, ECE %.3f -> %.3f",
+        member.split_tag, trained, block["n_test"], block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
         calibration["ece_test_before"], calibration["ece_test_after"],
     )
     return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig}

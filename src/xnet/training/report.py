@@ -16,6 +16,7 @@ from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.run_figures import write_run_figures
 from xnet.training.calibration import summarize_calibration
 from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.training.sample_size import fold_support, log_per_class, sample_warnings
 from xnet.training.stacking import Job
 
 log = logging.getLogger("xnet.train")
@@ -62,21 +63,31 @@ def job_payload(job: Job, results: list[dict]) -> dict:
         "warnings": list(data.warnings),
     }
     if len(blocks) == 1:
-        return {**header, **blocks[0]}
+        log_per_class(blocks[0], "test")
+        return {**header, **blocks[0], "warnings": sample_warnings(data, blocks, job.cfg)}
     pooled = classification_report(
         np.concatenate([r["y_true"] for r in results]), np.concatenate([r["y_pred"] for r in results]), data.classes
     )
     mean, std = summarize_folds(blocks)
     for part in ("train", "val"):
-        mean[part] = {key: float(np.mean([b[part][key] for b in blocks])) for key in HEADLINE}
+        mean[part] = {
+            **{key: float(np.mean([b[part][key] for b in blocks])) for key in HEADLINE},
+            f"n_{part}": [b[part][f"n_{part}"] for b in blocks],  # per fold
+            "support": {c: [b[part]["support"][c] for b in blocks] for c in data.classes},
+        }
     mean["calibration"] = summarize_calibration([b["calibration"] for b in blocks])
+    support = fold_support(blocks)
+    mean.update(support)
+    std.update(support)
     log.info(
-        "%d-fold CV: balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro-F1 %.3f ± %.3f",
-        len(blocks), mean["balanced_accuracy"], std["balanced_accuracy"], mean["accuracy"], std["accuracy"],
+        "%d-fold CV (n_test per fold %s): balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro-F1 %.3f ± %.3f",
+        len(blocks), "/".join(str(b["n_test"]) for b in blocks), mean["balanced_accuracy"], std["balanced_accuracy"], mean["accuracy"], std["accuracy"],
         mean["macro_f1"], std["macro_f1"],
     )
+    log_per_class(pooled, "pooled out-of-fold test")
     return {
         **header,
+        "warnings": sample_warnings(data, blocks, job.cfg),
         "cv_folds": len(blocks),
         "n_train": int(round(np.mean([b["n_train"] for b in blocks]))),
         "n_test": int(sum(b["n_test"] for b in blocks)),

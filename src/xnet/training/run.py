@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from omegaconf import DictConfig
 
 from xnet.errors import XnetError
+from xnet.training.job_logs import LogFile, job_logs
 from xnet.training.metrics import HEADLINE
 
 
@@ -22,24 +23,40 @@ def quiet_lightning() -> None:
         warnings.filterwarnings("ignore", message=message)
 
 
-def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> list[dict]:
+def train_many(
+    cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path], log_files: Sequence[Sequence[LogFile]] | None = None
+) -> list[dict]:
     """Train several runs; members that can share a StackedClassifier (the folds of a run, the
     networks of an ensemble, runs differing only in width/dropout/seed) train together unless
-    `batching.enabled=false`. Writes each run's metrics.json and returns the payloads."""
+    `batching.enabled=false`. Writes each run's metrics.json and returns the payloads. `log_files`:
+    per run, the log files its lines go to (a sweep job's own log; a shared stack's lines go to
+    the logs of every job in it)."""
     from xnet.training.evaluation import evaluate_member
     from xnet.training.report import finish_job
     from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
 
     quiet_lightning()
     cache: dict = {}
-    jobs = [prepare_job(cfg, Path(d), cache) for cfg, d in zip(cfgs, run_dirs)]
-    members = make_members(jobs)
-    results: dict[int, dict] = {}
-    for stack in plan_stacks(members):
-        module = fit_stack(stack)
-        for k, member in enumerate(stack):
-            results[id(member)] = evaluate_member(module, k, member)
-    return [finish_job(job, [results[id(mb)] for mb in members if mb.job is job]) for job in jobs]
+    files = list(log_files) if log_files is not None else [()] * len(cfgs)
+    with job_logs(enumerate(files)) as logs:
+        jobs = []
+        for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
+            with logs.attached(index):
+                jobs.append(prepare_job(cfg, Path(run_dir), cache))
+        number = {id(job): index for index, job in enumerate(jobs)}
+        members = make_members(jobs)
+        results: dict[int, dict] = {}
+        for stack in plan_stacks(members):
+            with logs.attached(*(number[id(mb.job)] for mb in stack)):
+                module = fit_stack(stack)
+            for k, member in enumerate(stack):
+                with logs.attached(number[id(member.job)]):
+                    results[id(member)] = evaluate_member(module, k, member)
+        payloads = []
+        for job in jobs:
+            with logs.attached(number[id(job)]):
+                payloads.append(finish_job(job, [results[id(mb)] for mb in members if mb.job is job]))
+    return payloads
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
@@ -69,7 +86,8 @@ def optimized_value(payload: dict, name: str) -> float:
     return float(source[name])
 
 
-def run_deferred(jobs: list[tuple[DictConfig, str]]) -> list[float]:
-    """Train recorded jobs together (stacked where possible); their optimized metrics."""
-    payloads = train_many([cfg for cfg, _ in jobs], [run_dir for _, run_dir in jobs])
-    return [optimized_value(p, str(cfg.optimized_metric)) for p, (cfg, _) in zip(payloads, jobs)]
+def run_deferred(jobs: list[tuple[DictConfig, str, list[LogFile]]]) -> list[float]:
+    """Train recorded jobs (config, run dir, log files) together (stacked where possible); their
+    optimized metrics."""
+    payloads = train_many([job[0] for job in jobs], [job[1] for job in jobs], [job[2] for job in jobs])
+    return [optimized_value(p, str(job[0].optimized_metric)) for p, job in zip(payloads, jobs)]

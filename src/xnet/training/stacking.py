@@ -116,12 +116,12 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
         if folds == 1 or folds < 0:
             raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
         cache[key] = (data, list(make_splits(data.y, cfg.split, folds, int(cfg.seed), groups=data.groups, classes=data.classes)))
-        log.info(
-            "%s: %d sources, %d classes (%s), %d features (%s)",
-            data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
-            len(data.feature_names), data.spec.name,
-        )
     data, splits = cache[key]
+    log.info(  # for every job (a sweep job's own log holds it too)
+        "%s: %d sources, %d classes (%s), %d features (%s)",
+        data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
+        len(data.feature_names), data.spec.name,
+    )
     return Job(cfg=cfg, run_dir=Path(run_dir), data=data, splits=splits)
 
 
