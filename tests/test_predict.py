@@ -436,7 +436,7 @@ def test_labelled_prediction_into_a_run_never_replaces_its_metrics(xmm_run, tmp_
     out, beside = run / "preds.csv", run / "preds.metrics.json"
     summary = run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
     assert (run / "metrics.json").read_bytes() == training  # the run's own metrics.json is untouched
-    assert json.loads(beside.read_text()) == summary["metrics"] and summary["metrics"]["n_test"] == 988
+    assert json.loads(beside.read_text()) == summary["metrics"] and summary["metrics"]["n_test"] == 198  # the unseen rows (in_training left out)
     with pytest.raises(XnetError) as err:
         run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
     assert str(err.value) == f"output={out}: {out} and {beside} exist; pass overwrite=true to replace them"

@@ -64,7 +64,7 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     }
     if len(blocks) == 1:
         log_per_class(blocks[0], "test")
-        return {**header, **blocks[0], "warnings": sample_warnings(data, blocks, job.cfg)}
+        return {**header, **blocks[0], "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg)}
     pooled = classification_report(
         np.concatenate([r["y_true"] for r in results]), np.concatenate([r["y_pred"] for r in results]), data.classes
     )
@@ -87,7 +87,7 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     log_per_class(pooled, "pooled out-of-fold test")
     return {
         **header,
-        "warnings": sample_warnings(data, blocks, job.cfg),
+        "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg),
         "cv_folds": len(blocks),
         "n_train": int(round(np.mean([b["n_train"] for b in blocks]))),
         "n_test": int(sum(b["n_test"] for b in blocks)),
