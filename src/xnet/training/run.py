@@ -26,6 +26,7 @@ def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> li
     """Train several runs; members that can share a StackedClassifier (the folds of a run, the
     networks of an ensemble, runs differing only in width/dropout/seed) train together unless
     `batching.enabled=false`. Writes each run's metrics.json and returns the payloads."""
+    from xnet.training.board import assign_boards
     from xnet.training.evaluation import evaluate_member
     from xnet.training.report import finish_job
     from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
@@ -33,6 +34,7 @@ def train_many(cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path]) -> li
     quiet_lightning()
     cache: dict = {}
     jobs = [prepare_job(cfg, Path(d), cache) for cfg, d in zip(cfgs, run_dirs)]
+    assign_boards(jobs)
     members = make_members(jobs)
     results: dict[int, dict] = {}
     for stack in plan_stacks(members):
