@@ -37,7 +37,7 @@ def sweep_params(run_dir: Path) -> tuple[bool, list[str]]:
         return False, []
     hydra_cfg = OmegaConf.load(path).hydra
     params = OmegaConf.select(hydra_cfg, "sweeper.params") or {}
-    return str(OmegaConf.select(hydra_cfg, "mode")) == "RunMode.MULTIRUN" or "MULTIRUN" in str(hydra_cfg.get("mode")), list(params)
+    return "MULTIRUN" in str(hydra_cfg.get("mode")), list(params)
 
 
 def assign_boards(jobs: list) -> None:
