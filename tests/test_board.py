@@ -37,7 +37,7 @@ def hparams_sessions(root: Path) -> dict[str, dict]:
         hparams = {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in data.session_start_info.hparams.items()}
         metrics = {tag: acc.Scalars(tag)[-1].value for tag in acc.Tags()["scalars"] if tag.startswith("hp/")}
         experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
-        columns = [info.name for info in experiment.hparam_infos]
+        columns = [info.name for info in experiment.hparam_infos if info.differs]
         sessions[str(run.relative_to(root))] = {"hparams": hparams, "columns": columns, "metrics": metrics, "acc": acc}
     return sessions
 
@@ -53,7 +53,7 @@ def test_sweep_writes_one_named_hparams_session_per_job_with_members_nested(tmp_
     for name, session in sessions.items():
         width = int(name.rsplit("=", 1)[1])
         assert session["hparams"]["model.hidden"] == width
-        assert session["columns"][0] == "model.hidden"  # the varying key is the first column
+        assert session["columns"] == ["model.hidden"]  # the varying key: HPARAMS shows it first, ticked
         assert {"model.depth", "data", "features", "cv.folds"} <= set(session["hparams"])
         assert 0 < session["metrics"]["hp/cv_mean_balanced_accuracy"] <= 1
         assert session["metrics"]["hp/cv_std_balanced_accuracy"] >= 0

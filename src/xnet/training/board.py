@@ -143,11 +143,24 @@ def layout(job, label: str) -> dict:
     counts = counts_text(class_counts(job.data.y[job.splits[0].val], job.data.classes))
     return {
         f"job {label}": {
-            f"validation accuracy per class (validation sources per class: {counts})": ["Multiline", [r"^val/acc_"]],
+            f"validation accuracy per class (validation sources per class: {counts}; "
+            f"this job's runs: filter ^{label}/)": ["Multiline", [r"^val/acc_"]],
             "loss": ["Multiline", [r"^(train|val)/loss$"]],
             "balanced accuracy": ["Multiline", [r"^(train|val)/balanced_accuracy$"]],
         }
     }
+
+
+def mark_differing(exp, varying: dict) -> None:
+    """Mark the sweep's varying keys `differs` in the experiment summary: TensorBoard's HPARAMS tab
+    sorts those first and ticks them (else the first few names alphabetically, all constants)."""
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    plugin_data = exp.value[0].metadata.plugin_data
+    content = HParamsPluginData.FromString(plugin_data.content)
+    for info in content.experiment.hparam_infos:
+        info.differs = info.name in varying
+    plugin_data.content = content.SerializeToString()
 
 
 def job_writer(job):
@@ -166,6 +179,7 @@ def write_job_summary(writer, job, payload: dict) -> None:
     label = run_name(job.varying) or job.run_dir.name
     metrics = job_metrics(payload)
     exp, ssi, sei = hparams(hparam_values(job), metrics)
+    mark_differing(exp, job.varying)
     file_writer = writer._get_file_writer()
     for summary in (exp, ssi, sei):
         file_writer.add_summary(summary)
