@@ -76,3 +76,31 @@ def test_varying_overrides_and_run_names():
     assert run_name(varying[1]) == "hidden=30,depth=2"
     assert run_name({"model.hidden": "3", "encoder.hidden": "4"}) == "model.hidden=3,encoder.hidden=4"
     assert varying_overrides([{"seed": "1"}], always=["seed"]) == [{"seed": "1"}]
+
+
+def test_where_each_job_logs(tmp_path):
+    """A plain run logs into its own tensorboard/; a multirun job into the sweep's, named by what
+    varies (a job launched alone, as by the joblib or submitit launchers: by its overrides;
+    an Optuna trial: by the searched keys)."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from xnet.training.board import assign_boards
+
+    def job(name, overrides, mode="MULTIRUN", params=None):
+        run_dir = tmp_path / name
+        (run_dir / ".hydra").mkdir(parents=True)
+        OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
+        OmegaConf.save(OmegaConf.create({"hydra": {"mode": mode, "sweeper": {"params": params}}}), run_dir / ".hydra" / "hydra.yaml")
+        return SimpleNamespace(run_dir=run_dir, cfg=OmegaConf.create({"logger": {"name": "tensorboard"}}))
+
+    single = job("single", ["model.hidden=5"], mode="RUN")
+    assign_boards([single])
+    assert single.board == tmp_path / "single" / "tensorboard" and single.varying == {}
+    alone = job("sweep/3", ["data=csc_muwclass", "model.hidden=10"])
+    assign_boards([alone])
+    assert alone.board == tmp_path / "sweep" / "tensorboard" / "data=csc_muwclass,hidden=10"
+    trial = job("search/0", ["model.hidden=20", "model.dropout=0.1"], params={"model.hidden": "choice(10, 20)"})
+    assign_boards([trial])
+    assert trial.board.name == "hidden=20" and trial.varying == {"model.hidden": "20"}
