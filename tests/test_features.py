@@ -63,3 +63,13 @@ def test_unknown_feature_name_is_an_error():
         resolve_features({"name": "mine", "features": ["log_flux", "hardness9"]}, ["flux_total"])
     with pytest.raises(XnetError, match="provides none"):
         resolve_features({"name": "mine", "features": ["p_intra"]}, ["flux_total"])
+
+
+def test_only_features_the_catalog_could_have_given_are_reported_missing():
+    from xnet.data.labelled import missing_features
+
+    # an XMM catalog: the Chandra ratios are another instrument's, log_rate was asked for and is absent
+    wanted, other = missing_features(["log_rate", "hr_ms", "hr_hm", "hr_hms", "p_intra"], ["log_flux", "hr1", "hr2"])
+    assert wanted == ["log_rate"] and other == ["hr_ms", "hr_hm", "hr_hms", "p_intra"]
+    # a catalog with one Chandra ratio but not the others: those were asked for and not given
+    assert missing_features(["hr_hms", "hr1"], ["hr_ms", "hr_hm"]) == (["hr_hms"], ["hr1"])

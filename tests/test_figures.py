@@ -136,3 +136,39 @@ def test_walkthrough_notebook_runs_offline(monkeypatch):
     # the classes left out (too few), as the notebook says
     assert len(predicted) == 1008 and int(namespace["unseen"].sum()) == metrics["n_test"] + 20
     assert predicted["in_training"].sum() == metrics["n_train"] + metrics["n_val"]
+
+
+def test_figures_say_their_counts_and_energy_bands():
+    from xnet.plotting.draw import confusion_matrix_figure, hardness_figure, plt, sky_figure
+    from xnet.plotting.reliability import reliability_figure
+
+    fig = confusion_matrix_figure(np.array([[24, 2], [1, 3]]), ["AGN", "HMXB"])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["AGN (N=26)", "HMXB (N=4)"]
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 50)
+    probs = np.column_stack([rng.uniform(0.5, 1, 50), np.zeros(50)])
+    probs[:, 1] = 1 - probs[:, 0]
+    fig = reliability_figure(y, probs, probs, 1.0, n_bins=5)
+    counts = [int(t.get_text()) for t in fig.axes[1].texts]
+    assert sum(counts) == 2 * 50  # every source counted once per curve
+    fig = hardness_figure(rng.uniform(-1, 1, 20), rng.uniform(-1, 1, 20), ["AGN"] * 20, ["AGN"], "hr_ms", "hr_hm")
+    assert "1.2-2.0 vs 0.5-1.2 keV" in fig._supxlabel.get_text() and "2.0-7.0 vs 1.2-2.0 keV" in fig._supylabel.get_text()
+    fig = sky_figure(np.array([10.0, 200.0]), np.array([1.0, -2.0]), ["AGN", "AGN"], ["AGN"])
+    labels = [t for t in fig.axes[0].texts if t.get_text().endswith("°")]
+    assert len(labels) == 11 and all(abs(t.get_position()[1] - np.radians(-40)) < 1e-9 for t in labels)
+    plt.close("all")
+
+
+def test_sweep_legend_and_summary_show_only_the_overrides_that_vary(tmp_path):
+    from xnet.training.sweep import collect_sweep
+
+    for num, (hidden, depth) in enumerate([(10, 1), (30, 1), (10, 2), (30, 2)]):
+        fake_job(tmp_path, num, hidden, 0.9, 0.85, 0.8 + num / 100, extra=["data=csc_muwclass", f"model.depth={depth}", "cv.folds=3"])
+        payload = json.loads((tmp_path / str(num) / "metrics.json").read_text())
+        payload["mean"].update(balanced_accuracy=0.7 + num / 100, macro_f1=0.6)
+        (tmp_path / str(num) / "metrics.json").write_text(json.dumps(payload))
+    assert {j["rest"] for j in collect_widths(tmp_path)} == {"model.depth=1", "model.depth=2"}
+    rows = collect_sweep(tmp_path)
+    assert [r["overrides"] for r in rows] == ["model.hidden=30 model.depth=2", "model.hidden=10 model.depth=2",
+                                              "model.hidden=30 model.depth=1", "model.hidden=10 model.depth=1"]
+    assert_png(write_width_figure(tmp_path))

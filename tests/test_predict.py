@@ -125,7 +125,7 @@ def test_train_then_predict_on_4xmm_slim_fits_from_the_command_line(xmm_run, sli
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not the temporary's 0600
 
 
-@pytest.mark.parametrize("fmt", ["csv", "fits"])
+@pytest.mark.parametrize("fmt", ["csv", "fits", "vot"])
 def test_csv_and_fits_outputs_hold_the_same_table(xmm_run, slim_fits, tmp_path, fmt):
     base = tmp_path / "p.parquet"
     run_predict(run=str(xmm_run), input=str(slim_fits), output=str(base))
@@ -138,6 +138,24 @@ def test_csv_and_fits_outputs_hold_the_same_table(xmm_run, slim_fits, tmp_path, 
     for col in ("pred_class", "flag"):
         assert text(a[col]) == text(b[col])
     np.testing.assert_allclose(b[PROBS].to_numpy(float), a[PROBS].to_numpy(float), rtol=1e-6)
+
+
+def test_fits_and_votable_carry_units_and_column_descriptions(xmm_run, slim_fits, tmp_path):
+    """What TOPCAT shows: FITS TUNITn/TCOMMn and VOTable FIELD unit/DESCRIPTION, read back by astropy."""
+    from astropy.io.votable import parse_single_table
+
+    run_predict(run=str(xmm_run), input=str(slim_fits), output=str(tmp_path / "p.fits"))
+    run_predict(run=str(xmm_run), input=str(slim_fits), output=str(tmp_path / "p.vot"))
+    header = fits.getheader(tmp_path / "p.fits", 1)
+    columns = {header[f"TTYPE{i}"]: i for i in range(1, header["TFIELDS"] + 1)}
+    assert header[f"TCOMM{columns['P_AGN']}"] == "calibrated probability that the source is AGN"
+    assert header[f"TCOMM{columns['pred_class']}"].startswith("class predicted by xnet: one of AGN, CV, LM-STAR")
+    ra = next(name for name in columns if name.upper().endswith("RA"))
+    assert header[f"TUNIT{columns[ra]}"] == "deg" and "right ascension" in header[f"TCOMM{columns[ra]}"]
+    fields = {f.name: f for f in parse_single_table(str(tmp_path / "p.vot")).fields}
+    assert fields["P_CV"].description == "calibrated probability that the source is CV"
+    assert str(fields[ra].unit) == "deg" and fields["flag"].description.startswith("why the prediction")
+    assert len(Table.read(tmp_path / "p.vot")) == 40
 
 
 def test_flags(xmm_run, slim_fits, tmp_path):

@@ -32,12 +32,15 @@ def test_default_run_writes_metrics_checkpoint_and_tensorboard(tmp_path):
     assert [metrics["per_class"][c]["support"] for c in metrics["classes"]] == [sum(r) for r in cm]
     assert metrics["accuracy"] == pytest.approx(sum(cm[i][i] for i in range(3)) / 198)
 
-    events = EventAccumulator(str(run / "tensorboard" / "holdout"), size_guidance={"images": 0})
+    events = EventAccumulator(str(run / "tensorboard" / "members" / "holdout"), size_guidance={"images": 0})
     events.Reload()
     scalars, images = events.Tags()["scalars"], events.Tags()["images"]
     for c in metrics["classes"]:
         assert f"val/acc_{c}" in scalars and f"test/acc_{c}" in scalars
-    assert {"train/loss", "val/loss", "train/accuracy", "val/balanced_accuracy", "hp/test_balanced_accuracy"} <= set(scalars)
+    assert {"train/loss", "val/loss", "train/accuracy", "val/balanced_accuracy"} <= set(scalars)
+    job = EventAccumulator(str(run / "tensorboard"))  # the run's own TensorBoard run: hparams session
+    job.Reload()
+    assert job.Scalars("hp/test_balanced_accuracy")[0].value == pytest.approx(metrics["balanced_accuracy"])
     assert {"val/confusion_matrix", "test/confusion_matrix"} <= set(images)
 
     # the checkpoint loads anywhere (plain hyperparameters) and carries classes and scaler

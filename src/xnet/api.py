@@ -1,8 +1,8 @@
 """The Python API, for notebooks: the same runs as the command lines, from the same overrides.
 
     from xnet.api import train, predict
-    metrics = train(["data=csc_muwclass", "cv.folds=5"], run_dir="runs/csc")
-    table = predict("runs/csc", "mine.csv")
+    metrics = train(["data=csc_muwclass", "cv.folds=5"], run_dir="outputs/csc")
+    table = predict("outputs/csc", "mine.csv")
 
 The functions live here, not in `xnet/__init__.py`: there, a function named `train` or `predict`
 would be replaced by the submodule `xnet.train` or the package `xnet.predict` as soon as either is

@@ -23,11 +23,14 @@ def data_home() -> Path:
 
 
 def register_resolvers() -> None:
-    """`${xnet_data:file}` is a bundled catalog, `${xnet_data_home:file}` a downloaded one."""
+    """`${xnet_data:file}` is a bundled catalog, `${xnet_data_home:file}` a downloaded one,
+    `${xnet_choices:}` the data config names (conf/data/ and any --config-dir's)."""
     if not OmegaConf.has_resolver("xnet_data"):
         OmegaConf.register_new_resolver("xnet_data", lambda name: str(BUNDLED_DATA_DIR / name))
     if not OmegaConf.has_resolver("xnet_data_home"):
         OmegaConf.register_new_resolver("xnet_data_home", lambda name: str(data_home() / name))
+    if not OmegaConf.has_resolver("xnet_choices"):  # `${xnet_choices:}`: the data configs, for help texts
+        OmegaConf.register_new_resolver("xnet_choices", lambda: ", ".join(data_config_names()))
 
 
 register_resolvers()

@@ -30,6 +30,23 @@ from xnet.data.features import FeatureSpec, build_features, resolve_features
 
 log = logging.getLogger(__name__)
 
+#: features one instrument's catalogs have and the other's never do; a feature set lists both so
+#: that it serves XMM and Chandra catalogs alike
+INSTRUMENT_FEATURES = {
+    "XMM-Newton": ("hr1", "hr2", "hr3", "hr4", "chi2prob", "fvar", "extent"),
+    "Chandra": ("hr_ms", "hr_hm", "hr_hms", "p_intra", "p_inter"),
+}
+
+
+def missing_features(skipped: list[str], used: list[str]) -> tuple[list[str], list[str]]:
+    """(features the set asked for and the catalog could not give, other instruments' features):
+    a skipped feature belongs to another instrument when the catalog gives none of that
+    instrument's features; those are expected and not worth a log line."""
+    other = [
+        f for names in INSTRUMENT_FEATURES.values() if not set(names) & set(used) for f in skipped if f in names
+    ]
+    return [f for f in skipped if f not in other], other
+
 
 @dataclass
 class LabelledSet:
@@ -84,8 +101,11 @@ def prepare_labelled_set(data_cfg: Mapping, features_cfg: Mapping, min_class_cou
     catalog = load_catalog(data_cfg, labelled=True)
     frame = catalog.frame
     spec = resolve_features(features_cfg, [c for c in frame.columns if c != LABEL])
-    if spec.skipped:
-        log.info("feature set '%s': catalog '%s' does not provide %s", spec.name, catalog.name, ", ".join(spec.skipped))
+    wanted_missing, other_instrument = missing_features(spec.skipped, spec.features)
+    if wanted_missing:
+        log.info("feature set '%s': catalog '%s' does not provide %s", spec.name, catalog.name, ", ".join(wanted_missing))
+    if other_instrument:
+        log.debug("feature set '%s': %s are another instrument's features", spec.name, ", ".join(other_instrument))
     features = build_features(frame, spec)
     if spec.drop_missing:
         complete = features.notna().all(axis=1)

@@ -14,6 +14,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+#: axis labels of the hardness ratios with their energy bands (4XMM EPIC bands 1-5; CSC s/m/h)
+HARDNESS_BANDS = {
+    "hr1": "hr1 = (B2-B1)/(B2+B1): 0.5-1.0 vs 0.2-0.5 keV",
+    "hr2": "hr2 = (B3-B2)/(B3+B2): 1.0-2.0 vs 0.5-1.0 keV",
+    "hr3": "hr3 = (B4-B3)/(B4+B3): 2.0-4.5 vs 1.0-2.0 keV",
+    "hr4": "hr4 = (B5-B4)/(B5+B4): 4.5-12 vs 2.0-4.5 keV",
+    "hr_ms": "hr_ms = (M-S)/(M+S): 1.2-2.0 vs 0.5-1.2 keV",
+    "hr_hm": "hr_hm = (H-M)/(H+M): 2.0-7.0 vs 1.2-2.0 keV",
+    "hr_hms": "hr_hms = (H-M-S)/(H+M+S): 2.0-7.0 vs 0.5-2.0 keV",
+}
+
+
 def class_colours(classes: Sequence[str]) -> dict[str, tuple]:
     """One colour per class, the same in every figure of a run (tab10; tab20 beyond ten classes)."""
     cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
@@ -30,7 +42,7 @@ def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str =
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ticks = np.arange(len(classes))
     ax.set_xticks(ticks, classes, rotation=45, ha="right")
-    ax.set_yticks(ticks, classes)
+    ax.set_yticks(ticks, [f"{c} (N={int(n)})" for c, n in zip(classes, cm.sum(axis=1))])  # sources per true class
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
@@ -73,7 +85,9 @@ def sky_figure(l_deg: np.ndarray, b_deg: np.ndarray, labels: Sequence[str], clas
         at = labels == c
         ax.scatter(x[at], y[at], s=4, color=colours[c], label=f"{c} ({int(at.sum())})", alpha=0.8, linewidths=0)
     ticks = np.arange(-150, 180, 30)
-    ax.set_xticks(np.radians(ticks), [f"{(-t) % 360}°" for t in ticks], fontsize=8)
+    ax.set_xticks(np.radians(ticks), [""] * len(ticks))
+    for t in ticks:  # longitude labels below the plane (b = -40 deg), where sources are sparse, not over them
+        ax.text(np.radians(t), np.radians(-40), f"{(-t) % 360}°", fontsize=7, color="0.35", ha="center", va="center")
     ax.grid(True, lw=0.4, alpha=0.5)
     ax.set_xlabel("galactic longitude l")
     ax.set_ylabel("galactic latitude b")
@@ -112,8 +126,8 @@ def hardness_figure(
     for ax in axes[:n]:
         ax.set_xlim(-1.05, 1.05)
         ax.set_ylim(-1.05, 1.05)
-    fig.supxlabel(x_name)
-    fig.supylabel(y_name)
+    fig.supxlabel(HARDNESS_BANDS.get(x_name, x_name))
+    fig.supylabel(HARDNESS_BANDS.get(y_name, y_name))
     fig.suptitle(title or f"{y_name} against {x_name}")
     fig.tight_layout()
     return fig
@@ -168,7 +182,10 @@ def accuracy_vs_width_figure(widths: Sequence[float], curves: Mapping[str, Seque
     ax.set_xlabel("neurons per hidden layer")
     ax.set_ylabel("accuracy")
     ax.grid(True, which="both", lw=0.4, alpha=0.5)
-    ax.legend()
+    if len(curves) > 3:  # one set of curves per combination of the other varying overrides: legend beside
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    else:
+        ax.legend()
     ax.set_title(title or "accuracy against width")
     fig.tight_layout()
     return fig

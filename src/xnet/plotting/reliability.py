@@ -32,13 +32,17 @@ def reliability_figure(
         centres = (bins["edges"][:-1] + bins["edges"][1:]) / 2
         width = (bins["edges"][1] - bins["edges"][0]) / 2.2
         offset = -width / 2 if colour == "tab:red" else width / 2
-        hist.bar(centres + offset, bins["count"] / max(bins["count"].sum(), 1), width=width, color=colour, alpha=0.7)
+        shares = bins["count"] / max(bins["count"].sum(), 1)
+        hist.bar(centres + offset, shares, width=width, color=colour, alpha=0.7)
+        for x, share, count in zip(centres + offset, shares, bins["count"]):
+            if count > 0:  # sources per bin: a point from 3 sources is not a point from 300
+                hist.text(x, share, f"{int(count)}", ha="center", va="bottom", fontsize=5, color=colour)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("accuracy in bin")
     ax.set_title(title or "reliability diagram")
     ax.legend(loc="upper left", fontsize=8)
     hist.set_xlabel("confidence (top-class probability)")
-    hist.set_ylabel("share of sources")
+    hist.set_ylabel("share of sources (n above)")
     fig.tight_layout()
     return fig

@@ -30,6 +30,27 @@ from xnet.predict.trained_run import TrainedRun
 PRED_CLASS, PRED_PROB, FLAG, ROW, IN_TRAINING = "pred_class", "pred_prob", "flag", "row", "in_training"
 
 
+def column_meta(plan: InputPlan, classes: list[str]) -> dict[str, tuple[str | None, str]]:
+    """{output column: (unit, description)}, written into FITS (TUNIT/TCOMM) and VOTable outputs."""
+    meta: dict[str, tuple[str | None, str]] = {
+        ROW: (None, "row number in the input catalog (0-based)"),
+        PRED_CLASS: (None, f"class predicted by xnet: one of {', '.join(classes)}; empty without features"),
+        PRED_PROB: (None, "calibrated probability of the predicted class (mean over the run's networks)"),
+        FLAG: (None, "why the prediction should not be trusted (missing, out_of_range, poor_quality, extended); empty: none"),
+        "confidence": (None, "how far the model's training data covers this source"),
+        "in_training": (None, "true: the source was a training row of the run, its prediction is not a test"),
+    }
+    meta.update({probability_column(c): (None, f"calibrated probability that the source is {c}") for c in classes})
+    for column in plan.carried:
+        meta[column] = (None, f"column {column} of the input catalog")
+    for column, axis in ((plan.ra, "right ascension"), (plan.dec, "declination")):
+        if column:
+            meta[column] = ("deg", f"{axis} (from the input catalog's {column})")
+    if plan.id:
+        meta[plan.id] = (None, f"source identifier (the input catalog's {plan.id})")
+    return meta
+
+
 def probability_column(cls: str) -> str:
     """`P_<class>` with characters FITS column names cannot hold replaced (LM-STAR -> P_LM_STAR)."""
     return "P_" + re.sub(r"[^0-9A-Za-z_]", "_", cls)

@@ -28,7 +28,7 @@ from xnet.config import CONFIG_DIR
 from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
-from xnet.predict.chunks import FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, Tally, id_columns, predict_chunk, probability_column
+from xnet.predict.chunks import FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, Tally, column_meta, id_columns, predict_chunk, probability_column
 from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
 from xnet.predict.plan import FLAG_INPUTS, InputPlan, read_options, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
@@ -63,7 +63,7 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     """Classify `cfg.input` with `cfg.run` into `cfg.output`; returns a summary (and the metrics
     block for a labelled input)."""
     started = time.perf_counter()
-    for key, hint in (("run", "a training run directory or .ckpt file"), ("input", "the catalog to classify"), ("output", "a .parquet, .csv or .fits file")):
+    for key, hint in (("run", "a training run directory or .ckpt file"), ("input", "the catalog to classify"), ("output", "a .parquet, .csv, .fits or .vot file")):
         if not cfg.get(key):
             raise XnetError(f"{key}= is required: pass {key}=<{hint}>")
     validate_config(cfg, "predict")
@@ -95,7 +95,8 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
-    with terminate_as_exit(), TableWriter(output, overwrite) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
+    meta = column_meta(plan, list(run.classes))
+    with terminate_as_exit(), TableWriter(output, overwrite, meta) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
             writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally))
             bar.update(len(chunk.rows))

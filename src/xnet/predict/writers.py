@@ -1,9 +1,10 @@
-"""Prediction tables, written by extension (Parquet, CSV or FITS) chunk by chunk and atomically.
+"""Prediction tables, written by extension (Parquet, CSV, FITS or VOTable) chunk by chunk and atomically.
 
 Rows go to a hidden temporary file in the target folder, which replaces the target only once the
 last chunk is written: an interrupted or failed run never leaves a partial or clobbered output.
-Parquet and CSV are streamed; FITS needs its row count in the header, so its chunks are kept (as
-compact Arrow columns) and written at the end.
+Parquet and CSV are streamed; FITS and VOTable need their row count up front, so their chunks are
+kept (as compact Arrow columns) and written at the end by astropy, with each column's unit and
+description (FITS TUNITn/TCOMMn, VOTable FIELD unit and DESCRIPTION) for TOPCAT and friends.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from xnet.files import publish, remove_stale_temporaries, temporary_beside
 
 log = logging.getLogger("xnet.predict.job")
 
-KINDS = {"parquet": "parquet", "pq": "parquet", "csv": "csv", "fits": "fits", "fit": "fits", "fts": "fits"}
+KINDS = {"parquet": "parquet", "pq": "parquet", "csv": "csv", "fits": "fits", "fit": "fits", "fts": "fits", "vot": "votable"}
+#: written whole at the end by astropy (row count first)
+ASTROPY_KINDS = ("fits", "votable")
 
 
 def output_kind(path: Path) -> str:
     kind = KINDS.get(path.suffix.lower().lstrip("."))
     if kind is None:
-        raise XnetError(f"output={path}: unknown file type '{path.suffix}'; use .parquet, .csv or .fits")
+        raise XnetError(f"output={path}: unknown file type '{path.suffix}'; use .parquet, .csv, .fits or .vot")
     return kind
 
 
@@ -115,8 +118,9 @@ class TableWriter:
     """`with TableWriter(path, overwrite) as w: w.write(batch)`; the file appears when the block ends
     without an exception."""
 
-    def __init__(self, path: Path, overwrite: bool = False):
-        self.path, self.overwrite = Path(path), overwrite
+    def __init__(self, path: Path, overwrite: bool = False, meta: dict[str, tuple[str | None, str]] | None = None):
+        """`meta`: {column: (unit or None, description)} for FITS and VOTable outputs."""
+        self.path, self.overwrite, self.meta = Path(path), overwrite, dict(meta or {})
         self.kind = output_kind(self.path)
         for stale in remove_stale_temporaries(self.path, suffix=".part"):
             log.info("removed %s, the partial file of an interrupted run", stale)
@@ -168,8 +172,8 @@ class TableWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if self.kind == "fits":
-            self._write_fits()
+        if self.kind in ASTROPY_KINDS:
+            self._write_astropy()
         if self.path.exists() and not self.overwrite:  # appeared while we were working
             raise XnetError(f"output={self.path}: file exists; pass overwrite=true to replace it")
         return publish(self.tmp, self.path)
@@ -183,7 +187,7 @@ class TableWriter:
             self._writer = None
         self.tmp.unlink(missing_ok=True)
 
-    def _write_fits(self) -> None:
+    def _write_astropy(self) -> None:
         from astropy.table import Table
 
         table = pa.Table.from_batches(self._batches, schema=_decoded_schema(self.schema))
@@ -192,8 +196,10 @@ class TableWriter:
         for name in table.column_names:
             column = table.column(name)
             if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_binary(column.type):
-                values = column.fill_null("").to_numpy(zero_copy_only=False)
-                columns[name] = np.char.encode(values.astype(str), "utf-8") if len(values) else np.array([], "S1")
+                values = column.fill_null("").to_numpy(zero_copy_only=False).astype(str)
+                if self.kind == "fits":
+                    values = np.char.encode(values, "utf-8") if len(values) else np.array([], "S1")
+                columns[name] = values
             elif pa.types.is_boolean(column.type) and column.null_count:  # FITS logicals have no null: 0/1 with TNULL -1
                 from astropy.table import MaskedColumn
 
@@ -201,7 +207,20 @@ class TableWriter:
                 columns[name] = MaskedColumn(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int16), mask=mask, fill_value=-1)
             else:
                 columns[name] = column.to_numpy()
-        Table(columns).write(self.tmp, format="fits", overwrite=True)
+        out = Table(columns)
+        for name, (unit, description) in self.meta.items():
+            if name in out.colnames:
+                out[name].unit, out[name].description = unit, description
+        if self.kind == "votable":
+            out.write(self.tmp, format="votable", overwrite=True)
+            return
+        from astropy.io import fits
+
+        hdu = fits.table_to_hdu(out)
+        for i, name in enumerate(out.colnames, start=1):  # TCOMMn: the column description TOPCAT shows
+            if out[name].description:
+                hdu.header[f"TCOMM{i}"] = out[name].description
+        hdu.writeto(self.tmp, overwrite=True)
 
     def __enter__(self) -> TableWriter:
         return self

@@ -8,12 +8,13 @@ import logging
 import matplotlib.pyplot as plt
 import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from xnet.data.labelled import LabelledSet
 from xnet.files import write_json
 from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.run_figures import write_run_figures
+from xnet.training.board import job_writer, write_job_summary
 from xnet.training.calibration import summarize_calibration
 from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
 from xnet.training.sample_size import fold_support, log_per_class, sample_warnings
@@ -23,7 +24,8 @@ log = logging.getLogger("xnet.train")
 
 
 def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, reports: dict, step: int) -> None:
-    """Per-class test accuracy, confusion matrices of the best model, hparams with its test metrics."""
+    """Per-class test accuracy and confusion matrices of a member's best model (the hparams
+    session is the job's: `xnet.training.board.write_job_summary`)."""
     test = reports["test"]
     logger.log_metrics(
         {
@@ -36,14 +38,6 @@ def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, rep
         fig = confusion_matrix_figure(np.array(reports[part]["confusion_matrix"]), data.classes, title=f"{part} confusion matrix")
         logger.experiment.add_figure(f"{part}/confusion_matrix", fig, global_step=step)
         plt.close(fig)
-    hparams = {
-        "data": data.catalog.name,
-        "features": data.spec.name,
-        "resample": str(cfg.resample.name),
-        "seed": int(cfg.seed),
-        **{f"model/{key}": value for key, value in OmegaConf.to_container(cfg.model).items() if not isinstance(value, (dict, list))},
-    }
-    logger.log_hyperparams(hparams, {f"hp/test_{key}": test[key] for key in HEADLINE})
     logger.finalize("success")
 
 
@@ -99,27 +93,18 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     }
 
 
-def run_figures(job: Job, payload: dict, reliability: list) -> dict[str, str]:
-    """The study's figures for a run (PNG in the run directory, and in TensorBoard), with the
-    reliability diagrams of its splits."""
-    writer = None
-    if job.cfg.logger.get("name"):
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(str(job.run_dir / str(job.cfg.logger.name) / "figures"))
-    try:
-        for split, fig in zip(job.splits, reliability):
-            if writer is not None:
-                tag = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
-                writer.add_figure(f"calibration/reliability_{tag}", fig)
-            plt.close(fig)
-        title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
-        return write_run_figures(
-            job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title
-        )
-    finally:
+def run_figures(job: Job, payload: dict, reliability: list, writer=None) -> dict[str, str]:
+    """The study's figures for a run (PNG in the run directory, and in TensorBoard with a writer
+    on the job's run), with the reliability diagrams of its splits."""
+    for split, fig in zip(job.splits, reliability):
         if writer is not None:
-            writer.close()
+            tag = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
+            writer.add_figure(f"calibration/reliability_{tag}", fig)
+        plt.close(fig)
+    title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
+    return write_run_figures(
+        job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title
+    )
 
 
 def finish_job(job: Job, member_results: list[dict]) -> dict:
@@ -132,7 +117,14 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
 
     split_results = [evaluate_split(group) for group in per_split.values()]
     payload = job_payload(job, split_results)
-    if job.cfg.figures.enabled:
-        payload["figures"] = run_figures(job, payload, [r["reliability"] for r in split_results])
+    writer = job_writer(job)
+    try:
+        if job.cfg.figures.enabled:
+            payload["figures"] = run_figures(job, payload, [r["reliability"] for r in split_results], writer)
+        if writer is not None:
+            write_job_summary(writer, job, payload)
+    finally:
+        if writer is not None:
+            writer.close()
     write_json(job.run_dir / "metrics.json", payload)
     return payload

@@ -31,6 +31,7 @@ def train_many(
     `batching.enabled=false`. Writes each run's metrics.json and returns the payloads. `log_files`:
     per run, the log files its lines go to (a sweep job's own log; a shared stack's lines go to
     the logs of every job in it)."""
+    from xnet.training.board import assign_boards
     from xnet.training.evaluation import evaluate_member
     from xnet.training.report import finish_job
     from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
@@ -43,6 +44,7 @@ def train_many(
         for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
             with logs.attached(index):
                 jobs.append(prepare_job(cfg, Path(run_dir), cache))
+        assign_boards(jobs)
         number = {id(job): index for index, job in enumerate(jobs)}
         members = make_members(jobs)
         results: dict[int, dict] = {}

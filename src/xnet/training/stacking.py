@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
 import lightning as L
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
@@ -24,6 +23,7 @@ from xnet.data.labelled import LabelledSet, Split, ensemble_splits, make_splits,
 from xnet.errors import XnetError
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
+from xnet.training.board import member_logger
 
 log = logging.getLogger("xnet.train")
 
@@ -36,6 +36,8 @@ class Job:
     run_dir: Path
     data: LabelledSet
     splits: list[Split]
+    board: Path | None = None  # its TensorBoard run (xnet.training.board.assign_boards)
+    varying: dict = field(default_factory=dict)  # its overrides that vary across the sweep
 
 
 @dataclass
@@ -123,13 +125,6 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
         len(data.feature_names), data.spec.name,
     )
     return Job(cfg=cfg, run_dir=Path(run_dir), data=data, splits=splits)
-
-
-def member_logger(member: Member):
-    name = member.job.cfg.logger.get("name")
-    if not name:
-        return None
-    return TensorBoardLogger(save_dir=str(member.job.run_dir), name=str(name), version=member.tag, default_hp_metric=False)
 
 
 def stack_threads(setting, n_members: int, width: int) -> int:

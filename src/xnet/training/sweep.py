@@ -13,20 +13,28 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.training.metrics import HEADLINE
+from xnet.training.overrides import read_overrides, varying_overrides
 
 log = logging.getLogger(__name__)
 
 
+def sweep_jobs(sweep_dir: Path) -> list[tuple[Path, dict[str, str]]]:
+    """(metrics.json, the job's overrides that vary across the sweep) per finished job: the
+    constant overrides (data=..., cv.folds=...) are the same for every row and say nothing."""
+    files = sorted(sweep_dir.glob("*/metrics.json"))
+    varying = varying_overrides([read_overrides(f.parent) for f in files])
+    return list(zip(files, varying))
+
+
 def collect_sweep(sweep_dir: Path, sort_by: str = "balanced_accuracy") -> list[dict]:
-    """One row per finished job (CV jobs report their fold means), best first."""
+    """One row per finished job (CV jobs report their fold means), best first; `overrides` holds
+    only those that vary between jobs."""
     rows = []
-    for metrics_file in sorted(sweep_dir.glob("*/metrics.json")):
+    for metrics_file, varying in sweep_jobs(sweep_dir):
         job = metrics_file.parent
         payload = json.loads(metrics_file.read_text())
         source = payload.get("mean", payload)
-        overrides_file = job / ".hydra" / "overrides.yaml"
-        overrides = OmegaConf.load(overrides_file) if overrides_file.exists() else []
-        row = {"job": job.name, "overrides": " ".join(str(o) for o in overrides)}
+        row = {"job": job.name, "overrides": " ".join(f"{k}={v}" for k, v in varying.items())}
         for key in HEADLINE:
             row[key] = round(float(source[key]), 4)
             if "std" in payload:
@@ -76,19 +84,17 @@ def job_accuracy(payload: dict, kind: str) -> float:
 
 
 def collect_widths(sweep_dir: Path) -> list[dict]:
-    """Per finished job: `model.hidden` from its composed config, its other overrides, and its
-    train, validation and test accuracy."""
+    """Per finished job: `model.hidden` from its composed config, its other varying overrides, and
+    its train, validation and test accuracy."""
     jobs = []
-    for metrics_file in sorted(sweep_dir.glob("*/metrics.json")):
+    for metrics_file, varying in sweep_jobs(sweep_dir):
         config_file = metrics_file.parent / ".hydra" / "config.yaml"
         if not config_file.exists():
             continue
         hidden = OmegaConf.select(OmegaConf.load(config_file), "model.hidden")
         if hidden is None:
             continue
-        overrides_file = metrics_file.parent / ".hydra" / "overrides.yaml"
-        overrides = OmegaConf.load(overrides_file) if overrides_file.exists() else []
-        rest = " ".join(str(o) for o in overrides if not str(o).startswith("model.hidden="))
+        rest = " ".join(f"{k}={v}" for k, v in varying.items() if k != "model.hidden")
         payload = json.loads(metrics_file.read_text())
         jobs.append({"hidden": int(hidden), "rest": rest, **{k: job_accuracy(payload, k) for k in ACCURACY_SOURCES}})
     return jobs

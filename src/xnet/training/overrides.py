@@ -1,0 +1,40 @@
+"""A sweep's overrides: which vary between its jobs (names of TensorBoard runs, summary columns,
+figure legends). Light: no torch, no Lightning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from omegaconf import OmegaConf
+
+
+def override_pairs(overrides: Sequence[str]) -> dict[str, str]:
+    """`["model.hidden=30", "+x=1"]` as {"model.hidden": "30", "x": "1"} (key without +/~ prefix)."""
+    pairs = {}
+    for item in overrides:
+        key, sep, value = str(item).partition("=")
+        if sep:
+            pairs[key.lstrip("+~")] = value
+    return pairs
+
+
+def read_overrides(run_dir: Path) -> dict[str, str]:
+    path = Path(run_dir) / ".hydra" / "overrides.yaml"
+    return override_pairs(OmegaConf.load(path)) if path.exists() else {}
+
+
+def varying_overrides(per_job: Sequence[dict[str, str]], always: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Per job, only the overrides whose value differs between jobs (or whose key is in `always`,
+    such as a search's parameters), in first-seen order. A key a job does not set reads `default`."""
+    keys = list(dict.fromkeys(k for pairs in per_job for k in pairs))
+    varying = [k for k in keys if k in always or len({pairs.get(k, "default") for pairs in per_job}) > 1]
+    return [{k: pairs.get(k, "default") for k in varying} for pairs in per_job]
+
+
+def run_name(varying: dict[str, str]) -> str:
+    """`{"model.hidden": "30", "model.depth": "2"}` as `hidden=30,depth=2` (full keys where the
+    last parts would clash); safe as one folder name."""
+    short = [k.split(".")[-1].split("/")[-1] for k in varying]
+    keys = short if len(set(short)) == len(short) else list(varying)
+    return ",".join(f"{k}={v}" for k, v in zip(keys, varying.values())).replace("/", "_")
