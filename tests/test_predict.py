@@ -476,7 +476,7 @@ def test_full_disk_or_file_size_limit_is_one_line_and_leaves_no_file(xmm_run, sl
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(TableWriter, "_write_fits" if kind == "fits" else "_write", refuse)
+    monkeypatch.setattr(TableWriter, "_write_astropy" if kind == "fits" else "_write", refuse)  # FITS and VOTable: astropy at the end
     out = tmp_path / f"p.{kind}"
     with pytest.raises(XnetError) as err:
         run_predict(run=str(xmm_run), input=str(slim_fits), output=str(out))
