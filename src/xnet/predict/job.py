@@ -13,13 +13,13 @@ With a labelled input, also the training metrics block (printed, and metrics.jso
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Mapping
 
 import hydra
 import numpy as np
-import torch
 from omegaconf import DictConfig
 
 from xnet.config import CONFIG_DIR
@@ -31,7 +31,6 @@ from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
 from xnet.predict.plan import FLAG_INPUTS, InputPlan, resolve_catalog
 from xnet.predict.trained_run import TrainedRun, load_run
 from xnet.predict.writers import TableWriter, check_output
-from xnet.training.metrics import classification_report
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,8 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     metrics_path = output.parent / "metrics.json" if plan.label else None
     if metrics_path is not None and metrics_path.exists() and not overwrite:
         raise XnetError(f"{metrics_path} exists (labelled input: metrics go beside the output); pass overwrite=true to replace it")
-    torch.set_num_threads(int(cfg.get("num_threads", 1)))
+    if "torch" in sys.modules:  # a checkpoint without a NumPy export was loaded with torch
+        sys.modules["torch"].set_num_threads(int(cfg.get("num_threads", 1)))
     stats = TrainingStats.from_states([m.state for m in run.members], run.features)
     if stats is None:
         log.warning("run %s: checkpoint has no training feature statistics; 'missing' and 'out_of_range' flags are off", run.source)
@@ -135,6 +135,8 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
             info.path, plan.label, ", ".join(run.classes),
         )
         return None
+    from xnet.training.metrics import classification_report
+
     return {
         "dataset": plan.name,
         "input": str(info.path),

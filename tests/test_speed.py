@@ -1,0 +1,72 @@
+"""Issue 8 (speed) without changing results: the NumPy export that `xnet.predict` loads instead of
+torch, the light imports of `--help` and prediction, cached data figures."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FAST, LIN_CSV, compose_config
+from xnet.models.export import export_path, read_export
+from xnet.predict import predict, probability_column
+from xnet.training import train
+
+LIN_PROBS = [probability_column(c) for c in ("AGN", "CV", "LM-STAR")]
+
+
+@pytest.fixture(scope="module")
+def cv_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("speed") / "run"
+    train(compose_config(["cv.folds=2", "trainer.max_epochs=20", "logger=none", "figures.enabled=false"]), run)
+    return run
+
+
+def _predict(run, out):
+    from test_predict import predict_config
+
+    predict(predict_config(run=str(run), input=str(LIN_CSV), output=str(out), progress=False, overwrite=True))
+    return pd.read_parquet(out)
+
+
+def test_numpy_export_gives_the_torch_probabilities(cv_run, tmp_path):
+    """Every checkpoint has a current export; predict through it == predict through torch (exports
+    removed: the fallback for older runs) to 1e-6, same classes, flags and columns."""
+    cv_run = shutil.copytree(cv_run, tmp_path / "run")
+    ckpts = [cv_run / f"checkpoints/fold_{k}-best.ckpt" for k in (0, 1)]
+    assert all(read_export(c) is not None for c in ckpts)
+    fast = _predict(cv_run, tmp_path / "numpy.parquet")
+    saved = tmp_path / "exports"
+    saved.mkdir()
+    for c in ckpts:
+        shutil.move(export_path(c), saved / export_path(c).name)
+    slow = _predict(cv_run, tmp_path / "torch.parquet")
+    assert list(fast.columns) == list(slow.columns) and len(fast) == 1008
+    np.testing.assert_allclose(fast[LIN_PROBS].to_numpy(), slow[LIN_PROBS].to_numpy(), atol=1e-6, rtol=0)
+    assert (fast["pred_class"].astype(str) == slow["pred_class"].astype(str)).all()
+    assert (fast["flag"].astype(str) == slow["flag"].astype(str)).all()
+    # an export that does not belong to its checkpoint (the .ckpt was replaced) is ignored
+    shutil.copy(saved / export_path(ckpts[0]).name, export_path(ckpts[1]))
+    assert read_export(ckpts[1]) is None
+
+
+def test_predict_and_help_import_neither_torch_nor_scikit_learn(cv_run, tmp_path):
+    """`xnet.train --help`'s imports and a whole prediction of an (unlabelled) catalog load none of
+    torch, Lightning, scikit-learn, scipy or matplotlib."""
+    from xnet.testing.mock_catalog import slim_table, write_table
+
+    catalog = write_table(tmp_path / "slim.fits", slim_table(200, seed=3))
+    code = (
+        "import sys, xnet.train\n"
+        "from xnet.predict.job import predict\n"
+        f"predict(dict(run={str(cv_run)!r}, input={str(catalog)!r}, output={str(tmp_path / 'p.csv')!r}, progress=False))\n"
+        "print(sorted(m for m in ('torch', 'lightning', 'sklearn', 'matplotlib', 'scipy') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "[]"
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 200
