@@ -70,3 +70,38 @@ def test_predict_and_help_import_neither_torch_nor_scikit_learn(cv_run, tmp_path
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == "[]"
     assert len(pd.read_csv(tmp_path / "p.csv")) == 200
+
+
+def test_data_figures_are_drawn_once_and_copied_into_each_run(tmp_path, caplog):
+    """Two runs on the same data: the second copies the cached data figures (same bytes, same
+    TensorBoard tags) and draws only its confusion matrices; other data draws anew."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.plotting.figure_cache import cache_dir, content_key
+    from xnet.plotting.run_figures import write_run_figures
+
+    cfg = compose_config()
+    data = prepare_labelled_set(cfg.data, cfg.features, cfg.split.min_class_count)
+    split = next(make_splits(data.y, cfg.split, 0, 1))
+    cm = np.diag(np.bincount(data.y[split.test]))
+    runs = []
+    for k in (1, 2):
+        writer = SummaryWriter(str(tmp_path / f"tb{k}"))
+        with caplog.at_level("INFO", logger="xnet.plotting.figure_cache"):
+            runs.append(write_run_figures(tmp_path / f"run{k}", data, split, cm, tb_writer=writer))
+        writer.close()
+    assert "copied from the cache" in caplog.records[-1].getMessage() and runs[0] == runs[1]
+    folder = cache_dir() / content_key(data, split)
+    for name in ("sky_galactic", "class_shares", "features_scaled", "missing_values", "hardness_hr1_hr2"):
+        png = (tmp_path / "run2" / f"{name}.png").read_bytes()
+        assert png == (tmp_path / "run1" / f"{name}.png").read_bytes() == (folder / f"{name}.png").read_bytes()
+    assert (tmp_path / "run2" / "missing_values.csv").read_text() == (tmp_path / "run1" / "missing_values.csv").read_text()
+    assert (tmp_path / "run2" / "confusion_counts.png").exists() and not (folder / "confusion_counts.png").exists()
+    for k in (1, 2):
+        events = EventAccumulator(str(tmp_path / f"tb{k}"), size_guidance={"images": 0})
+        events.Reload()
+        assert {f"figures/{n}" for n in runs[0] if n != "missing_values_csv"} <= set(events.Tags()["images"])
+    other = next(make_splits(data.y, cfg.split, 0, 2))  # another split: other training rows, other histograms
+    assert content_key(data, other) != content_key(data, split)

@@ -102,7 +102,8 @@ def run_figures(job: Job, payload: dict, reliability: list) -> dict[str, str]:
             plt.close(fig)
         title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
         return write_run_figures(
-            job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title
+            job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title,
+            cache=bool(job.cfg.figures.get("cache", True)),
         )
     finally:
         if writer is not None:
