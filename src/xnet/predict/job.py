@@ -68,8 +68,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     metrics_path = output.parent / "metrics.json" if plan.label else None
     if metrics_path is not None and metrics_path.exists() and not overwrite:
         raise XnetError(f"{metrics_path} exists (labelled input: metrics go beside the output); pass overwrite=true to replace it")
+    threads = int(cfg.get("num_threads", 1))
     if "torch" in sys.modules:  # a checkpoint without a NumPy export was loaded with torch
-        sys.modules["torch"].set_num_threads(int(cfg.get("num_threads", 1)))
+        sys.modules["torch"].set_num_threads(threads)
     stats = TrainingStats.from_states([m.state for m in run.members], run.features)
     if stats is None:
         log.warning("run %s: checkpoint has no training feature statistics; 'missing' and 'out_of_range' flags are off", run.source)
@@ -84,7 +85,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
-    with TableWriter(output, overwrite) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
+    from threadpoolctl import threadpool_limits  # BLAS threads only spin against each other on a small MLP
+
+    with threadpool_limits(threads), TableWriter(output, overwrite) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
             writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally))
             bar.update(len(chunk.rows))
