@@ -105,3 +105,39 @@ def test_data_figures_are_drawn_once_and_copied_into_each_run(tmp_path, caplog):
         assert {f"figures/{n}" for n in runs[0] if n != "missing_values_csv"} <= set(events.Tags()["images"])
     other = next(make_splits(data.y, cfg.split, 0, 2))  # another split: other training rows, other histograms
     assert content_key(data, other) != content_key(data, split)
+
+
+def _sklearn_rule(scores, tol=1e-4, n_iter_no_change=60):
+    """scikit-learn's MLPClassifier._update_no_improvement_count with early_stopping=True, epoch by
+    epoch: (epoch of the kept weights, epoch it stops at)."""
+    best, best_epoch, count = -np.inf, 0, 0
+    for epoch, score in enumerate(scores):
+        count = count + 1 if score < best + tol else 0
+        if score > best:
+            best, best_epoch = score, epoch
+        if count > n_iter_no_change:
+            return best_epoch, epoch
+    return best_epoch, None
+
+
+def test_early_stopping_study_is_scikit_learns_rule():
+    """`early_stopping=study`: validation accuracy, tol 1e-4, scikit-learn's stop epoch and kept
+    weights on sequences with plateaus, tiny rises (< tol) and ties, member by member."""
+    import torch
+
+    from xnet.models.early_stopping import MemberEarlyStopping
+
+    cfg = compose_config(["early_stopping=study"]).early_stopping
+    assert (cfg.monitor, cfg.mode, cfg.min_delta) == ("val/accuracy", "max", 1e-4)
+    rng = np.random.default_rng(0)
+    n, epochs = 6, 400
+    steps = rng.choice([0.0, 0.0, 0.0, 5e-5, 1e-4, 2e-3, -1e-3], size=(n, epochs))
+    # as the trainer computes them: float32 accuracies
+    scores = (0.5 + np.cumsum(steps, axis=1) * (np.arange(n)[:, None] % 3 + 1) / 3).astype(np.float32).astype(float)
+    stopping = MemberEarlyStopping(n, str(cfg.monitor), str(cfg.mode), int(cfg.patience), float(cfg.min_delta))
+    for epoch in range(epochs):
+        stopping.update(epoch, torch.tensor(scores[:, epoch], dtype=torch.float32))
+    for k in range(n):
+        best_epoch, stop = _sklearn_rule(scores[k])
+        assert int(stopping.best_epoch[k]) == best_epoch
+        assert bool(stopping.stopped[k]) == (stop is not None) and (stop is None or int(stopping.stop_epoch[k]) == stop)

@@ -157,7 +157,8 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
         dropouts=[float(mb.job.cfg.model.dropout) for mb in members],
         seeds=seeds,
         optimizer=optimizer_settings(m),
-        early_stopping={"monitor": str(es.monitor), "mode": str(es.mode), "patience": int(es.patience)},
+        early_stopping={"monitor": str(es.monitor), "mode": str(es.mode), "patience": int(es.patience),
+                        "min_delta": float(es.get("min_delta", 0.0))},
         log_every_n_epochs=int(cfg.batching.log_every_n_epochs),
         encoders=encoder_specs(m),
     )
