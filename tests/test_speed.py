@@ -141,3 +141,13 @@ def test_early_stopping_study_is_scikit_learns_rule():
         best_epoch, stop = _sklearn_rule(scores[k])
         assert int(stopping.best_epoch[k]) == best_epoch
         assert bool(stopping.stopped[k]) == (stop is not None) and (stop is None or int(stopping.stop_epoch[k]) == stop)
+
+
+def test_training_progress_on_request_and_quiet_off_a_terminal(tmp_path, capsys):
+    """progress=true shows epochs, networks still training and the best validation score; the
+    default (auto) stays quiet when stderr is not a terminal, as under pytest."""
+    train(compose_config(["cv.folds=2", "trainer.max_epochs=4", "logger=none", "figures.enabled=false", "progress=true"]), tmp_path / "a")
+    shown = capsys.readouterr().err
+    assert "xnet.train (2 networks)" in shown and "4/4" in shown and "training 2/2, best val/loss" in shown
+    train(compose_config(["trainer.max_epochs=4", "logger=none", "figures.enabled=false"]), tmp_path / "b")
+    assert "xnet.train" not in capsys.readouterr().err

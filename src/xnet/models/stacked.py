@@ -58,6 +58,7 @@ class StackedClassifier(L.LightningModule):
         )
         self.best_params: dict[str, torch.Tensor] = {}  # snapshot per parameter, taken in on_fit_start
         self.member_loggers: list = [None] * self.n_members  # TensorBoardLogger per member, set by the caller
+        self.progress = None  # a live progress bar (xnet.training.progress.StackProgress), set by the caller
 
     @property
     def best_epoch(self) -> torch.Tensor:
@@ -153,6 +154,8 @@ class StackedClassifier(L.LightningModule):
                 self.best_params[name][on_device] = p.detach()[on_device]
         if self.stopping.all_stopped:
             self.trainer.should_stop = True
+        if self.progress is not None:
+            self.progress.update(self.stopping.stopped, self.stopping.best_score)
         every = max(1, int(self.hparams.log_every_n_epochs))
         if any(self.member_loggers) and (epoch % every == 0 or self.trainer.should_stop):
             self._log_epoch(epoch, data, hits, loss_sum, values, newly)

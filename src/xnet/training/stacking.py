@@ -163,8 +163,14 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
         encoders=encoder_specs(m),
     )
     module.member_loggers = [member_logger(mb) for mb in members]
+    from xnet.training.progress import StackProgress
+
+    module.progress = StackProgress(cfg.get("progress", "auto"), int(cfg.trainer.max_epochs), len(members), str(es.monitor), str(es.mode))
     trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
-    trainer.fit(module, datamodule=data)
+    try:
+        trainer.fit(module, datamodule=data)
+    finally:
+        module.progress.close()
     return module
 
 
