@@ -151,3 +151,19 @@ def test_training_progress_on_request_and_quiet_off_a_terminal(tmp_path, capsys)
     assert "xnet.train (2 networks)" in shown and "4/4" in shown and "training 2/2, best val/loss" in shown
     train(compose_config(["trainer.max_epochs=4", "logger=none", "figures.enabled=false"]), tmp_path / "b")
     assert "xnet.train" not in capsys.readouterr().err
+
+
+def test_per_epoch_scalars_written_in_bulk_for_every_epoch_each_member_trained(tmp_path):
+    """Buffered TensorBoard rows: every fold has its scalars (per-class curves too) at every epoch
+    it trained, up to and including the one it stopped at, and none after."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    metrics = train(compose_config(["cv.folds=2", "trainer.max_epochs=60", "early_stopping.patience=4", "figures.enabled=false"]), run)
+    for k, fold in enumerate(metrics["folds"]):
+        events = EventAccumulator(str(run / "tensorboard" / f"fold_{k}"))
+        events.Reload()
+        steps = [e.step for e in events.Scalars("val/loss")]
+        assert steps == list(range(fold["epochs"])) and fold["epochs"] < 60
+        assert [e.step for e in events.Scalars("val/acc_CV")] == steps
+        assert [e.step for e in events.Scalars("train/loss")] == steps
