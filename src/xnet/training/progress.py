@@ -19,7 +19,7 @@ class StackProgress:
             from tqdm import tqdm
 
             self.bar = tqdm(total=max_epochs, unit=" epoch", desc=f"xnet.train ({n_members} networks)",
-                            dynamic_ncols=True, leave=False)
+                            dynamic_ncols=True)
 
     def update(self, stopped, best_score) -> None:
         """After an epoch: `stopped` (bool per member) and the per-member best of the monitor
