@@ -16,26 +16,29 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import hydra
 import numpy as np
 from omegaconf import DictConfig
 
 from xnet.config import CONFIG_DIR
-from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
-from xnet.predict.chunks import FLAG, PRED_CLASS, PRED_PROB, ROW, Tally, predict_chunk, probability_column
-from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
-from xnet.predict.plan import FLAG_INPUTS, InputPlan, resolve_catalog
-from xnet.predict.trained_run import TrainedRun, load_run
-from xnet.predict.writers import TableWriter, check_output
+
+if TYPE_CHECKING:  # the work's modules (pandas, pyarrow, astropy) load in predict(): --help stays light
+    from xnet.data.tables import TableInfo
+    from xnet.predict.chunks import Tally
+    from xnet.predict.flags import RowFlags
+    from xnet.predict.plan import InputPlan
+    from xnet.predict.trained_run import TrainedRun
 
 log = logging.getLogger(__name__)
 
 
 def _check_names(plan: InputPlan, classes: list[str]) -> None:
+    from xnet.predict.chunks import FLAG, PRED_CLASS, PRED_PROB, ROW, probability_column
+
     ours = [PRED_CLASS, PRED_PROB, FLAG, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
     clash = sorted({c for c in plan.carried if c.lower() in {o.lower() for o in ours}})
     if clash:
@@ -55,6 +58,13 @@ def progress_bar(setting, total: int | None):
 def predict(cfg: DictConfig | Mapping) -> dict:
     """Classify `cfg.input` with `cfg.run` into `cfg.output`; returns a summary (and the metrics
     block for a labelled input)."""
+    from xnet.data.tables import iter_table_chunks, table_info
+    from xnet.predict.chunks import Tally, predict_chunk
+    from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
+    from xnet.predict.plan import FLAG_INPUTS, resolve_catalog
+    from xnet.predict.trained_run import load_run
+    from xnet.predict.writers import TableWriter, check_output
+
     started = time.perf_counter()
     for key, hint in (("run", "a training run directory or .ckpt file"), ("input", "the catalog to classify"), ("output", "a .parquet, .csv or .fits file")):
         if not cfg.get(key):
