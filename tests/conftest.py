@@ -42,3 +42,11 @@ def raw_lin() -> pd.DataFrame:
 @pytest.fixture
 def lin_frame_text():
     return raw_lin()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _data_home(tmp_path_factory):
+    """The figure cache (and anything else under the data home) goes to a temporary folder, never
+    the user's ~/xnet_data."""
+    os.environ["XNET_DATA_HOME"] = str(tmp_path_factory.mktemp("xnet_data_home"))
+    yield

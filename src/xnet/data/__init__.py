@@ -6,11 +6,17 @@ under canonical names), `features` (pure functions), `labelled` (labelled set, s
 `preprocessing` (the scaler pipeline, SMOTE), `fetch` (downloads).
 """
 
-from xnet.data.catalog import Catalog, load_catalog
-from xnet.data.features import FeatureSpec, build_features, resolve_features
-from xnet.data.labelled import LabelledSet, Split, ensemble_splits, make_splits, prepare_labelled_set
-from xnet.data.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
-from xnet.data.tables import iter_table_chunks, read_table, table_info
+from xnet.lazy import lazy_exports
+
+_LAZY = {
+    **dict.fromkeys(["Catalog", "load_catalog"], "xnet.data.catalog"),
+    **dict.fromkeys(["FeatureSpec", "build_features", "resolve_features"], "xnet.data.features"),
+    **dict.fromkeys(["LabelledSet", "Split", "ensemble_splits", "make_splits", "prepare_labelled_set"], "xnet.data.labelled"),
+    **dict.fromkeys(["fit_scaler", "resample_training_set", "scaler_from_state", "scaler_state", "transform"], "xnet.data.preprocessing"),
+    **dict.fromkeys(["iter_table_chunks", "read_table", "table_info"], "xnet.data.tables"),
+}
+# loaded on first use: prediction reads tables without importing scikit-learn
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = [
     "Catalog", "load_catalog", "FeatureSpec", "build_features", "resolve_features", "LabelledSet", "Split",

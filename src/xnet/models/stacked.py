@@ -58,6 +58,9 @@ class StackedClassifier(L.LightningModule):
         )
         self.best_params: dict[str, torch.Tensor] = {}  # snapshot per parameter, taken in on_fit_start
         self.member_loggers: list = [None] * self.n_members  # TensorBoardLogger per member, set by the caller
+        self._log_rows: list = []  # (epoch, members x scalars, written per member), see flush_logs
+        self._log_names: list[str] = []
+        self.progress = None  # a live progress bar (xnet.training.progress.StackProgress), set by the caller
 
     @property
     def best_epoch(self) -> torch.Tensor:
@@ -153,12 +156,16 @@ class StackedClassifier(L.LightningModule):
                 self.best_params[name][on_device] = p.detach()[on_device]
         if self.stopping.all_stopped:
             self.trainer.should_stop = True
+        if self.progress is not None:
+            self.progress.update(self.stopping.stopped, self.stopping.best_score)
         every = max(1, int(self.hparams.log_every_n_epochs))
         if any(self.member_loggers) and (epoch % every == 0 or self.trainer.should_stop):
             self._log_epoch(epoch, data, hits, loss_sum, values, newly)
 
     def _log_epoch(self, epoch: int, data, hits, loss_sum, values: dict, newly: torch.Tensor) -> None:
-        """One row of scalars per member still training (or stopping now), to its own logger."""
+        """One row of scalars per member still training (or stopping now), kept in memory (on the
+        device, no synchronisation) and written to each member's logger by `flush_logs` at the end
+        of the fit: TensorBoard's per-scalar cost is paid once, in bulk, not every epoch."""
         train_present = (self.train_support > 0).float()
         table = {
             "train/loss": loss_sum / data.n_train.float(),
@@ -167,16 +174,29 @@ class StackedClassifier(L.LightningModule):
             / train_present.sum(1).clamp_min(1),
             **values,
         }
-        names = list(table)
-        rows = torch.stack([table[n] for n in names], dim=1).cpu().tolist()
-        stopped = self.stopping.stopped
+        self._log_names = list(table)
+        writing = ~self.stopping.stopped | newly
+        self._log_rows.append((epoch, torch.stack([table[n] for n in self._log_names], dim=1), writing))
+
+    def flush_logs(self) -> None:
+        """Write the buffered per-epoch rows to the member loggers (same tags and steps as writing
+        them every epoch)."""
+        rows, self._log_rows = self._log_rows, []
+        if not rows:
+            return
+        values = torch.stack([r for _, r, _ in rows]).cpu().tolist()
+        writing = torch.stack([w for _, _, w in rows]).tolist()
         for k, logger in enumerate(self.member_loggers):
-            if logger is not None and not (stopped[k] and not newly[k]):
-                logger.log_metrics(dict(zip(names, rows[k])), step=epoch)
+            if logger is None:
+                continue
+            for (epoch, _, _), table, write in zip(rows, values, writing):
+                if write[k]:
+                    logger.log_metrics(dict(zip(self._log_names, table[k])), step=epoch)
 
     def on_train_end(self) -> None:
         # members that ran to max_epochs: their last epoch is the one before current_epoch
         self.stopping.finish(self.current_epoch - 1)
+        self.flush_logs()
 
     def member_state_dict(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's best weights as the state dict of its own single network."""

@@ -82,22 +82,15 @@ class FigureWriter:
         self.written[name] = path.name
 
 
-def write_run_figures(
-    run_dir: str | Path,
-    data: LabelledSet,
-    split: Split,
-    confusion_matrix: Sequence[Sequence[int]] | np.ndarray | None = None,
-    tb_writer=None,
-    confusion_title: str = "test",
-) -> dict[str, str]:
-    """Every study figure for a run; returns {figure name: file name in run_dir}.
+def write_data_figures(out_dir: str | Path, data: LabelledSet, split: Split, tb_writer=None) -> dict[str, str]:
+    """The study's figures of the data (class shares, sky, hardness planes, feature histograms
+    before and after scaling, missing values and their CSV): they depend on the data, features and
+    the split's training rows only, so `xnet.plotting.figure_cache` draws them once per content.
 
     `split` is the split whose training rows show the scaling (the first fold under CV): the
-    scaler is refitted on exactly those rows with `fit_scaler`, as the DataModule does.
-    `confusion_matrix` (rows true, columns predicted, `data.classes` order) is the run's test
-    matrix (pooled out-of-fold under CV); None skips the two confusion figures."""
-    run_dir = Path(run_dir)
-    save = FigureWriter(run_dir, tb_writer)
+    scaler is refitted on exactly those rows with `fit_scaler`, as the DataModule does."""
+    out_dir = Path(out_dir)
+    save = FigureWriter(out_dir, tb_writer)
     labels = np.asarray(data.classes, dtype=object)[data.y]
     frame = data.frame
     name = data.catalog.name
@@ -129,11 +122,38 @@ def write_run_figures(
     ))
 
     table = missing_values_table(data)
-    table.to_csv(run_dir / "missing_values.csv")
+    table.to_csv(out_dir / "missing_values.csv")
     save("missing_values", missing_values_figure(
         table.drop(columns="n").div(table["n"].clip(lower=1), axis=0), title=f"{name}: missing share per class and feature"
     ))
     save.written["missing_values_csv"] = "missing_values.csv"
+
+    return save.written
+
+
+def write_run_figures(
+    run_dir: str | Path,
+    data: LabelledSet,
+    split: Split,
+    confusion_matrix: Sequence[Sequence[int]] | np.ndarray | None = None,
+    tb_writer=None,
+    confusion_title: str = "test",
+    cache: bool = True,
+) -> dict[str, str]:
+    """Every study figure for a run; returns {figure name: file name in run_dir}.
+
+    The data figures (`write_data_figures`) come from the figure cache in the data home (drawn
+    there once per data content, copied into the run) unless `cache` is false. `confusion_matrix`
+    (rows true, columns predicted, `data.classes` order) is the run's test matrix (pooled
+    out-of-fold under CV); None skips the two confusion figures."""
+    from xnet.plotting.figure_cache import cached_data_figures
+
+    run_dir = Path(run_dir)
+    save = FigureWriter(run_dir, tb_writer)
+    if cache:
+        save.written.update(cached_data_figures(run_dir, data, split, tb_writer))
+    else:
+        save.written.update(write_data_figures(run_dir, data, split, tb_writer))
 
     if confusion_matrix is not None:
         cm = np.asarray(confusion_matrix)

@@ -11,17 +11,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import torch
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
 
 from xnet.data.catalog import label_values, to_numeric
 from xnet.data.features import build_features
 from xnet.data.ids import known_rows
-from xnet.data.preprocessing import transform
 from xnet.data.tables import TableChunk
 from xnet.errors import XnetError
-from xnet.models.classifier import decide
+from xnet.models.decision import decide
+from xnet.models.export import NumpyModel, NumpyScaler
 from xnet.predict.flags import RowFlags
 from xnet.predict.plan import InputPlan
 from xnet.predict.trained_run import TrainedRun
@@ -96,22 +93,37 @@ def labels_of(values: np.ndarray, label_map=None, path="", column="") -> np.ndar
     return label_values(pd.Series(values), label_map, path=path, column=column)
 
 
-def scale(scaler: Pipeline, x: np.ndarray) -> np.ndarray:
-    """`transform(scaler, x)`, with the median imputation done as one vectorised fill (same values):
-    scikit-learn's imputer is the slowest step of the scaler at a million rows."""
+def scale(scaler, x: np.ndarray) -> np.ndarray:
+    """The fitted scaler applied to raw feature rows: in NumPy (`NumpyScaler`), or the checkpoint's
+    scikit-learn pipeline with the median imputation done as one vectorised fill (same values)."""
+    if isinstance(scaler, NumpyScaler):
+        return scaler.transform(x)
+    from sklearn.impute import SimpleImputer
+
+    from xnet.data.preprocessing import transform
+
     name, impute = scaler.steps[0]
     if name == "impute" and isinstance(impute, SimpleImputer) and not np.isnan(impute.statistics_).any():
         return transform(scaler[1:], np.where(np.isnan(x), impute.statistics_, x))
     return transform(scaler, x)
 
 
+def member_proba(model, scaled: np.ndarray, batch_size: int) -> np.ndarray:
+    """One model's class probabilities of scaled rows: NumPy forward pass, or torch for a checkpoint
+    without a current export."""
+    if isinstance(model, NumpyModel):
+        return model.predict_proba(scaled, batch_size)
+    import torch
+
+    x = torch.from_numpy(scaled)
+    return np.concatenate([model.predict_proba(x[s : s + batch_size]).numpy() for s in range(0, len(x), batch_size)])
+
+
 def predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray:
     """Mean over the run's models of the class probabilities of raw (unscaled) feature rows."""
     total = np.zeros((len(x), len(run.classes)), np.float32)
     for member in run.members:
-        scaled = torch.from_numpy(scale(member.scaler, x))
-        for start in range(0, len(x), batch_size):
-            total[start : start + batch_size] += member.model.predict_proba(scaled[start : start + batch_size]).numpy()
+        total += member_proba(member.model, scale(member.scaler, x), batch_size)
     if len(run.members) > 1:
         total /= len(run.members)
     return total

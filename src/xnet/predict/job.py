@@ -15,34 +15,33 @@ beside the output). A failed write (disk full, file-size limit) is one line; no 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import hydra
 import numpy as np
-import torch
 from omegaconf import DictConfig
 
 from xnet.config import CONFIG_DIR
-from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
-from xnet.predict.chunks import FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, Tally, column_meta, id_columns, predict_chunk, probability_column
-from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
-from xnet.predict.plan import FLAG_INPUTS, InputPlan, read_options, resolve_catalog
-from xnet.predict.trained_run import TrainedRun, load_run
-from xnet.predict.writers import (
-    TableWriter, check_not_input, check_output, metrics_path as metrics_file, refuse_existing, terminate_as_exit, write_failed,
-)
 from xnet.validation import check_override_keys, validate_config
-from xnet.training.metrics import classification_report
-from xnet.training.sample_size import small_class_warnings
+
+if TYPE_CHECKING:  # the work's modules (pandas, pyarrow, astropy) load in predict(): --help stays light
+    from xnet.data.tables import TableInfo
+    from xnet.predict.chunks import Tally
+    from xnet.predict.flags import RowFlags
+    from xnet.predict.plan import InputPlan
+    from xnet.predict.trained_run import TrainedRun
 
 log = logging.getLogger(__name__)
 
 
 def _check_names(plan: InputPlan, classes: list[str]) -> None:
+    from xnet.predict.chunks import FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, probability_column
+
     ours = [PRED_CLASS, PRED_PROB, FLAG, IN_TRAINING, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
     clash = sorted({c for c in plan.carried if c.lower() in {o.lower() for o in ours}})
     if clash:
@@ -62,6 +61,13 @@ def progress_bar(setting, total: int | None):
 def predict(cfg: DictConfig | Mapping) -> dict:
     """Classify `cfg.input` with `cfg.run` into `cfg.output`; returns a summary (and the metrics
     block for a labelled input)."""
+    from xnet.data.tables import iter_table_chunks, table_info
+    from xnet.predict.chunks import Tally, column_meta, predict_chunk
+    from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
+    from xnet.predict.plan import FLAG_INPUTS, read_options, resolve_catalog
+    from xnet.predict.trained_run import load_run
+    from xnet.predict.writers import TableWriter, check_not_input, check_output, metrics_path as metrics_file, refuse_existing, terminate_as_exit
+
     started = time.perf_counter()
     for key, hint in (("run", "a training run directory or .ckpt file"), ("input", "the catalog to classify"), ("output", "a .parquet, .csv, .fits or .vot file")):
         if not cfg.get(key):
@@ -79,7 +85,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     replaced = [str(p) for p in (output, metrics_path) if p is not None and p.exists()]
     if replaced:
         log.info("overwrite=true: replacing %s", " and ".join(replaced))
-    torch.set_num_threads(int(cfg.get("num_threads", 1)))
+    threads = int(cfg.get("num_threads", 1))
+    if "torch" in sys.modules:  # a checkpoint without a NumPy export was loaded with torch
+        sys.modules["torch"].set_num_threads(threads)
     stats = TrainingStats.from_states([m.state for m in run.members], run.features)
     if stats is None:
         log.warning("run %s: checkpoint has no training feature statistics; 'missing' and 'out_of_range' flags are off", run.source)
@@ -96,7 +104,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
     meta = column_meta(plan, list(run.classes))
-    with terminate_as_exit(), TableWriter(output, overwrite, meta) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
+    from threadpoolctl import threadpool_limits  # BLAS threads only spin against each other on a small MLP
+
+    with threadpool_limits(threads), terminate_as_exit(), TableWriter(output, overwrite, meta) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
             writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally))
             bar.update(len(chunk.rows))
@@ -117,6 +127,8 @@ def predict(cfg: DictConfig | Mapping) -> dict:
 
 
 def check_training_ids(run: TrainedRun, plan: InputPlan) -> None:
+    from xnet.predict.chunks import id_columns
+
     """Say how `in_training` is decided, or why it stays empty (unknown)."""
     columns = id_columns(plan)
     if run.training_ids is None:
@@ -137,6 +149,8 @@ def check_training_ids(run: TrainedRun, plan: InputPlan) -> None:
 
 def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, output: Path, seconds: float) -> dict:
     """Counts per predicted class and per flag reason, logged and returned."""
+    from xnet.predict.chunks import id_columns
+
     reasons: dict[str, int] = {}
     for text, count in zip(flags.vocabulary, tally.flag_counts):
         for reason in filter(None, text.split(";")):
@@ -160,6 +174,10 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
     """Training's metrics block on the labelled rows whose class the model knows, that got a
     prediction and that the run did not train on (None, with a warning, when there are none), with
     `warnings` for classes scored on fewer than `min_support` rows and for unknown `in_training`."""
+    from xnet.predict.chunks import id_columns
+    from xnet.training.metrics import classification_report
+    from xnet.training.sample_size import small_class_warnings
+
     y_true, y_pred, seen = np.concatenate(tally.y_true), np.concatenate(tally.y_pred), np.concatenate(tally.seen)
     known, predicted = y_true >= 0, y_pred >= 0
     scored = known & predicted & ~seen
@@ -210,6 +228,8 @@ def report_metrics(metrics: dict, path: Path) -> None:
     )
     for cls, row in metrics["per_class"].items():
         log.info("  %-10s precision %.3f  recall %.3f  f1 %.3f  support %d", cls, row["precision"], row["recall"], row["f1"], row["support"])
+    from xnet.predict.writers import write_failed
+
     for line in metrics["warnings"]:
         log.warning("%s", line)
     try:

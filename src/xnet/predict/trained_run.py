@@ -1,8 +1,9 @@
 """A finished training run, loaded for prediction: its checkpoints (safely), scalers and data config.
 
 A run directory's metrics.json names its checkpoints: one for a hold-out run, one per fold for a
-CV run (whose models `xnet.predict` averages). Checkpoints are read with `weights_only=True`:
-tensors and plain values only, so a checkpoint file cannot run code.
+CV run (whose models `xnet.predict` averages). Each is loaded from its NumPy export
+(`xnet.models.export`: no torch, no scikit-learn import) where it has a current one, else from the
+.ckpt with `weights_only=True`: tensors and plain values only, so a checkpoint file cannot run code.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
-from sklearn.pipeline import Pipeline
 
 from xnet.compat import check_compatible, file_kind
 from xnet.config import plain_config
 from xnet.data.features import FeatureSpec
 from xnet.errors import XnetError
-from xnet.models.classifier import Classifier, read_checkpoint
-from xnet.data.preprocessing import scaler_from_state
+from xnet.models.export import NumpyModel, NumpyScaler, read_export
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +33,13 @@ STATE_KEYS = ("classes", "feature_names", "features", "missing_indicators", "fea
 
 @dataclass
 class CheckpointModel:
-    """One trained model: network, fitted scaler and the checkpoint's data-module state."""
+    """One trained model: network (`NumpyModel`, or a torch `Classifier` for checkpoints without a
+    current export), fitted scaler (`NumpyScaler` or the scikit-learn pipeline) and the
+    checkpoint's data-module state."""
 
     path: Path
-    model: Classifier
-    scaler: Pipeline
+    model: NumpyModel | object
+    scaler: NumpyScaler | object
     state: dict
 
 
@@ -99,8 +100,26 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 
+def _scaler(state: dict):
+    scaler = NumpyScaler.from_state(state["scaler"])
+    if scaler is None:
+        from xnet.data.preprocessing import scaler_from_state
+
+        scaler = scaler_from_state(state["scaler"])
+    return scaler
+
+
 def load_checkpoint(path: Path) -> CheckpointModel:
-    """A checkpoint's model and scaler, loading tensors and plain values only (`weights_only`)."""
+    """A checkpoint's model and scaler: from its current NumPy export, else from the .ckpt loading
+    tensors and plain values only (`weights_only`)."""
+    exported = read_export(path)
+    if exported is not None:
+        meta, model = exported
+        state = meta.get("XrayDataModule")
+        if isinstance(state, dict) and all(k in state for k in STATE_KEYS):
+            return CheckpointModel(path=path, model=model, scaler=_scaler(state), state=state)
+    from xnet.models.classifier import Classifier, read_checkpoint
+
     try:
         kind = file_kind(path)
     except OSError as err:
@@ -132,7 +151,7 @@ def load_checkpoint(path: Path) -> CheckpointModel:
         model = Classifier.from_checkpoint(checkpoint)
     except (TypeError, KeyError, RuntimeError, ValueError, XnetError) as err:
         raise XnetError(f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain") from None
-    return CheckpointModel(path=path, model=model, scaler=scaler_from_state(state["scaler"]), state=state)
+    return CheckpointModel(path=path, model=model, scaler=_scaler(state), state=state)
 
 
 def checkpoints_of(run: Path) -> list[Path]:

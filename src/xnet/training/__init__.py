@@ -5,6 +5,8 @@ report (metrics.json, TensorBoard, figures), metrics, sweep summary and the laun
 imported by the modules that train, not by this package.
 """
 
-from xnet.training.run import train, train_many
+from xnet.lazy import lazy_exports
+
+__getattr__ = lazy_exports(__name__, {"train": "xnet.training.run", "train_many": "xnet.training.run"})
 
 __all__ = ["train", "train_many"]

@@ -1,6 +1,7 @@
 """Checkpoints: one trained network as a Lightning-format dict of plain values and tensors
 (`hyper_parameters`, `state_dict`, the data module's state), loadable with `weights_only=True`
-by `xnet.models.Classifier.from_checkpoint` and by Lightning's `XrayClassifier.load_from_checkpoint`."""
+by `xnet.models.Classifier.from_checkpoint` and by Lightning's `XrayClassifier.load_from_checkpoint`;
+and its NumPy export beside it (`xnet.models.export`), which prediction loads without torch."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from omegaconf import DictConfig
 from xnet.compat import stamp
 from xnet.files import atomic_write
 from xnet.models.classifier import Classifier
+from xnet.models.export import write_export
 from xnet.models.optim import optimizer_settings
 from xnet.training.datamodule import XrayDataModule
 from xnet.training.stacking import encoder_specs
@@ -47,3 +49,6 @@ def save_checkpoint(path: Path, model: Classifier, dm: XrayDataModule, epoch: in
         **stamp(state),  # xnet version and feature schema, checked on loading (xnet.compat)
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    # beside it, the NumPy export that xnet.predict loads without torch (the .ckpt stays the truth)
+    meta = {key: payload[key] for key in ("hyper_parameters", "epoch", "XrayDataModule")}
+    write_export(path, {k: v.detach().cpu().numpy() for k, v in payload["state_dict"].items()}, meta)

@@ -5,10 +5,12 @@ Balanced accuracy is the macro-averaged recall; validation and test keep their n
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where a function needs it: `xnet.train --help` stays light
+    import torch
 
 HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
 
@@ -21,6 +23,7 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Seque
         multiclass_precision,
         multiclass_recall,
     )
+    import torch
 
     n = len(classes)
     t = torch.as_tensor(np.asarray(y_true), dtype=torch.long)
@@ -67,6 +70,8 @@ def summarize_folds(blocks: Sequence[dict]) -> tuple[dict, dict]:
 
 def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Per-member confusion matrices (members, true, predicted) of the valid rows."""
+    import torch
+
     flat = y * n_classes + pred
     counts = torch.zeros(y.shape[0], n_classes * n_classes, device=y.device).scatter_add_(1, flat, valid.float())
     return counts.view(-1, n_classes, n_classes)
@@ -75,6 +80,8 @@ def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor,
 def headline_from_confusion(cm: torch.Tensor) -> dict[str, torch.Tensor]:
     """Accuracy, balanced accuracy (macro recall) and macro-F1 per member, over classes present,
     as `classification_report` computes them."""
+    import torch
+
     diag = torch.diagonal(cm, dim1=1, dim2=2)
     support, predicted = cm.sum(2), cm.sum(1)
     present = (support > 0).float()

@@ -95,7 +95,8 @@ def job_payload(job: Job, results: list[dict]) -> dict:
 
 def run_figures(job: Job, payload: dict, reliability: list, writer=None) -> dict[str, str]:
     """The study's figures for a run (PNG in the run directory, and in TensorBoard with a writer
-    on the job's run), with the reliability diagrams of its splits."""
+    on the job's run), with the reliability diagrams of its splits; the data figures come from
+    the figure cache when the data are unchanged (`figures.cache`)."""
     for split, fig in zip(job.splits, reliability):
         if writer is not None:
             tag = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
@@ -103,7 +104,8 @@ def run_figures(job: Job, payload: dict, reliability: list, writer=None) -> dict
         plt.close(fig)
     title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
     return write_run_figures(
-        job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title
+        job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title,
+        cache=bool(job.cfg.figures.get("cache", True)),
     )
 
 

@@ -152,13 +152,20 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
         dropouts=[float(mb.job.cfg.model.dropout) for mb in members],
         seeds=seeds,
         optimizer=optimizer_settings(m),
-        early_stopping={"monitor": str(es.monitor), "mode": str(es.mode), "patience": int(es.patience)},
+        early_stopping={"monitor": str(es.monitor), "mode": str(es.mode), "patience": int(es.patience),
+                        "min_delta": float(es.get("min_delta", 0.0))},
         log_every_n_epochs=int(cfg.batching.log_every_n_epochs),
         encoders=encoder_specs(m),
     )
     module.member_loggers = [member_logger(mb) for mb in members]
+    from xnet.training.progress import StackProgress
+
+    module.progress = StackProgress(cfg.get("progress", "auto"), int(cfg.trainer.max_epochs), len(members), str(es.monitor), str(es.mode))
     trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
-    trainer.fit(module, datamodule=data)
+    try:
+        trainer.fit(module, datamodule=data)
+    finally:
+        module.progress.close()
     return module
 
 
