@@ -350,7 +350,9 @@ def test_stale_partial_files_of_the_same_output_are_removed_on_the_next_run(tmp_
 
 @pytest.mark.parametrize("signal_or_key", ["sigterm", "ctrl_c"])
 def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(tmp_path, run_dir, monkeypatch, capsys, signal_or_key):
-    real = predict_job.predict_chunk
+    from xnet.predict import chunks as predict_chunks  # predict() imports predict_chunk from here when it runs
+
+    real = predict_chunks.predict_chunk
     calls = []
 
     def interrupted_after_one_chunk(*args, **kw):
@@ -362,7 +364,7 @@ def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(tmp_path, run_dir,
                 raise KeyboardInterrupt
         return real(*args, **kw)
 
-    monkeypatch.setattr(predict_job, "predict_chunk", interrupted_after_one_chunk)
+    monkeypatch.setattr(predict_chunks, "predict_chunk", interrupted_after_one_chunk)
     cfg = predict_config(run=str(run_dir), input=str(LIN_CSV), output=str(tmp_path / "p.csv"), chunk_size=100)
     with pytest.raises(SystemExit) as exit_:
         exit_on_error(lambda: predict_job.predict(cfg), interrupted="interrupted; nothing written")

@@ -66,7 +66,7 @@ def test_overwrite_true_clears_only_the_old_runs_files(tmp_path):
     assert not (run / "reliability_fold_4.png").exists()  # the old run's figure is gone, not mixed in
     assert (run / "preds.csv").read_text() == "a user's prediction" and (run / "preds.metrics.json").exists()
     assert json.loads((run / "metrics.json").read_text()) == json.loads(json.dumps(second)) != first
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["holdout-best.ckpt"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["holdout-best.ckpt", "holdout-best.npz"]  # checkpoint + NumPy export
 
 
 def test_sweep_dir_with_finished_jobs_is_refused_and_overwrite_clears_each_job(tmp_path, monkeypatch, capsys):

@@ -162,7 +162,7 @@ def test_per_epoch_scalars_written_in_bulk_for_every_epoch_each_member_trained(t
     run = tmp_path / "run"
     metrics = train(compose_config(["cv.folds=2", "trainer.max_epochs=60", "early_stopping.patience=4", "figures.enabled=false"]), run)
     for k, fold in enumerate(metrics["folds"]):
-        events = EventAccumulator(str(run / "tensorboard" / f"fold_{k}"))
+        events = EventAccumulator(str(run / "tensorboard" / "members" / f"fold_{k}"))
         events.Reload()
         steps = [e.step for e in events.Scalars("val/loss")]
         assert steps == list(range(fold["epochs"])) and fold["epochs"] < 60

@@ -122,8 +122,10 @@ RULES: dict[str, dict[str, Rule]] = {
 def validate_config(cfg, name: str) -> None:
     """Every value `RULES[name]` names, checked in the composed config: one line naming the key,
     the value and what is allowed."""
-    from omegaconf import OmegaConf
+    from omegaconf import DictConfig, OmegaConf
 
+    if not isinstance(cfg, DictConfig):  # a plain mapping (the Python API, tests)
+        cfg = OmegaConf.create(dict(cfg))
     for key, rule in RULES[name].items():
         value = OmegaConf.select(cfg, key, default="<absent>", throw_on_missing=False)
         if value == "<absent>":
