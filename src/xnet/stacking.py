@@ -20,8 +20,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.datamodule import StackedDataModule, XrayDataModule
-from xnet.dataset import LabelledSet, Split, ensemble_splits, make_splits, prepare_labelled_set
+from xnet.dataset import LabelledSet, Split, ensemble_splits, prepare_labelled_set
 from xnet.errors import XnetError
+from xnet.shifted import splits_for
 from xnet.module import StackedClassifier
 
 log = logging.getLogger("xnet.train")
@@ -114,7 +115,7 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
         folds = int(cfg.cv.folds or 0)
         if folds == 1 or folds < 0:
             raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
-        cache[key] = (data, list(make_splits(data.y, cfg.split, folds, int(cfg.seed))))
+        cache[key] = (data, splits_for(data, cfg.cv, cfg.split, int(cfg.seed)))  # hook: xnet.shifted (cv.scheme)
         log.info(
             "%s: %d sources, %d classes (%s), %d features (%s)",
             data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
