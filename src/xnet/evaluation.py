@@ -17,6 +17,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from xnet import coverage, inner_validation
 from xnet.calibration import expected_calibration_error, fit_temperature, reliability_figure, summarize_calibration, tempered_probabilities
 from xnet.datamodule import XrayDataModule
 from xnet.dataset import LabelledSet
@@ -155,7 +156,11 @@ def evaluate_split(results: list[dict]) -> dict:
         member.split_tag, trained, block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
         calibration["ece_test_before"], calibration["ece_test_after"],
     )
-    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig}
+    confidence = coverage.confidence_scores(  # hook: selective classification (xnet.coverage)
+        proba, pred, np.stack([r["proba"]["test"] for r in results]), str(cfg.coverage.confidence),
+        model.hparams.class_prior, float(model.hparams.prior_power))
+    oob = inner_validation.out_of_bag_report(results, data.classes) if len(results) > 1 else None  # hook
+    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig, "confidence": confidence, "oob": oob}
 
 
 def save_checkpoint(path: Path, model: XrayClassifier, dm: XrayDataModule, epoch: int) -> None:
@@ -267,7 +272,12 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
         per_split.setdefault(result["member"].split.fold, []).append(result)
     split_results = [evaluate_split(group) for group in per_split.values()]
     payload = job_payload(job, split_results)
+    # hooks: selective classification and the inner (out-of-bag) validation score
+    payload["coverage"] = coverage.coverage_block(split_results, job.data.classes, str(job.cfg.coverage.confidence))
+    if all(r["oob"] for r in split_results):
+        payload["inner_validation"] = inner_validation.summarize([r["oob"] for r in split_results])
     if job.cfg.figures.enabled:
         payload["figures"] = run_figures(job, payload, [r["reliability"] for r in split_results])
+        payload["figures"]["coverage"] = coverage.write_figure(payload["coverage"], job.run_dir)
     write_json(job.run_dir / "metrics.json", payload)
     return payload

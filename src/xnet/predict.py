@@ -37,6 +37,7 @@ from xnet.features import DERIVED, build_features
 from xnet.flags import FlagRules, RowFlags, TrainingStats
 from xnet.metrics import classification_report
 from xnet.preprocessing import transform
+from xnet.coverage import run_confidence
 from xnet.runs import TrainedRun, load_run, plain_config
 from xnet.writers import TableWriter, check_output
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 #: prediction columns (the input's id, position and label columns come first, under their own names)
 PRED_CLASS, PRED_PROB, FLAG, ROW = "pred_class", "pred_prob", "flag", "row"
+CONFIDENCE = "confidence"
 #: canonical columns read, where the catalog maps them, for the quality flags
 FLAG_INPUTS = ("sum_flag", "extent")
 
@@ -349,6 +351,9 @@ def predict_chunk(
             columns[column] = to_arrow(chunk.columns[column])
     columns[PRED_CLASS] = pa.DictionaryArray.from_arrays(pa.array(best, mask=~usable), pa.array(classes))
     columns[PRED_PROB] = pa.array(proba.max(axis=1))  # NaN for rows without features
+    # hook (xnet.coverage): the score metrics.json's coverage curve ranks by (the run's
+    # coverage.confidence); keep rows with confidence >= the curve's threshold to cut at that coverage
+    columns[CONFIDENCE] = pa.array(np.where(usable, run_confidence(run, proba, np.clip(best, 0, None)), np.nan))
     for k, cls in enumerate(classes):
         columns[probability_column(cls)] = pa.array(proba[:, k])
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
@@ -369,7 +374,7 @@ def predict_chunk(
 
 
 def _check_names(plan: InputPlan, classes: list[str]) -> None:
-    ours = [PRED_CLASS, PRED_PROB, FLAG, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
+    ours = [PRED_CLASS, PRED_PROB, CONFIDENCE, FLAG, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
     clash = sorted({c for c in plan.carried if c.lower() in {o.lower() for o in ours}})
     if clash:
         raise XnetError(
