@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from xnet.dataset import LabelledSet, Split
+from xnet.noise import error_resampled
 from xnet.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
 
 
@@ -37,8 +38,9 @@ class XrayDataModule(L.LightningDataModule):
             return
         x, y, s = self.data.x, self.data.y, self.split
         self.scaler = fit_scaler(x[s.train])
+        x_fit, y_fit = error_resampled(self.data, s.train, self.resample, self.seed)  # hook: xnet.noise
         x_train, y_train = resample_training_set(
-            transform(self.scaler, x[s.train]), y[s.train], self.classes, self.resample, self.seed
+            transform(self.scaler, x_fit), y_fit, self.classes, self.resample, self.seed
         )
         self.x_train, self.y_train = torch.as_tensor(x_train), torch.as_tensor(y_train, dtype=torch.long)
         self.x_val, self.y_val = self.tensors(s.val)
