@@ -36,6 +36,11 @@ ROWS = {
     "wider: hidden=60": ["model.hidden=60"],
     "deeper: depth=3": ["model.depth=3"],
     "features=xray_mw": ["features=xray_mw"],
+    "Adam with common betas: beta1=0.9, beta2=0.999, lr=0.003": ["model.beta1=0.9", "model.beta2=0.999", "model.lr=0.003"],
+    "wider with dropout: hidden=100, dropout=0.2": ["model.hidden=100", "model.dropout=0.2"],
+    "stronger L2: l2_alpha=1e-3": ["model.l2_alpha=1e-3"],
+    "measurement-error resampling, 1 copy at half the errors": ["resample.error_copies=1", "resample.error_scale=0.5"],
+    "reddened-AGN oversampling, 1 copy": ["resample.reddened_agn_copies=1"],
 }
 
 

@@ -112,3 +112,24 @@ def test_shifted_splits_test_the_faintest_and_keep_sky_cells_whole():
     stratified = splits_for(data, {"scheme": "stratified", "folds": 5}, cfg.split, 1)
     reference = list(make_splits(data.y, cfg.split, 5, 1))
     assert all(np.array_equal(a.test, b.test) for a, b in zip(stratified, reference))
+
+
+def test_reddened_agn_copies_are_harder_and_redder():
+    from xnet.features import compute_feature
+    from xnet.noise import reddened
+
+    frame = pd.DataFrame({"flux_soft": [1e-14], "flux_medium": [1e-14], "flux_hard": [2e-14], "flux_total": [4e-14],
+                          "gaia_g": [20.5], "j": [15.0], "k": [14.0]})
+    out = reddened(frame, np.random.default_rng(0), (22.0, 22.0))  # N_H = 1e22 cm^-2, A_V ~ 4.5
+    assert out["flux_soft"][0] / 1e-14 < out["flux_medium"][0] / 1e-14 < out["flux_hard"][0] / 2e-14 < 1
+    assert compute_feature(out, "hr_hm")[0] > compute_feature(frame, "hr_hm")[0]
+    assert np.isnan(out["gaia_g"][0])  # pushed beyond Gaia's limit: no counterpart
+    assert out["j"][0] - out["k"][0] > frame["j"][0] - frame["k"][0]  # redder
+    assert out["flux_total"][0] == pytest.approx(out[["flux_soft", "flux_medium", "flux_hard"]].sum(axis=1)[0])
+
+    cfg = compose_config(["data=csc_muwclass", "features=xray_mw"])
+    data = prepare_labelled_set(cfg.data, cfg.features, 10)
+    rows = np.arange(100)
+    x, y = error_resampled(data, rows, {"reddened_agn_copies": 2}, seed=1)
+    n_agn = int((data.y[rows] == data.classes.index("AGN")).sum())
+    assert len(y) == 100 + 2 * n_agn and (y[100:] == data.classes.index("AGN")).all()
