@@ -158,6 +158,7 @@ def make_row(label: str, note: str, by_seed: list[Fit], shifted: dict[str, Fit])
     mean, std = summarize_folds(blocks)
     seed_means = [summarize_folds(f.blocks)[0] for f in by_seed]
     seed_std = {k: float(np.std([m[k] for m in seed_means], ddof=1)) if len(seed_means) > 1 else 0.0 for k in HEADLINE}
+    mean["per_seed"] = [{k: m[k] for k in HEADLINE} for m in seed_means]
     shifted_means = {scheme: summarize_folds(f.blocks)[0] for scheme, f in shifted.items()}
     seconds = float(np.mean([f.seconds for f in by_seed]))
     return Row(label, mean, std, seconds, note, folds=blocks, seed_std=seed_std, shifted=shifted_means)
@@ -185,6 +186,11 @@ def markdown_table(title: str, classes: list[str], rows: list[Row]) -> str:
         cells += shifted_cells(r)
         cells.append(f"{r.seconds:.1f}" if r.seconds is not None else "n/a")
         lines.append("| " + " | ".join(cells) + " |")
+    seeded = [r for r in rows if len(r.mean.get("per_seed", [])) > 1]
+    if seeded:
+        lines += ["", "Each seed's fold means (accuracy / balanced accuracy / macro-F1):", ""]
+        lines += [f"- {r.model}: " + "; ".join(" / ".join(f"{m[k]:.3f}" for k in HEADLINE) for m in r.mean["per_seed"])
+                  for r in seeded]
     return "\n".join(lines)
 
 
