@@ -20,17 +20,22 @@ def test_compare_runs_every_model_on_the_same_folds_and_writes_markdown(tmp_path
     )
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
-    assert "xmm_lin2024, features=xray, 2-fold CV (seed 1)" in text
+    assert "xmm_lin2024, features=xray, 2-fold CV, seeds 1, 2" in text
+    assert "torch 2." in text and "scikit-learn" in text and "lightgbm" in text  # the versions used
     table = [line for line in text.splitlines() if line.startswith("| ")]
     header, rows = table[0], table[1:]
     assert header.startswith("| model | accuracy | balanced accuracy | macro-F1 | recall AGN | recall CV | recall LM-STAR")
+    assert "| seed std (acc / bal.acc / F1) | faint 20 % (acc / bal.acc / F1) | sky-out (acc / bal.acc / F1) |" in header
     names = [r.split(" | ")[0] for r in rows]
     assert len(rows) == 6 and any("experiment=csc_best" in n for n in names)
     assert any("MLPClassifier" in n for n in names) and any("LightGBM" in n for n in names)
     for row in rows:
         cells = row.strip("| ").split(" | ")
-        mean, std = cells[2].split(" ± ")  # balanced accuracy, mean ± std over the 2 folds
+        mean, std = cells[2].split(" ± ")  # balanced accuracy, mean ± std over the 2 folds x 2 seeds
         assert 0 < float(mean) <= 1 and float(std) >= 0
+        seed_std, faint, sky = ([float(v) for v in c.split(" / ")] for c in cells[-4:-1])
+        assert len(seed_std) == len(faint) == len(sky) == 3  # accuracy / balanced accuracy / macro-F1
+        assert all(v >= 0 for v in seed_std) and all(0 <= v <= 1 for v in faint + sky)
     assert not any(n.startswith("MUWCLASS") for n in names)  # its published row: Chandra xray_mw only
     assert "bal.acc" in result.stdout
 

@@ -111,7 +111,7 @@ def test_train_then_predict_on_4xmm_slim_fits_from_the_command_line(xmm_run, sli
     assert result.returncode == 0, result.stderr
     assert "xmm_dr13_slim" in result.stdout  # the run's catalog (Lin) does not fit; the slim config does
     table = pd.read_parquet(out)
-    assert list(table.columns) == ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "pred_class", "pred_prob", *PROBS, "flag", "in_training"]
+    assert list(table.columns) == ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "pred_class", "pred_prob", "confidence", *PROBS, "flag", "in_training"]
     assert len(table) == 40 and table["SRCID"].tolist() == slim_table(40, seed=3)["SRCID"].tolist()
     assert table["IAUNAME"].str.startswith("4XMM J").all()
     usable = table["pred_class"].notna()
@@ -119,6 +119,9 @@ def test_train_then_predict_on_4xmm_slim_fits_from_the_command_line(xmm_run, sli
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     assert (table.loc[usable, "pred_prob"].to_numpy() == probs.max(axis=1)).all()
     assert (table.loc[usable, "pred_class"] == np.array(LIN_CLASSES)[probs.argmax(axis=1)]).all()
+    # confidence: the probability of the predicted class (prior_power 0 here: the top probability)
+    np.testing.assert_allclose(table.loc[usable, "confidence"], table.loc[usable, "pred_prob"], rtol=1e-6)
+    assert table.loc[~usable, "confidence"].isna().all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]  # no temporary file left
     umask = os.umask(0)
     os.umask(umask)

@@ -89,10 +89,13 @@ def test_data_figures_are_drawn_once_and_copied_into_each_run(tmp_path, caplog):
     runs = []
     for k in (1, 2):
         writer = SummaryWriter(str(tmp_path / f"tb{k}"))
+        caplog.clear()  # after the loop: the second run's records only
         with caplog.at_level("INFO", logger="xnet.plotting.figure_cache"):
             runs.append(write_run_figures(tmp_path / f"run{k}", data, split, cm, tb_writer=writer))
         writer.close()
-    assert "copied from the cache" in caplog.records[-1].getMessage() and runs[0] == runs[1]
+    # (other loggers may log after it when an earlier test set the root logger to INFO)
+    cached = [r.getMessage() for r in caplog.records if r.name == "xnet.plotting.figure_cache"]
+    assert cached and "copied from the cache" in cached[-1] and runs[0] == runs[1]
     folder = cache_dir() / content_key(data, split)
     for name in ("sky_galactic", "class_shares", "features_scaled", "missing_values", "hardness_hr1_hr2"):
         png = (tmp_path / "run2" / f"{name}.png").read_bytes()

@@ -25,6 +25,7 @@ from xnet.predict.trained_run import TrainedRun
 
 #: prediction columns (the input's id, position and label columns come first, under their own names)
 PRED_CLASS, PRED_PROB, FLAG, ROW, IN_TRAINING = "pred_class", "pred_prob", "flag", "row", "in_training"
+CONFIDENCE = "confidence"
 
 
 def column_meta(plan: InputPlan, classes: list[str]) -> dict[str, tuple[str | None, str]]:
@@ -34,7 +35,7 @@ def column_meta(plan: InputPlan, classes: list[str]) -> dict[str, tuple[str | No
         PRED_CLASS: (None, f"class predicted by xnet: one of {', '.join(classes)}; empty without features"),
         PRED_PROB: (None, "calibrated probability of the predicted class (mean over the run's networks)"),
         FLAG: (None, "why the prediction should not be trusted (missing, out_of_range, poor_quality, extended); empty: none"),
-        "confidence": (None, "how far the model's training data covers this source"),
+        CONFIDENCE: (None, "score the run's coverage curve ranks by (metrics.json coverage): keep rows above a threshold to cut at a coverage"),
         "in_training": (None, "true: the source was a training row of the run, its prediction is not a test"),
     }
     meta.update({probability_column(c): (None, f"calibrated probability that the source is {c}") for c in classes})
@@ -215,6 +216,11 @@ def predict_chunk(
             columns[column] = to_arrow(chunk.columns[column])
     columns[PRED_CLASS] = pa.DictionaryArray.from_arrays(pa.array(best, mask=~usable), pa.array(classes))
     columns[PRED_PROB] = pa.array(proba.max(axis=1))  # NaN for rows without features
+    # the score metrics.json's coverage curve ranks by (the run's coverage.confidence): keep rows
+    # with confidence >= the curve's threshold to cut the catalog at that coverage
+    from xnet.training.coverage import run_confidence
+
+    columns[CONFIDENCE] = pa.array(np.where(usable, run_confidence(run, proba, np.clip(best, 0, None)), np.nan))
     for k, cls in enumerate(classes):
         columns[probability_column(cls)] = pa.array(proba[:, k])
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))

@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 
 
 def _check_names(plan: InputPlan, classes: list[str]) -> None:
-    from xnet.predict.chunks import FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, probability_column
+    from xnet.predict.chunks import CONFIDENCE, FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, probability_column
 
-    ours = [PRED_CLASS, PRED_PROB, FLAG, IN_TRAINING, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
+    ours = [PRED_CLASS, PRED_PROB, CONFIDENCE, FLAG, IN_TRAINING, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
     clash = sorted({c for c in plan.carried if c.lower() in {o.lower() for o in ours}})
     if clash:
         raise XnetError(

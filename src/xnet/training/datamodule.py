@@ -19,6 +19,7 @@ from xnet.data.labelled import LabelledSet, Split
 from xnet.data.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
 from xnet.errors import XnetError
 from xnet.models.nets import FEATURES
+from xnet.data.noise import error_resampled
 
 
 class XrayDataModule(L.LightningDataModule):
@@ -48,8 +49,9 @@ class XrayDataModule(L.LightningDataModule):
         if self.data.inputs and self.resample.get("name", "none") not in (None, "none"):
             raise XnetError(f"resample={self.resample.get('name')} cannot resample the extra inputs {', '.join(self.data.inputs)}; use resample=none")
         self.scaler = fit_scaler(x[s.train])
+        x_fit, y_fit = error_resampled(self.data, s.train, self.resample, self.seed)  # xnet.data.noise: error and reddened-AGN copies (none by default)
         x_train, y_train = resample_training_set(
-            transform(self.scaler, x[s.train]), y[s.train], self.classes, self.resample, self.seed
+            transform(self.scaler, x_fit), y_fit, self.classes, self.resample, self.seed
         )
         self.train_inputs = {**self.inputs(s.train), FEATURES: torch.as_tensor(x_train)}
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)

@@ -112,4 +112,10 @@ def evaluate_split(results: list[dict]) -> dict:
         member.split_tag, trained, block["n_test"], block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
         calibration["ece_test_before"], calibration["ece_test_after"],
     )
-    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig}
+    from xnet.training import coverage, inner_validation  # selective classification, out-of-bag score
+
+    confidence = coverage.confidence_scores(
+        proba, pred, np.stack([r["proba"]["test"] for r in results]), str(cfg.coverage.confidence),
+        model.class_prior, float(model.prior_power))
+    oob = inner_validation.out_of_bag_report(results, data.classes) if len(results) > 1 else None
+    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig, "confidence": confidence, "oob": oob}

@@ -119,10 +119,17 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
 
     split_results = [evaluate_split(group) for group in per_split.values()]
     payload = job_payload(job, split_results)
+    from xnet.training import coverage, inner_validation
+
+    # selective classification (metrics vs coverage) and the inner (out-of-bag) validation score
+    payload["coverage"] = coverage.coverage_block(split_results, job.data.classes, str(job.cfg.coverage.confidence))
+    if all(r["oob"] for r in split_results):
+        payload["inner_validation"] = inner_validation.summarize([r["oob"] for r in split_results])
     writer = job_writer(job)
     try:
         if job.cfg.figures.enabled:
             payload["figures"] = run_figures(job, payload, [r["reliability"] for r in split_results], writer)
+            payload["figures"]["coverage"] = coverage.write_figure(payload["coverage"], job.run_dir)
         if writer is not None:
             write_job_summary(writer, job, payload)
     finally:

@@ -24,6 +24,7 @@ from xnet.errors import XnetError
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
 from xnet.training.board import member_logger
+from xnet.data.shifted import splits_for
 
 log = logging.getLogger("xnet.train")
 
@@ -117,7 +118,7 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
         folds = int(cfg.cv.folds or 0)
         if folds == 1 or folds < 0:
             raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
-        cache[key] = (data, list(make_splits(data.y, cfg.split, folds, int(cfg.seed), groups=data.groups, classes=data.classes)))
+        cache[key] = (data, splits_for(data, cfg.cv, cfg.split, int(cfg.seed)))  # cv.scheme: xnet.data.shifted
     data, splits = cache[key]
     log.info(  # for every job (a sweep job's own log holds it too)
         "%s: %d sources, %d classes (%s), %d features (%s)",
