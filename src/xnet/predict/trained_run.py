@@ -50,6 +50,7 @@ class TrainedRun:
     source: Path
     members: list[CheckpointModel]
     data_cfg: dict | None  # the run's data config (.hydra/config.yaml), where found
+    confidence: str = "probability"  # the run's coverage.confidence (older runs: the probability)
 
     @property
     def state(self) -> dict:
@@ -177,16 +178,19 @@ def checkpoints_of(run: Path) -> list[Path]:
     return paths
 
 
-def run_data_config(run_dir: Path) -> dict | None:
-    """The `data` block of the run's composed config, if the run directory has one."""
+def run_config(run_dir: Path) -> tuple[dict | None, str]:
+    """The `data` block and the `coverage.confidence` measure of the run's composed config
+    (None and "probability" when the run directory has none, or an older or damaged one)."""
     path = run_dir / ".hydra" / "config.yaml"
     if not path.exists():
-        return None
+        return None, "probability"
     try:
-        node = OmegaConf.load(path).get("data")
+        cfg = OmegaConf.load(path)
     except Exception:  # a damaged config only costs the default catalog
-        return None
-    return plain_config(node) if node is not None else None
+        return None, "probability"
+    node = cfg.get("data")
+    confidence = OmegaConf.select(cfg, "coverage.confidence", default=None)
+    return (plain_config(node) if node is not None else None), str(confidence or "probability")
 
 
 def load_run(source: str | Path) -> TrainedRun:
@@ -208,5 +212,5 @@ def load_run(source: str | Path) -> TrainedRun:
             raise XnetError(f"run={path}: checkpoints {members[0].path.name} and {m.path.name} differ in classes or features")
     if len(members) > 1:
         log.info("run %s: %d fold models; probabilities are their mean", path, len(members))
-    run.data_cfg = run_data_config(run_dir)
+    run.data_cfg, run.confidence = run_config(run_dir)
     return run

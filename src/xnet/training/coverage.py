@@ -150,26 +150,9 @@ def write_figure(block: dict, run_dir) -> str:
     return path.name
 
 
-def run_confidence_kind(source) -> str:
-    """The confidence measure a trained run was evaluated with (its `.hydra/config.yaml`,
-    `coverage.confidence`), so that `xnet.predict` writes the score its coverage curve ranks by."""
-    from pathlib import Path
-
-    from omegaconf import OmegaConf
-
-    source = Path(source)
-    config = (source if source.is_dir() else source.parent.parent) / ".hydra" / "config.yaml"
-    try:
-        return str(OmegaConf.load(config).coverage.confidence)
-    except Exception:  # no or an older config: the calibrated probability
-        return "probability"
-
-
 def run_confidence(run, proba: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """`confidence_scores` for a loaded run (`xnet.predict.trained_run.TrainedRun`): its measure, its decision's
     prior (averaged over its models, as `TrainedRun.decide`) and prior power; members' spread is
     not kept at prediction time, so `lower_bound` falls back to the probability there."""
-    if not hasattr(run, "_confidence_kind"):
-        run._confidence_kind = run_confidence_kind(run.source)
-    kind = run._confidence_kind if run._confidence_kind != "lower_bound" else "probability"
+    kind = run.confidence if run.confidence != "lower_bound" else "probability"
     return confidence_scores(proba, pred, kind=kind, prior=run.class_prior, prior_power=float(run.prior_power or 0.0))

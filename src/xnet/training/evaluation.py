@@ -62,7 +62,8 @@ def evaluate_split(results: list[dict]) -> dict:
     member, model = first["member"], first["model"]
     cfg, data, split = member.job.cfg, member.job.data, member.split
     y_test = first["truth"]["test"]
-    proba = np.mean([r["proba"]["test"] for r in results], axis=0)
+    member_proba = np.stack([r["proba"]["test"] for r in results])  # (networks, rows, classes)
+    proba = member_proba.mean(axis=0)
     raw = np.mean([r["proba"]["test_uncalibrated"] for r in results], axis=0)
     pred = model.decide(proba)
     report = classification_report(y_test, pred, data.classes)
@@ -115,7 +116,7 @@ def evaluate_split(results: list[dict]) -> dict:
     from xnet.training import coverage, inner_validation  # selective classification, out-of-bag score
 
     confidence = coverage.confidence_scores(
-        proba, pred, np.stack([r["proba"]["test"] for r in results]), str(cfg.coverage.confidence),
+        proba, pred, member_proba, str(cfg.coverage.confidence),
         model.class_prior, float(model.prior_power))
     oob = inner_validation.out_of_bag_report(results, data.classes) if len(results) > 1 else None
     return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig, "confidence": confidence, "oob": oob}
