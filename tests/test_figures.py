@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from conftest import compose_config
 from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.plotting.png import png_size
 from xnet.plotting.run_figures import galactic, missing_values_table, write_run_figures
 from xnet.training.sweep import collect_widths, write_width_figure
 
@@ -51,6 +52,11 @@ def test_xmm_run_writes_every_study_figure_and_tensorboard(tmp_path):
     events = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0})
     events.Reload()
     assert {f"figures/{n}" for n in names} <= set(events.Tags()["images"])
+    for name in ("confusion_counts", "features_raw"):  # drawn once: TensorBoard holds the file's own PNG
+        image = events.Images(f"figures/{name}")[0]
+        png = (tmp_path / f"{name}.png").read_bytes()
+        assert image.encoded_image_string == png
+        assert (image.width, image.height) == png_size(png)
 
     # missing values per class and feature: counts that add up to the catalog's NaNs
     table = pd.read_csv(tmp_path / "missing_values.csv", index_col="class")

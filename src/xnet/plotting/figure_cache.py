@@ -86,8 +86,7 @@ def cached_data_figures(run_dir: Path, data: LabelledSet, split: Split, tb_write
     for name, file_name in written.items():
         shutil.copyfile(folder / file_name, run_dir / file_name)
         if tb_writer is not None and file_name.endswith(".png"):
-            from PIL import Image
+            from xnet.plotting.png import add_png
 
-            with Image.open(run_dir / file_name) as image:
-                tb_writer.add_image(f"figures/{name}", np.asarray(image.convert("RGB")), dataformats="HWC")
+            add_png(tb_writer, f"figures/{name}", (folder / file_name).read_bytes())  # the file's bytes, not re-encoded
     return written

@@ -24,10 +24,10 @@ from xnet.plotting.draw import (
     feature_histograms_figure,
     hardness_figure,
     missing_values_figure,
-    plt,
     sky_figure,
 )
 from xnet.data.preprocessing import fit_scaler, transform
+from xnet.plotting.png import add_png, save_png
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,11 @@ class FigureWriter:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.written: dict[str, str] = {}
 
-    def __call__(self, name: str, fig) -> None:
+    def __call__(self, name: str, fig, tight: bool = True) -> None:
         path = self.out_dir / f"{name}.png"
-        fig.savefig(path, dpi=self.dpi, bbox_inches="tight")
+        png = save_png(fig, path, self.dpi, tight)  # drawn once: the file and TensorBoard get the same bytes
         if self.tb_writer is not None:
-            self.tb_writer.add_figure(f"{self.tb_prefix}/{name}", fig)
-        plt.close(fig)
+            add_png(self.tb_writer, f"{self.tb_prefix}/{name}", png)
         self.written[name] = path.name
 
 
@@ -110,16 +109,17 @@ def write_data_figures(out_dir: str | Path, data: LabelledSet, split: Split, tb_
             x = compute_feature(source, x_name).to_numpy()
             y = compute_feature(source, y_name).to_numpy()
             fig = hardness_figure(x, y, labels, data.classes, x_name, y_name, title=f"{name}: {y_name} against {x_name}")
-            save(f"hardness_{x_name}_{y_name}", fig)
+            save(f"hardness_{x_name}_{y_name}", fig, tight=False)  # tight_layout already fits it
 
     x_train = data.x[split.train]
     scaled = transform(fit_scaler(x_train), x_train)
     n_features = len(data.spec.features)
     names = data.feature_names[:n_features]
-    save("features_raw", feature_histograms_figure(x_train[:, :n_features], names, title=f"{name}: training features before scaling"))
+    save("features_raw", feature_histograms_figure(x_train[:, :n_features], names, title=f"{name}: training features before scaling"),
+         tight=False)  # laid out by the figure itself
     save("features_scaled", feature_histograms_figure(
         scaled[:, :n_features], names, title=f"{name}: after imputation, Yeo-Johnson and min-max scaling (training rows)"
-    ))
+    ), tight=False)
 
     table = missing_values_table(data)
     table.to_csv(out_dir / "missing_values.csv")

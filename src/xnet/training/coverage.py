@@ -141,12 +141,10 @@ def write_figure(block: dict, run_dir) -> str:
     """`coverage.png` in the run directory; its file name."""
     from pathlib import Path
 
-    from xnet.plotting.draw import plt
+    from xnet.plotting.png import save_png
 
-    fig = coverage_figure(block)
     path = Path(run_dir) / "coverage.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_png(coverage_figure(block), path)
     return path.name
 
 

@@ -72,12 +72,14 @@ def evaluate_split(results: list[dict]) -> dict:
     if cfg.figures.enabled:
         from xnet.plotting.reliability import reliability_figure
 
+        from xnet.plotting.png import save_png
+
         fig = reliability_figure(y_test, raw, proba, calibration["temperature"], n_bins, title=f"{member.split_tag}: test part")
         path = member.job.run_dir / f"reliability_{member.split_tag}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        png = save_png(fig, path)  # these bytes also go to TensorBoard (report.run_figures)
         calibration["figure"] = path.name
     else:
-        fig = None
+        png = None
 
     def mean_headline(part: str) -> dict:
         """The part's headline metrics (mean over networks) with the rows behind them: its size
@@ -119,4 +121,4 @@ def evaluate_split(results: list[dict]) -> dict:
         proba, pred, member_proba, str(cfg.coverage.confidence),
         model.class_prior, float(model.prior_power))
     oob = inner_validation.out_of_bag_report(results, data.classes) if len(results) > 1 else None
-    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": fig, "confidence": confidence, "oob": oob}
+    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": png, "confidence": confidence, "oob": oob}

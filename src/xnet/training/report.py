@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-import matplotlib.pyplot as plt
 import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
@@ -13,6 +12,7 @@ from omegaconf import DictConfig
 from xnet.data.labelled import LabelledSet
 from xnet.files import write_json
 from xnet.plotting.draw import confusion_matrix_figure
+from xnet.plotting.png import add_png, png_bytes
 from xnet.plotting.run_figures import write_run_figures
 from xnet.training.board import job_writer, write_job_summary
 from xnet.training.calibration import summarize_calibration
@@ -36,8 +36,7 @@ def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, rep
     )
     for part in ("val", "test"):
         fig = confusion_matrix_figure(np.array(reports[part]["confusion_matrix"]), data.classes, title=f"{part} confusion matrix")
-        logger.experiment.add_figure(f"{part}/confusion_matrix", fig, global_step=step)
-        plt.close(fig)
+        add_png(logger.experiment, f"{part}/confusion_matrix", png_bytes(fig), step)
     logger.finalize("success")
 
 
@@ -93,15 +92,15 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     }
 
 
-def run_figures(job: Job, payload: dict, reliability: list, writer=None) -> dict[str, str]:
+def run_figures(job: Job, payload: dict, reliability: list[bytes], writer=None) -> dict[str, str]:
     """The study's figures for a run (PNG in the run directory, and in TensorBoard with a writer
-    on the job's run), with the reliability diagrams of its splits; the data figures come from
-    the figure cache when the data are unchanged (`figures.cache`)."""
-    for split, fig in zip(job.splits, reliability):
+    on the job's run), with the reliability diagrams of its splits (PNG bytes, already in the run
+    directory); the data figures come from the figure cache when the data are unchanged
+    (`figures.cache`)."""
+    for split, png in zip(job.splits, reliability):
         if writer is not None:
             tag = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
-            writer.add_figure(f"calibration/reliability_{tag}", fig)
-        plt.close(fig)
+            add_png(writer, f"calibration/reliability_{tag}", png)
     title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
     return write_run_figures(
         job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title,

@@ -1,0 +1,51 @@
+"""One render per figure: the PNG bytes go to the run directory and, unchanged, to TensorBoard.
+
+`SummaryWriter.add_figure` draws a figure again and re-encodes it (through PIL, with a resize),
+and `savefig(bbox_inches="tight")` draws it twice; a run's figures were paying three draws and two
+encodings each. Here a figure is drawn and encoded once (`png_bytes`) and TensorBoard receives the
+same bytes as an image summary (`add_png`), under the same tag as `add_figure` would use.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+
+def png_bytes(fig, dpi: int = 110, tight: bool = True) -> bytes:
+    """The figure as PNG, then closed. `tight` crops to the drawn artists (one extra layout pass);
+    figures whose layout is already fixed (`subplots_adjust`, `tight_layout`) can skip it."""
+    from xnet.plotting.draw import plt
+
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def save_png(fig, path: str | Path, dpi: int = 110, tight: bool = True) -> bytes:
+    """Write the figure to `path` as PNG (closing it); returns the bytes for TensorBoard."""
+    png = png_bytes(fig, dpi, tight)
+    Path(path).write_bytes(png)
+    return png
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from the PNG's IHDR chunk."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    return struct.unpack(">II", png[16:24])
+
+
+def add_png(writer, tag: str, png: bytes, step: int = 0) -> None:
+    """Add PNG bytes to a `SummaryWriter` as an image summary (what `add_image`/`add_figure` write,
+    without decoding and re-encoding)."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    width, height = png_size(png)
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(png[25], 4)  # IHDR colour type: grey, RGB, grey+alpha, RGBA
+    image = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png)
+    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
