@@ -110,6 +110,33 @@ def test_data_figures_are_drawn_once_and_copied_into_each_run(tmp_path, caplog):
     assert content_key(data, other) != content_key(data, split)
 
 
+def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path, monkeypatch):
+    """A first run starts its data figures in a forked child before training (`draw_ahead`); the
+    run then copies the child's files, byte for byte what drawing them in-process gives, and the
+    stack's torch threads leave the child's core alone."""
+    import multiprocessing
+
+    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.plotting import figure_cache
+    from xnet.plotting.run_figures import write_data_figures
+    from xnet.training.stacking import busy_cores
+
+    monkeypatch.setenv("XNET_DATA_HOME", str(tmp_path / "home"))
+    cfg = compose_config()
+    data = prepare_labelled_set(cfg.data, cfg.features, cfg.split.min_class_count)
+    split = next(make_splits(data.y, cfg.split, 0, 1))
+    figure_cache.draw_ahead(data, split)
+    (_, child), = [v for k, v in figure_cache._AHEAD.items() if k == (id(data), id(split))]
+    assert child.pid != multiprocessing.current_process().pid and child.is_alive() and busy_cores() >= 1
+    written = figure_cache.cached_data_figures(tmp_path / "run", data, split)
+    assert child.exitcode == 0 and (id(data), id(split)) not in figure_cache._AHEAD
+    assert written == write_data_figures(tmp_path / "here", data, split)
+    for name, file_name in written.items():
+        assert (tmp_path / "run" / file_name).read_bytes() == (tmp_path / "here" / file_name).read_bytes(), name
+    figure_cache.draw_ahead(data, split)  # cached now: nothing to draw
+    assert (id(data), id(split)) not in figure_cache._AHEAD
+
+
 def _sklearn_rule(scores, tol=1e-4, n_iter_no_change=60):
     """scikit-learn's MLPClassifier._update_no_improvement_count with early_stopping=True, epoch by
     epoch: (epoch of the kept weights, epoch it stops at)."""

@@ -7,6 +7,11 @@ the key hashes the labelled set (frame, feature matrix, labels, classes, feature
 split's training rows and the source of the drawing code; every later run (a sweep's 15 jobs, a
 rerun) with the same key copies the PNG files and `missing_values.csv` and adds the same images
 to TensorBoard under the same tags. Delete the folder to redraw.
+
+On a first run the drawing need not wait for the training: `draw_ahead` starts it in a forked
+child process before the networks train (on another core), and `cached_data_figures` waits for
+that child at the end. Where fork is unavailable (Windows), or the child fails, the figures are
+drawn in-process as before.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 from pathlib import Path
@@ -71,10 +77,40 @@ def _draw(folder: Path, data: LabelledSet, split: Split) -> dict[str, str]:
     return written
 
 
+#: data figures being drawn by a child process: (id(data), id(split)) -> (cache folder, process)
+_AHEAD: dict[tuple[int, int], tuple[Path, multiprocessing.process.BaseProcess]] = {}
+
+
+def draw_ahead(data: LabelledSet, split: Split) -> None:
+    """Start drawing the data figures of (data, split) into the cache in a forked child, unless
+    they are cached, already being drawn, or fork is unavailable. The child inherits the data (no
+    copy, no pickling) and exits when done; it is a daemon, so it dies with an interrupted run."""
+    if (id(data), id(split)) in _AHEAD or "fork" not in multiprocessing.get_all_start_methods():
+        return
+    folder = cache_dir() / content_key(data, split)
+    if (folder / MANIFEST).exists():
+        return
+    child = multiprocessing.get_context("fork").Process(target=_draw, args=(folder, data, split), daemon=True)
+    child.start()
+    _AHEAD[(id(data), id(split))] = (folder, child)
+
+
+def _cache_folder(data: LabelledSet, split: Split) -> Path:
+    """The cache folder of (data, split), after waiting for a child drawing it (`draw_ahead`)."""
+    ahead = _AHEAD.pop((id(data), id(split)), None)
+    if ahead is None:
+        return cache_dir() / content_key(data, split)
+    folder, child = ahead
+    child.join()
+    if child.exitcode != 0 and not (folder / MANIFEST).exists():
+        log.warning("the background drawing of the data figures failed (exit code %s); drawing them here", child.exitcode)
+    return folder
+
+
 def cached_data_figures(run_dir: Path, data: LabelledSet, split: Split, tb_writer=None) -> dict[str, str]:
     """The data figures in `run_dir` (and TensorBoard, under `figures/<name>`), from the cache;
     drawn into the cache first where absent. Returns {figure name: file name}."""
-    folder = cache_dir() / content_key(data, split)
+    folder = _cache_folder(data, split)
     manifest = folder / MANIFEST
     written = json.loads(manifest.read_text()) if manifest.exists() else None
     if written is None:

@@ -45,6 +45,7 @@ def train_many(
             with logs.attached(index):
                 jobs.append(prepare_job(cfg, Path(run_dir), cache))
         assign_boards(jobs)
+        draw_data_figures_ahead(jobs)
         number = {id(job): index for index, job in enumerate(jobs)}
         members = make_members(jobs)
         results: dict[int, dict] = {}
@@ -59,6 +60,16 @@ def train_many(
             with logs.attached(number[id(job)]):
                 payloads.append(finish_job(job, [results[id(mb)] for mb in members if mb.job is job]))
     return payloads
+
+
+def draw_data_figures_ahead(jobs: list) -> None:
+    """A first run on new data draws its data figures while its networks train (a child process,
+    `xnet.plotting.figure_cache.draw_ahead`); a sweep's jobs on the same data share one drawing."""
+    for job in jobs:
+        if job.cfg.figures.enabled and job.cfg.figures.get("cache", True):
+            from xnet.plotting.figure_cache import draw_ahead
+
+            draw_ahead(job.data, job.splits[0])
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
