@@ -119,7 +119,7 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     from xnet.data.labelled import make_splits, prepare_labelled_set
     from xnet.plotting import figure_cache
     from xnet.plotting.run_figures import write_data_figures
-    from xnet.training.stacking import busy_cores
+    from xnet.cores import busy_cores
 
     monkeypatch.setenv("XNET_DATA_HOME", str(tmp_path / "home"))
     cfg = compose_config()

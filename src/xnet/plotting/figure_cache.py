@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from xnet.config import data_home
+from xnet.cores import can_fork
 from xnet.data.labelled import LabelledSet, Split
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def draw_ahead(data: LabelledSet, split: Split) -> None:
     """Start drawing the data figures of (data, split) into the cache in a forked child, unless
     they are cached, already being drawn, or fork is unavailable. The child inherits the data (no
     copy, no pickling) and exits when done; it is a daemon, so it dies with an interrupted run."""
-    if (id(data), id(split)) in _AHEAD or "fork" not in multiprocessing.get_all_start_methods():
+    if (id(data), id(split)) in _AHEAD or not can_fork():
         return
     folder = cache_dir() / content_key(data, split)
     if (folder / MANIFEST).exists():

@@ -27,7 +27,7 @@ from xnet.plotting.draw import (
     sky_figure,
 )
 from xnet.data.preprocessing import fit_scaler, transform
-from xnet.plotting.png import add_png, save_png
+from xnet.plotting.png import Renderer, add_png, save_png
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +66,25 @@ def missing_values_table(data: LabelledSet) -> pd.DataFrame:
 
 
 class FigureWriter:
-    """Saves each figure as `<name>.png` in `out_dir` and, with a writer, to TensorBoard."""
+    """Saves each figure as `<name>.png` in `out_dir` and, with a writer, to TensorBoard; with a
+    `renderer` (`xnet.plotting.png.Renderer`) the PNG is written when the renderer finishes."""
 
-    def __init__(self, out_dir: Path, tb_writer=None, tb_prefix: str = "figures", dpi: int = 110):
+    def __init__(self, out_dir: Path, tb_writer=None, tb_prefix: str = "figures", dpi: int = 110, renderer=None):
         self.out_dir, self.tb_writer, self.tb_prefix, self.dpi = Path(out_dir), tb_writer, tb_prefix, dpi
+        self.renderer = renderer
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.written: dict[str, str] = {}
 
     def __call__(self, name: str, fig, tight: bool = True) -> None:
         path = self.out_dir / f"{name}.png"
-        png = save_png(fig, path, self.dpi, tight)  # drawn once: the file and TensorBoard get the same bytes
-        if self.tb_writer is not None:
-            add_png(self.tb_writer, f"{self.tb_prefix}/{name}", png)
+        tag = f"{self.tb_prefix}/{name}"
+        to_board = (lambda png: add_png(self.tb_writer, tag, png)) if self.tb_writer is not None else None
+        if self.renderer is not None:
+            self.renderer.submit(fig, path, to_board, self.dpi, tight)
+        else:
+            png = save_png(fig, path, self.dpi, tight)  # drawn once: the file and TensorBoard get the same bytes
+            if to_board is not None:
+                to_board(png)
         self.written[name] = path.name
 
 
@@ -139,27 +146,31 @@ def write_run_figures(
     tb_writer=None,
     confusion_title: str = "test",
     cache: bool = True,
+    renderer: Renderer | None = None,
 ) -> dict[str, str]:
     """Every study figure for a run; returns {figure name: file name in run_dir}.
 
     The data figures (`write_data_figures`) come from the figure cache in the data home (drawn
     there once per data content, copied into the run) unless `cache` is false. `confusion_matrix`
     (rows true, columns predicted, `data.classes` order) is the run's test matrix (pooled
-    out-of-fold under CV); None skips the two confusion figures."""
+    out-of-fold under CV); None skips the two confusion figures. The confusion figures render on
+    idle cores (`renderer`; without one, a renderer finished before returning)."""
     from xnet.plotting.figure_cache import cached_data_figures
 
     run_dir = Path(run_dir)
-    save = FigureWriter(run_dir, tb_writer)
-    if cache:
-        save.written.update(cached_data_figures(run_dir, data, split, tb_writer))
-    else:
-        save.written.update(write_data_figures(run_dir, data, split, tb_writer))
-
+    own = renderer is None
+    save = FigureWriter(run_dir, tb_writer, renderer=Renderer() if own else renderer)
     if confusion_matrix is not None:
         cm = np.asarray(confusion_matrix)
         save("confusion_counts", confusion_matrix_figure(cm, data.classes, title=f"{confusion_title} confusion matrix (counts)"))
         save("confusion_normalized", confusion_matrix_figure(
             cm, data.classes, title=f"{confusion_title} confusion matrix (row-normalised)", normalize=True
         ))
+    if cache:
+        save.written.update(cached_data_figures(run_dir, data, split, tb_writer))
+    else:
+        save.written.update(write_data_figures(run_dir, data, split, tb_writer))
+    if own:
+        save.renderer.finish()
     log.info("figures written to %s: %s", run_dir, ", ".join(sorted(save.written)))
     return save.written

@@ -137,14 +137,17 @@ def coverage_figure(block: dict, title: str = ""):
     return fig
 
 
-def write_figure(block: dict, run_dir) -> str:
-    """`coverage.png` in the run directory; its file name."""
+def write_figure(block: dict, run_dir, renderer=None) -> str:
+    """`coverage.png` in the run directory (when `renderer` finishes, if given); its file name."""
     from pathlib import Path
 
     from xnet.plotting.png import save_png
 
     path = Path(run_dir) / "coverage.png"
-    save_png(coverage_figure(block), path)
+    if renderer is not None:
+        renderer.submit(coverage_figure(block), path)
+    else:
+        save_png(coverage_figure(block), path)
     return path.name
 
 

@@ -72,11 +72,12 @@ def evaluate_split(results: list[dict]) -> dict:
     if cfg.figures.enabled:
         from xnet.plotting.reliability import reliability_figure
 
-        from xnet.plotting.png import save_png
+        from xnet.plotting.png import RENDERER
 
         fig = reliability_figure(y_test, raw, proba, calibration["temperature"], n_bins, title=f"{member.split_tag}: test part")
         path = member.job.run_dir / f"reliability_{member.split_tag}.png"
-        png = save_png(fig, path)  # these bytes also go to TensorBoard (report.run_figures)
+        png: dict | None = {}  # its bytes, for TensorBoard (report.run_figures), once the renderer finishes
+        RENDERER.submit(fig, path, then=lambda image: png.__setitem__("png", image))
         calibration["figure"] = path.name
     else:
         png = None

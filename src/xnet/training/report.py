@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from xnet.data.labelled import LabelledSet
 from xnet.files import write_json
 from xnet.plotting.draw import confusion_matrix_figure
-from xnet.plotting.png import add_png, png_bytes
+from xnet.plotting.png import RENDERER, add_png
 from xnet.plotting.run_figures import write_run_figures
 from xnet.training.board import job_writer, write_job_summary
 from xnet.training.calibration import summarize_calibration
@@ -36,8 +36,8 @@ def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, rep
     )
     for part in ("val", "test"):
         fig = confusion_matrix_figure(np.array(reports[part]["confusion_matrix"]), data.classes, title=f"{part} confusion matrix")
-        add_png(logger.experiment, f"{part}/confusion_matrix", png_bytes(fig), step)
-    logger.finalize("success")
+        RENDERER.submit(fig, then=lambda png, tag=f"{part}/confusion_matrix": add_png(logger.experiment, tag, png, step))
+    RENDERER.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
 
 
 def job_payload(job: Job, results: list[dict]) -> dict:
@@ -92,19 +92,19 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     }
 
 
-def run_figures(job: Job, payload: dict, reliability: list[bytes], writer=None) -> dict[str, str]:
+def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -> dict[str, str]:
     """The study's figures for a run (PNG in the run directory, and in TensorBoard with a writer
-    on the job's run), with the reliability diagrams of its splits (PNG bytes, already in the run
-    directory); the data figures come from the figure cache when the data are unchanged
-    (`figures.cache`)."""
-    for split, png in zip(job.splits, reliability):
+    on the job's run), with the reliability diagrams of its splits (submitted by `evaluate_split`;
+    their PNG bytes land in each dict's "png" when the renderer finishes); the data figures come
+    from the figure cache when the data are unchanged (`figures.cache`)."""
+    for split, box in zip(job.splits, reliability):
         if writer is not None:
-            tag = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
-            add_png(writer, f"calibration/reliability_{tag}", png)
+            tag = f"calibration/reliability_{f'fold_{split.fold}' if len(job.splits) > 1 else 'holdout'}"
+            RENDERER.call(lambda tag=tag, box=box: add_png(writer, tag, box["png"]))
     title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
     return write_run_figures(
         job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title,
-        cache=bool(job.cfg.figures.get("cache", True)),
+        cache=bool(job.cfg.figures.get("cache", True)), renderer=RENDERER,
     )
 
 
@@ -128,7 +128,8 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
     try:
         if job.cfg.figures.enabled:
             payload["figures"] = run_figures(job, payload, [r["reliability"] for r in split_results], writer)
-            payload["figures"]["coverage"] = coverage.write_figure(payload["coverage"], job.run_dir)
+            payload["figures"]["coverage"] = coverage.write_figure(payload["coverage"], job.run_dir, RENDERER)
+        RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
         if writer is not None:
             write_job_summary(writer, job, payload)
     finally:

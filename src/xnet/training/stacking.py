@@ -139,21 +139,9 @@ def stack_threads(setting, n_members: int, width: int) -> int:
         return max(1, int(setting))
     if n_members * width <= 60:
         return 1
-    cores = os.cpu_count() or 1
-    return max(1, cores - busy_cores())
+    from xnet.cores import busy_cores
 
-
-def busy_cores() -> int:
-    """Cores taken by other processes now: the runnable tasks of /proc/loadavg but this one (Linux),
-    else the 1-minute load average; at least this run's own children (the data figures drawn ahead)."""
-    import multiprocessing
-
-    children = len(multiprocessing.active_children())
-    try:
-        runnable = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]) - 1
-    except (OSError, ValueError, IndexError):
-        runnable = int(os.getloadavg()[0] + 0.5) if hasattr(os, "getloadavg") else 0
-    return max(children, runnable)
+    return max(1, (os.cpu_count() or 1) - busy_cores())
 
 
 def fit_stack(members: list[Member]) -> StackedClassifier:
