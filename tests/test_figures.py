@@ -178,3 +178,24 @@ def test_sweep_legend_and_summary_show_only_the_overrides_that_vary(tmp_path):
     assert [r["overrides"] for r in rows] == ["model.hidden=30 model.depth=2", "model.hidden=10 model.depth=2",
                                               "model.hidden=30 model.depth=1", "model.hidden=10 model.depth=1"]
     assert_png(write_width_figure(tmp_path))
+
+
+def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch):
+    """With a free core a figure renders in a forked child, without one right here; either way
+    the file and the callback get the bytes `png_bytes` gives, in submission order."""
+    import xnet.cores
+    from xnet.plotting.draw import confusion_matrix_figure
+    from xnet.plotting.png import Renderer, png_bytes
+
+    cm = np.array([[5, 1], [2, 7]])
+    expected = png_bytes(confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"))
+    for idle in (1, 0):
+        monkeypatch.setattr(xnet.cores, "idle_cores", lambda idle=idle: idle)
+        renderer, got = Renderer(), []
+        renderer.submit(confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"), tmp_path / f"cm{idle}.png", got.append)
+        renderer.call(lambda: got.append("done"))
+        forked = renderer.pending[0][5] is not None
+        assert forked == (idle == 1 and xnet.cores.can_fork())
+        assert not (tmp_path / f"cm{idle}.png").exists()  # written when the renderer finishes
+        renderer.finish()
+        assert got == [expected, "done"] and (tmp_path / f"cm{idle}.png").read_bytes() == expected
