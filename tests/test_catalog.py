@@ -94,3 +94,22 @@ def test_non_numeric_text_names_file_column_value_and_row(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(XnetError, match=r"typo.csv: column 'HR2' \(feature input 'hr2'\) holds non-numeric text '0.3\?' in data row 8"):
         load_catalog(data_config("xmm_lin2024", path=str(path)))
+
+
+def test_data_configs_read_without_composing_are_the_composed_ones(tmp_path):
+    """`compose_data_config` reads a data YAML with no defaults list directly (xnet.predict tries
+    several on an input); every shipped config, and one in a --config-dir, equals its composition."""
+    from hydra import compose, initialize_config_dir
+
+    from xnet import config
+
+    names = config.data_config_names()
+    assert {"csc_muwclass", "xmm_dr13_slim", "xmm_lin2024", "xmm_lin2024_full"} <= set(names)
+    for name in names:
+        with config._config_search_path():
+            composed = config.plain_config(compose(config_name=None, overrides=[f"+data={name}"]).data)
+        assert config.compose_data_config(name) == composed, name
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mine.yaml").write_text("name: mine\ncolumns: {hr1: H1}\nid: ${.name}\n")
+    with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path)):
+        assert config.compose_data_config("mine") == {"name": "mine", "columns": {"hr1": "H1"}, "id": "mine"}
