@@ -141,7 +141,7 @@ def main() -> None:
         print(json.dumps(out))
         return
 
-    from xnet import mock_catalog
+    from xnet.testing import mock_catalog
 
     tmp = Path(tempfile.mkdtemp(prefix="xnet-predict-bench-"))
     try:
