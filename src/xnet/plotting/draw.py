@@ -51,7 +51,7 @@ def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str =
         for j in range(len(classes)):
             text = f"{values[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if values[i, j] > threshold else "black")
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
@@ -68,7 +68,7 @@ def class_shares_figure(counts: Mapping[str, int], title: str = ""):
     ax.legend(wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     ax.set_title(title or f"class shares ({int(total)} sources)")
     ax.axis("equal")
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
@@ -93,7 +93,7 @@ def sky_figure(l_deg: np.ndarray, b_deg: np.ndarray, labels: Sequence[str], clas
     ax.set_ylabel("galactic latitude b")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.28), ncol=min(len(classes), 5), fontsize=8, markerscale=3, frameon=False)
     ax.set_title(title or "sky positions (galactic, Mollweide)", pad=14)
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
@@ -132,7 +132,7 @@ def hardness_figure(
     fig.supxlabel(HARDNESS_BANDS.get(x_name, x_name))
     fig.supylabel(HARDNESS_BANDS.get(y_name, y_name))
     fig.suptitle(title or f"{y_name} against {x_name}")
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
@@ -176,7 +176,7 @@ def missing_values_figure(table: pd.DataFrame, title: str = ""):
     ax.set_xticks(np.arange(table.shape[1]), table.columns, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(np.arange(table.shape[0]), table.index, fontsize=8)
     ax.set_title(title or "missing values per class and feature")
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
@@ -199,5 +199,5 @@ def accuracy_vs_width_figure(widths: Sequence[float], curves: Mapping[str, Seque
     else:
         ax.legend()
     ax.set_title(title or "accuracy against width")
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig

@@ -20,6 +20,10 @@ def png_bytes(fig, dpi: int = 110, tight: bool = True) -> bytes:
 
     buffer = io.BytesIO()
     try:
+        engine = fig.get_layout_engine()
+        if tight and engine is not None and type(engine).__name__ == "TightLayoutEngine":
+            engine.execute(fig)  # lay out once, not again in each of the two draws a tight bbox makes
+            fig.set_layout_engine("none")
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     finally:
         plt.close(fig)

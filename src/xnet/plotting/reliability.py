@@ -44,5 +44,5 @@ def reliability_figure(
     ax.legend(loc="upper left", fontsize=8)
     hist.set_xlabel("confidence (top-class probability)")
     hist.set_ylabel("share of sources (n above)")
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig

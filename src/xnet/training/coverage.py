@@ -133,7 +133,7 @@ def coverage_figure(block: dict, title: str = ""):
     ax.set_xlim(0, 1.02)
     ax.set_title(title or "selective classification (pooled out-of-fold)")
     ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
+    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
