@@ -66,6 +66,17 @@ def test_stacked_cv_matches_sequential_training(tmp_path):
             torch.testing.assert_close(wa[name], wb[name], atol=5e-3, rtol=0)
 
 
+def test_a_stack_trains_bit_identically_on_one_thread_or_two(tmp_path):
+    """`model.num_threads=auto` follows the machine's load (`stack_threads`, re-read during the fit),
+    which is only honest if the thread count cannot change a result: same weights, same epochs."""
+    runs = {t: train(fit_config("cv.folds=3", "model.hidden=50", f"model.num_threads={t}", "trainer.max_epochs=8"),
+                     tmp_path / f"t{t}") for t in (1, 2)}
+    assert [f["epochs"] for f in runs[1]["folds"]] == [f["epochs"] for f in runs[2]["folds"]]
+    for fold in range(3):
+        one, two = checkpoint_weights(tmp_path / "t1", f"fold_{fold}"), checkpoint_weights(tmp_path / "t2", f"fold_{fold}")
+        assert all(torch.equal(one[name], two[name]) for name in one)
+
+
 def test_members_with_different_batch_counts_train_apart_and_as_alone(tmp_path):
     """Training parts of 400 and 200 rows take 2 and 1 batches per epoch: they go to separate
     stacks (one Adam step count per stack), and each gives what it gives alone."""
