@@ -69,7 +69,7 @@ def test_stacked_cv_matches_sequential_training(tmp_path):
 def test_a_stack_trains_bit_identically_on_one_thread_or_two(tmp_path):
     """`model.num_threads=auto` follows the machine's load (`stack_threads`, re-read during the fit),
     which is only honest if the thread count cannot change a result: same weights, same epochs."""
-    runs = {t: train(fit_config("cv.folds=3", "model.hidden=50", f"model.num_threads={t}", "trainer.max_epochs=8"),
+    runs = {t: train(compose_config([*FAST, "trainer.max_epochs=6", "cv.folds=3", "model.hidden=50", f"model.num_threads={t}"]),
                      tmp_path / f"t{t}") for t in (1, 2)}
     assert [f["epochs"] for f in runs[1]["folds"]] == [f["epochs"] for f in runs[2]["folds"]]
     for fold in range(3):
