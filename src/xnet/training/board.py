@@ -82,20 +82,20 @@ class MemberLogger(TensorBoardLogger):
         self.descriptions = dict(descriptions or {})
 
     def log_metrics(self, metrics, step=None) -> None:
-        first = {k: v for k, v in metrics.items() if k in self.descriptions}
-        if first:
-            from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+        """All of a step's scalars as one event (one Summary with a value per tag; TensorBoard reads
+        it as Lightning's one event per scalar, same tags, steps and values); the first value of a
+        described tag carries its description."""
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
 
-            values = [
-                Summary.Value(tag=k, simple_value=float(v), metadata=SummaryMetadata(
-                    summary_description=self.descriptions.pop(k), plugin_data=SummaryMetadata.PluginData(plugin_name="scalars")
-                ))
-                for k, v in first.items()
-            ]
+        values = []
+        for tag, value in metrics.items():
+            value = float(value.item() if hasattr(value, "item") else value)
+            description = self.descriptions.pop(tag, None)
+            metadata = None if description is None else SummaryMetadata(
+                summary_description=description, plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
+            values.append(Summary.Value(tag=tag, simple_value=value, metadata=metadata))
+        if values:
             self.experiment._get_file_writer().add_summary(Summary(value=values), step)
-            metrics = {k: v for k, v in metrics.items() if k not in first}
-        if metrics:
-            super().log_metrics(metrics, step)
 
 
 def member_logger(member) -> MemberLogger | None:
