@@ -33,25 +33,38 @@ def class_colours(classes: Sequence[str]) -> dict[str, tuple]:
 
 
 def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str = "", normalize: bool = False):
-    """Rows true class, columns predicted; counts, or row-normalised fractions."""
+    """Rows true class, columns predicted; counts, or row-normalised fractions.
+
+    Laid out on fixed margins in inches (from the label lengths), not by a layout pass: render it
+    with `png_bytes(fig, tight=False)`, one draw. A run draws two per network for TensorBoard,
+    so this is the figure xnet draws most."""
     cm = np.asarray(cm, dtype=float)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
-    size = 1.6 + 0.55 * len(classes)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
-    image = ax.imshow(values, cmap="Blues", vmin=0)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ticks = np.arange(len(classes))
+    n = len(classes)
+    row_labels = [f"{c} (N={int(k)})" for c, k in zip(classes, cm.sum(axis=1))]  # sources per true class
+    cell = 0.55
+    left = 0.45 + 0.075 * max(len(s) for s in row_labels)  # y label and tick labels
+    bottom = 0.45 + 0.055 * max(len(c) for c in classes)  # rotated x tick labels and x label
+    top, right = 0.45, 1.05  # title; colour bar with its tick labels
+    half_title = 0.095 * len(title) / 2 - cell * n / 2 + 0.1  # the title is centred on the matrix
+    left, right = max(left, half_title), max(right, half_title)
+    width, height = left + cell * n + right, bottom + cell * n + top
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes((left / width, bottom / height, cell * n / width, cell * n / height))
+    bar = fig.add_axes(((left + cell * n + 0.15) / width, bottom / height, 0.18 / width, cell * n / height))
+    image = ax.imshow(values, cmap="Blues", vmin=0, aspect="auto")
+    fig.colorbar(image, cax=bar)
+    ticks = np.arange(n)
     ax.set_xticks(ticks, classes, rotation=45, ha="right")
-    ax.set_yticks(ticks, [f"{c} (N={int(n)})" for c, n in zip(classes, cm.sum(axis=1))])  # sources per true class
+    ax.set_yticks(ticks, row_labels)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
     threshold = values.max() / 2 if values.size else 0
-    for i in range(len(classes)):
-        for j in range(len(classes)):
+    for i in range(n):
+        for j in range(n):
             text = f"{values[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if values[i, j] > threshold else "black")
-    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 

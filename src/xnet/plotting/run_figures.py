@@ -162,10 +162,11 @@ def write_run_figures(
     save = FigureWriter(run_dir, tb_writer, renderer=Renderer() if own else renderer)
     if confusion_matrix is not None:
         cm = np.asarray(confusion_matrix)
-        save("confusion_counts", confusion_matrix_figure(cm, data.classes, title=f"{confusion_title} confusion matrix (counts)"))
+        save("confusion_counts", confusion_matrix_figure(cm, data.classes, title=f"{confusion_title} confusion matrix (counts)"),
+             tight=False)  # fixed margins
         save("confusion_normalized", confusion_matrix_figure(
             cm, data.classes, title=f"{confusion_title} confusion matrix (row-normalised)", normalize=True
-        ))
+        ), tight=False)
     if cache:
         save.written.update(cached_data_figures(run_dir, data, split, tb_writer))
     else:

@@ -36,7 +36,7 @@ def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, rep
     )
     for part in ("val", "test"):
         fig = confusion_matrix_figure(np.array(reports[part]["confusion_matrix"]), data.classes, title=f"{part} confusion matrix")
-        RENDERER.submit(fig, then=lambda png, tag=f"{part}/confusion_matrix": add_png(logger.experiment, tag, png, step))
+        RENDERER.submit(fig, then=lambda png, tag=f"{part}/confusion_matrix": add_png(logger.experiment, tag, png, step), tight=False)
     RENDERER.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
 
 
