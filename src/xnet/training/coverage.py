@@ -133,7 +133,8 @@ def coverage_figure(block: dict, title: str = ""):
     ax.set_xlim(0, 1.02)
     ax.set_title(title or "selective classification (pooled out-of-fold)")
     ax.legend(loc="lower left", fontsize=8)
-    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
+    # fixed margins in inches: drawn once, without a layout pass (render with tight=False)
+    fig.subplots_adjust(left=0.75 / 5.6, right=1 - 0.15 / 5.6, bottom=0.55 / 4.2, top=1 - 0.35 / 4.2)
     return fig
 
 
@@ -145,9 +146,9 @@ def write_figure(block: dict, run_dir, renderer=None) -> str:
 
     path = Path(run_dir) / "coverage.png"
     if renderer is not None:
-        renderer.submit(coverage_figure(block), path)
+        renderer.submit(coverage_figure(block), path, tight=False)
     else:
-        save_png(coverage_figure(block), path)
+        save_png(coverage_figure(block), path, tight=False)
     return path.name
 
 

@@ -77,7 +77,7 @@ def evaluate_split(results: list[dict]) -> dict:
         fig = reliability_figure(y_test, raw, proba, calibration["temperature"], n_bins, title=f"{member.split_tag}: test part")
         path = member.job.run_dir / f"reliability_{member.split_tag}.png"
         png: dict | None = {}  # its bytes, for TensorBoard (report.run_figures), once the renderer finishes
-        RENDERER.submit(fig, path, then=lambda image: png.__setitem__("png", image))
+        RENDERER.submit(fig, path, then=lambda image: png.__setitem__("png", image), tight=False)
         calibration["figure"] = path.name
     else:
         png = None
