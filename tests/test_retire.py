@@ -51,32 +51,28 @@ def assert_identical(fits):
     assert next(retired.net.parameters()).shape[0] == len(retired.live)
 
 
-def test_members_of_different_widths_and_dropout_retire_bit_for_bit(tmp_path, monkeypatch):
-    """A sweep-like stack (hidden 20 and 28 on two folds) with dropout: the dropout draws are
-    taken for the whole stack and each live member uses its own, so they do not change either."""
-    def members(retire):
-        out = []
-        for hidden in (20, 28):
-            cfg = compose_config([*QUICK, "cv.folds=2", f"model.hidden={hidden}", "model.dropout=0.1",
-                                  "model.class_weighted=true", f"batching.retire={retire}"])
-            job = prepare_job(cfg, tmp_path / f"{retire}-{hidden}")
-            out += [Member(job=job, split=s, dm=XrayDataModule(job.data, s, cfg.resample)) for s in job.splits]
-        return out
-
-    assert_identical(fit_both(members, monkeypatch))
-
-
-def test_a_stack_with_a_sequence_encoder_retires_bit_for_bit(tmp_path, monkeypatch):
+def test_members_of_different_widths_dropout_and_an_encoder_retire_bit_for_bit(tmp_path, monkeypatch):
+    """A sweep-like stack (hidden 20 and 28 on two folds) with dropout, class weights and a
+    sequence encoder: every parameter (encoder included) is compacted, and the dropout draws are
+    taken for the whole stack with each live member using its own, so they do not change either."""
     lightcurve = [
         "+data.inputs={lightcurve:{_target_:xnet.testing.lightcurves.synthetic_lightcurves,length:16}}",
         "+model.encoders.lightcurve={_target_:xnet.models.encoders.SequenceCNN,channels:3,kernel_size:3}",
     ]
 
     def members(retire):
-        cfg = compose_config([*QUICK, *lightcurve, "early_stopping.patience=3", "cv.folds=3", "early_stopping.min_delta=0.01", f"batching.retire={retire}"])
-        return make_members([prepare_job(cfg, tmp_path / str(retire))])
+        out = []
+        for hidden in (20, 28):
+            cfg = compose_config([*QUICK, *lightcurve, "cv.folds=2", f"model.hidden={hidden}", "model.dropout=0.1",
+                                  "model.class_weighted=true", "early_stopping.min_delta=0.01", "trainer.max_epochs=14",
+                                  f"batching.retire={retire}"])
+            job = prepare_job(cfg, tmp_path / f"{retire}-{hidden}")
+            out += [Member(job=job, split=s, dm=XrayDataModule(job.data, s, cfg.resample)) for s in job.splits]
+        return out
 
-    assert_identical(fit_both(members, monkeypatch))
+    fits = fit_both(members, monkeypatch)
+    assert "encoders.lightcurve.weight" in fits[True].best_params
+    assert_identical(fits)
 
 
 def scalars(run_dir):
@@ -94,7 +90,7 @@ def test_a_run_writes_the_same_metrics_and_tensorboard_scalars_with_retirement(t
     """End to end (`train`, TensorBoard on): metrics.json, checkpoints and every scalar the same."""
     runs = {}
     for retire in (True, False):
-        cfg = compose_config([*QUICK, "logger=tensorboard", "cv.folds=3", f"batching.retire={retire}"])
+        cfg = compose_config([*QUICK, "logger=tensorboard", "trainer.max_epochs=12", "cv.folds=3", f"batching.retire={retire}"])
         runs[retire] = train(cfg, tmp_path / str(retire))
     for a, b in zip(runs[True]["folds"], runs[False]["folds"]):
         assert {k: a[k] for k in ("epochs", "best_epoch", "accuracy", "balanced_accuracy", "macro_f1")} == \

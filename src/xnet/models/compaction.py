@@ -114,6 +114,17 @@ class AdamSlot:
             self.p.data.view(-1)[self.p.numel() - self.t:] = self.tail[self.index]
 
 
+def with_passengers(still: torch.Tensor, least: int) -> torch.Tensor:
+    """`still` (bool per live member) with stopped members kept in until `least` are left: they
+    ride along (their results no longer change). A stack with an encoder keeps two: its grouped
+    convolution computes the weight gradient of a single group otherwise (another algorithm,
+    other rounding)."""
+    still = still.clone()
+    short = max(0, least - int(still.sum()))
+    still[(~still).nonzero().flatten()[:short]] = True
+    return still
+
+
 @torch.no_grad()
 def compact(p: torch.Tensor, slot: AdamSlot | None, optimizer, positions: torch.Tensor, live: list[int],
             n_members: int) -> AdamSlot:

@@ -15,7 +15,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from xnet.models.compaction import retire, widen
+from xnet.models.compaction import retire, widen, with_passengers
 from xnet.models.early_stopping import MemberEarlyStopping
 from xnet.models.nets import StackedInputNet
 from xnet.models.optim import adam, optimizer_settings
@@ -176,7 +176,9 @@ class StackedClassifier(L.LightningModule):
         if any(self.member_loggers) and (epoch % every == 0 or self.trainer.should_stop):
             self._log_epoch(epoch, data, hits, loss_sum, values, newly)
         if self.hparams.retire and newly.any() and not self.stopping.all_stopped:
-            retire(self, ~self.stopping.stopped[self.live])
+            still = with_passengers(~self.stopping.stopped[self.live], 2 if len(self.net.encoders) else 1)
+            if not still.all():
+                retire(self, still)
 
     def _log_epoch(self, epoch: int, data, hits, loss_sum, values: dict, newly: torch.Tensor) -> None:
         """One row of scalars per member still training (or stopping now), kept in memory (on the
