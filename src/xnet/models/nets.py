@@ -66,6 +66,8 @@ class StackedMLP(nn.Module):
         self.biases = nn.ParameterList([nn.Parameter(torch.zeros(m, 1, o)) for _, o in shapes])
         keep = torch.tensor([1.0 - d for d in self.dropouts]).view(m, 1, 1)
         self.register_buffer("keep", keep, persistent=False)
+        self.n_stacked = m  # members at construction; `hiddens`, `dropouts` and `k` always count these
+        self.live: torch.Tensor | None = None  # their numbers, once some have retired (`retain`)
         with torch.no_grad():
             for k, seed in enumerate(seeds or [0] * m):
                 torch.manual_seed(int(seed))
@@ -84,12 +86,29 @@ class StackedMLP(nn.Module):
             if layer < last:
                 h = torch.relu(h)
                 if self.training and any(self.dropouts):
-                    h = h * (torch.rand_like(h) < self.keep) / self.keep
+                    h = h * (self._uniform(h) < self.keep) / self.keep
         return h
+
+    def _uniform(self, h: torch.Tensor) -> torch.Tensor:
+        """Dropout's uniform draws for h: the whole constructed stack's, of which the live members
+        take theirs, so that a member draws the same numbers whether or not others have retired."""
+        if self.live is None:
+            return torch.rand_like(h)
+        return torch.rand((self.n_stacked, *h.shape[1:]), dtype=h.dtype, device=h.device)[self.live]
+
+    def retain(self, positions: torch.Tensor) -> None:
+        """Keep only the members at these positions of the current stack in the per-member buffers
+        (`xnet.models.compaction` slices the parameters and their optimizer state)."""
+        positions = positions.to(self.keep.device)
+        live = self.live if self.live is not None else torch.arange(self.n_stacked, device=self.keep.device)
+        self.live, self.keep = live[positions], self.keep[positions]
 
     def member_state_dict(self, k: int, source: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Member k as the state dict of its own `MLP` (from `source`, a snapshot of
-        `list(self.parameters())`, when given)."""
+        `list(self.parameters())`, when given; a stack that members have left holds only its live
+        ones, so then `source` must be a full-size snapshot)."""
+        if source is None and self.live is not None:
+            raise ValueError("members have retired from this stack: pass a full-size snapshot as source")
         params = source if source is not None else [p.detach() for p in self.parameters()]
         n_layers = len(self.weights)
         weights, biases = params[:n_layers], params[n_layers:]

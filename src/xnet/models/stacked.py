@@ -15,6 +15,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
+from xnet.models.compaction import retire, widen, with_passengers
 from xnet.models.early_stopping import MemberEarlyStopping
 from xnet.models.nets import StackedInputNet
 from xnet.models.optim import adam, optimizer_settings
@@ -28,8 +29,10 @@ class StackedClassifier(L.LightningModule):
     (one Adam step count for all; `xnet.training.stacking.plan_stacks` sees to it). Per member and
     epoch: train loss / accuracy / balanced accuracy, validation loss / accuracy / balanced
     accuracy / macro-F1 / per-class accuracy, early stopping (`early_stopping`: monitor, mode,
-    patience) and a snapshot of the best weights (in memory). A member that has stopped keeps
-    training with the rest, but its snapshot no longer changes.
+    patience) and a snapshot of the best weights (in memory). A member that has stopped leaves
+    the stack at the end of that epoch (`retire`, `xnet.models.compaction`): the rest train on
+    without it, exactly as they would have next to it. With `retire=False` it keeps training with
+    the rest (the reference), its snapshot no longer changing.
     """
 
     def __init__(
@@ -44,12 +47,15 @@ class StackedClassifier(L.LightningModule):
         early_stopping: Mapping | None = None,
         log_every_n_epochs: int = 1,
         encoders: Mapping | None = None,
+        retire: bool = True,
     ):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.class_names = list(class_names)
-        self.n_members = len(hiddens)
+        self.n_members = len(hiddens)  # members at construction; per-member results are indexed by these
+        self.live = torch.arange(self.n_members)  # which of them are still in the live tensors (compaction)
+        self.adam_slots: list | None = None  # how Adam sees the parameters once members have retired
         self.settings = dict(optimizer) if optimizer is not None else optimizer_settings()
         self.stopping = MemberEarlyStopping(self.n_members, **dict(early_stopping or {}))
         self.net = StackedInputNet(
@@ -90,19 +96,20 @@ class StackedClassifier(L.LightningModule):
     def training_step(self, batch, batch_idx):
         data = self.trainer.datamodule
         optimizer = self.optimizers().optimizer
-        net, members = self.net, torch.arange(self.n_members)[:, None]
+        n_live = len(self.live)
+        net, members = self.net, torch.arange(n_live)[:, None]
         weights = net.weight_matrices
         decay = self.settings["l2_alpha"] / data.batch_size
         n_classes = len(self.class_names)
         order, valid = data.epoch_order()
         width = data.batch_size
-        rows_per_step = valid.view(self.n_members, -1, width).sum(2)
+        rows_per_step = valid.view(n_live, -1, width).sum(2)
         if bool((rows_per_step == 0).any()):
             raise RuntimeError("stacked members need the same number of batches per epoch (see stacking.plan_stacks)")
         full_steps = set((rows_per_step == width).all(0).nonzero().flatten().tolist())
         track = any(self.member_loggers)  # per-epoch train metrics only when someone logs them
-        hits = torch.zeros(self.n_members, n_classes, device=self.device)
-        loss_sum = torch.zeros(self.n_members, device=self.device)
+        hits = torch.zeros(n_live, n_classes, device=self.device)
+        loss_sum = torch.zeros(n_live, device=self.device)
         # one gather per epoch; each step then takes a view
         inputs = {name: x[members, order] for name, x in data.train_inputs.items()}
         y_epoch = data.y_train[members, order]
@@ -118,11 +125,15 @@ class StackedClassifier(L.LightningModule):
                 ok = valid[:, start : start + width]
                 w = torch.gather(self.loss_weights, 1, y) * ok if weighted else ok.float()
                 loss = ((ce * w).sum(1) / w.sum(1).clamp_min(1e-12)).sum()
-            optimizer.zero_grad(set_to_none=True)
+            net.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():
                 torch._foreach_add_([p.grad for p in weights], weights, alpha=decay)
+            for slot in self.adam_slots or ():  # once members have retired (xnet.models.compaction)
+                slot.load_grad()
             optimizer.step()
+            for slot in self.adam_slots or ():
+                slot.store()
             if track:
                 with torch.no_grad():
                     ok = valid[:, start : start + width]
@@ -132,7 +143,8 @@ class StackedClassifier(L.LightningModule):
 
     @torch.no_grad()
     def validation_metrics(self, data) -> dict[str, torch.Tensor]:
-        """Per-member validation loss and, when logged or monitored, the confusion-matrix metrics."""
+        """Per-member validation loss and, when logged or monitored, the confusion-matrix metrics
+        (of the live members, see `live`)."""
         self.net.eval()
         logits = self.net(data.val_inputs)
         ce = F.cross_entropy(logits.transpose(1, 2), data.y_val, reduction="none")
@@ -149,11 +161,13 @@ class StackedClassifier(L.LightningModule):
     def _end_epoch(self, data, hits: torch.Tensor, loss_sum: torch.Tensor) -> None:
         epoch = self.current_epoch
         values = self.validation_metrics(data)
-        improved, newly = self.stopping.update(epoch, values[self.stopping.monitor])
+        monitored = widen(values[self.stopping.monitor], self.live, self.n_members)
+        improved, newly = self.stopping.update(epoch, monitored)
         if improved.any():
-            on_device = improved.to(self.device)
+            positions = improved[self.live].nonzero().flatten().to(self.device)
+            members = self.live.to(self.device)[positions]
             for name, p in self.net.named_parameters():
-                self.best_params[name][on_device] = p.detach()[on_device]
+                self.best_params[name][members] = p.detach()[positions]
         if self.stopping.all_stopped:
             self.trainer.should_stop = True
         if self.progress is not None:
@@ -161,6 +175,10 @@ class StackedClassifier(L.LightningModule):
         every = max(1, int(self.hparams.log_every_n_epochs))
         if any(self.member_loggers) and (epoch % every == 0 or self.trainer.should_stop):
             self._log_epoch(epoch, data, hits, loss_sum, values, newly)
+        if self.hparams.retire and newly.any() and not self.stopping.all_stopped:
+            still = with_passengers(~self.stopping.stopped[self.live], 2 if len(self.net.encoders) else 1)
+            if not still.all():
+                retire(self, still)
 
     def _log_epoch(self, epoch: int, data, hits, loss_sum, values: dict, newly: torch.Tensor) -> None:
         """One row of scalars per member still training (or stopping now), kept in memory (on the
@@ -176,7 +194,8 @@ class StackedClassifier(L.LightningModule):
         }
         self._log_names = list(table)
         writing = ~self.stopping.stopped | newly
-        self._log_rows.append((epoch, torch.stack([table[n] for n in self._log_names], dim=1), writing))
+        rows = widen(torch.stack([table[n] for n in self._log_names], dim=1), self.live, self.n_members)
+        self._log_rows.append((epoch, rows, writing))
 
     def flush_logs(self) -> None:
         """Write the buffered per-epoch rows to the member loggers (same tags and steps as writing

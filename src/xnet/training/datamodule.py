@@ -164,11 +164,22 @@ class StackedDataModule(L.LightningDataModule):
             setattr(self, name, {key: x.to(device) for key, x in getattr(self, name).items()})
         return self
 
+    def retain(self, positions: torch.Tensor) -> None:
+        """Keep only the members at these positions of the current stack (members that stopped
+        early leave it: `xnet.models.compaction.retire`); each keeps its own epoch-order generator,
+        and the padded lengths, so the batches per epoch, stay as they were."""
+        on_device = positions.to(self.y_train.device)
+        for name in ("y_train", "y_val", "val_mask", "n_train", "train_support", "class_counts"):
+            setattr(self, name, getattr(self, name).index_select(0, on_device))
+        for name in ("train_inputs", "val_inputs"):
+            setattr(self, name, {key: x.index_select(0, on_device) for key, x in getattr(self, name).items()})
+        self.generators = [self.generators[k] for k in positions.tolist()]
+
     def epoch_order(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Each member's own shuffled row order for this epoch (members, steps * batch), and which
         entries are real rows (a member with fewer rows has a shorter last batch, or none)."""
         width = self.steps * self.batch_size
-        order = torch.zeros((len(self.members), width), dtype=torch.long)
+        order = torch.zeros((len(self.generators), width), dtype=torch.long)
         n_train = self.n_train.cpu()
         for k, (n, gen) in enumerate(zip(n_train.tolist(), self.generators)):
             order[k, :n] = torch.randperm(n, generator=gen)

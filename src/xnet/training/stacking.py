@@ -179,6 +179,7 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
                         "min_delta": float(es.get("min_delta", 0.0))},
         log_every_n_epochs=int(cfg.batching.log_every_n_epochs),
         encoders=encoder_specs(m),
+        retire=bool(cfg.batching.get("retire", True)),
     )
     module.member_loggers = [member_logger(mb) for mb in members]
     from xnet.training.progress import StackProgress
