@@ -42,6 +42,9 @@ ROWS = {
     "stronger L2: l2_alpha=1e-3": ["model.l2_alpha=1e-3"],
     "measurement-error resampling, 1 copy at half the errors": ["resample.error_copies=1", "resample.error_scale=0.5"],
     "reddened-AGN oversampling, 1 copy": ["resample.reddened_agn_copies=1"],
+    "networks only: ensemble.trees=0": ["ensemble.trees=0"],
+    "tree blend weight 0.3": ["ensemble.trees=0.3"],
+    "tree blend weight 0.7, prior_power=0.6": ["ensemble.trees=0.7", "decision.prior_power=0.6"],
 }
 
 

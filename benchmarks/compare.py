@@ -56,7 +56,8 @@ MUWCLASS = {
 XNET_CONFIGS = {
     "xnet, study settings (30-30 MLP, no resampling)": [],
     "xnet, study settings + SMOTE/undersampling (500 per class)": ["resample=smote_under"],
-    "xnet, best (experiment=csc_best: 10-network ensemble, prior-adjusted decision)": ["experiment=csc_best"],
+    "xnet, best networks only (csc_best without its tree member)": ["experiment=csc_best", "ensemble.trees=0"],
+    "xnet, best (experiment=csc_best: 10 networks + tree member, prior-adjusted decision)": ["experiment=csc_best"],
 }
 
 

@@ -27,7 +27,7 @@ def test_compare_runs_every_model_on_the_same_folds_and_writes_markdown(tmp_path
     assert header.startswith("| model | accuracy | balanced accuracy | macro-F1 | recall AGN | recall CV | recall LM-STAR")
     assert "| seed std (acc / bal.acc / F1) | faint 20 % (acc / bal.acc / F1) | sky-out (acc / bal.acc / F1) |" in header
     names = [r.split(" | ")[0] for r in rows]
-    assert len(rows) == 6 and any("experiment=csc_best" in n for n in names)
+    assert len(rows) == 7 and any("experiment=csc_best" in n for n in names)
     assert any("MLPClassifier" in n for n in names) and any("LightGBM" in n for n in names)
     for row in rows:
         cells = row.strip("| ").split(" | ")

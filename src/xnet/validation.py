@@ -102,7 +102,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "trainer.max_epochs": Int(1),
         "split.test_size": SHARE, "split.val_size": SHARE, "split.min_class_count": Int(2),
         "cv.folds": Int(2, also=(0,)),
-        "ensemble.members": Int(1),
+        "ensemble.members": Int(1), "ensemble.trees": Float(0, 1),
         "decision.prior_power": Float(0),
         "calibration.enabled": BOOL, "calibration.n_bins": Int(1),
         "figures.enabled": BOOL,

@@ -168,6 +168,9 @@ def checkpoints_of(run: Path) -> list[Path]:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise XnetError(f"{metrics_path}: not valid JSON ({err}); pass a .ckpt file instead") from None
     blocks = metrics.get("folds") or [metrics]
+    if any(b.get("trees") for b in blocks):  # ensemble.trees: checkpoints/<split>-trees.npz (xnet.models.trees)
+        log.warning("run=%s: xnet.predict does not apply its tree member (ensemble.trees) yet: probabilities and "
+                    "classes are its networks' only, not the blend its metrics.json reports", run)
     names = [name for b in blocks for name in (b.get("checkpoints") or [b.get("checkpoint")])]
     if not names or not all(names):
         raise XnetError(f"{metrics_path}: names no checkpoint; pass a .ckpt file instead")

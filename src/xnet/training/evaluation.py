@@ -55,6 +55,22 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
     }
 
 
+def tree_member(results: list[dict]):
+    """The split's tree member (`xnet.models.trees`), fitted on its outer training rows and saved
+    beside the networks' checkpoints; None with `ensemble.trees` 0."""
+    member = results[0]["member"]
+    cfg, data, split = member.job.cfg, member.job.data, member.split
+    weight = float(cfg.ensemble.get("trees", 0.0) or 0.0)
+    if weight <= 0:
+        return None
+    from xnet.models.trees import fit_member
+
+    outer_train = np.concatenate([split.train, split.val])
+    trees = fit_member(data.x, data.y, outer_train, split.test, len(data.classes), weight, int(cfg.seed) + split.fold)
+    trees.arrays.save(member.job.run_dir / "checkpoints" / f"{member.split_tag}-trees.npz")
+    return trees
+
+
 def evaluate_split(results: list[dict]) -> dict:
     """One outer split's test metrics from its member(s): the mean of their calibrated
     probabilities, decided with the prior adjustment; calibration before/after on the test part."""
@@ -65,6 +81,9 @@ def evaluate_split(results: list[dict]) -> dict:
     member_proba = np.stack([r["proba"]["test"] for r in results])  # (networks, rows, classes)
     proba = member_proba.mean(axis=0)
     raw = np.mean([r["proba"]["test_uncalibrated"] for r in results], axis=0)
+    trees = tree_member(results)  # `ensemble.trees` > 0: a gradient-boosted tree member blended in
+    if trees is not None:
+        proba = trees.blend(proba, trees.test)
     pred = model.decide(proba)
     report = classification_report(y_test, pred, data.classes)
     n_bins = int(cfg.calibration.n_bins)
@@ -121,5 +140,7 @@ def evaluate_split(results: list[dict]) -> dict:
     confidence = coverage.confidence_scores(
         proba, pred, member_proba, str(cfg.coverage.confidence),
         model.class_prior, float(model.prior_power))
-    oob = inner_validation.out_of_bag_report(results, data.classes) if len(results) > 1 else None
+    oob = inner_validation.out_of_bag_report(results, data.classes, trees) if len(results) > 1 else None
+    if trees is not None:
+        block["trees"] = {"weight": trees.weight, "checkpoint": f"checkpoints/{member.split_tag}-trees.npz"}
     return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": png, "confidence": confidence, "oob": oob}

@@ -19,9 +19,10 @@ from xnet.training.coverage import OPERATING_POINT, at_coverage, confidence_scor
 from xnet.training.metrics import HEADLINE, classification_report
 
 
-def out_of_bag_report(results: Sequence[dict], classes: Sequence[str]) -> dict:
+def out_of_bag_report(results: Sequence[dict], classes: Sequence[str], trees=None) -> dict:
     """One outer split's out-of-bag report from its networks' results (`evaluation.evaluate_member`
-    dicts: member, model, proba['val'], truth['val'])."""
+    dicts: member, model, proba['val'], truth['val']); with a tree member (`xnet.models.trees`) its
+    cross-fitted probabilities are blended in as on the test part."""
     n_classes = len(classes)
     total: dict[int, np.ndarray] = {}
     count: dict[int, int] = {}
@@ -35,6 +36,8 @@ def out_of_bag_report(results: Sequence[dict], classes: Sequence[str]) -> dict:
     rows = sorted(total)
     proba = np.stack([total[r] / count[r] for r in rows])
     y = np.array([truth[r] for r in rows])
+    if trees is not None:
+        proba = trees.blend_oob(rows, proba)
     model = results[0]["model"]
     pred = model.decide(proba)
     report = classification_report(y, pred, classes)
