@@ -45,3 +45,27 @@ def test_training_with_a_tree_member_blends_it_and_saves_its_export(tmp_path):
     trees = TreeArrays.load(run / metrics["folds"][0]["trees"]["checkpoint"])
     assert balanced_accuracy_score(data.y, trees.predict_proba(data.x).argmax(1)) > 0.4
     assert metrics["mean"]["balanced_accuracy"] > 0.25  # chance: 1/8 (the networks had 3 epochs)
+
+
+def test_predict_blends_the_tree_members_as_training_did(tmp_path):
+    """`xnet.predict` on a run with tree members gives the blend metrics.json reports: on the run's
+    own catalog its classes are exactly those of the blended probabilities of networks and trees."""
+    from xnet.api import predict
+    from xnet.predict import probability_column
+    from xnet.predict.chunks import predict_proba
+    from xnet.predict.trained_run import load_run
+
+    run_dir = tmp_path / "run"
+    train(["data=csc_muwclass", "features=xray", "cv.folds=2", "ensemble.trees=0.5", *FAST], run_dir)
+    run = load_run(run_dir)
+    assert len(run.trees) == 2 and run.tree_weight == 0.5
+    cfg = compose_config(["data=csc_muwclass", "features=xray"])
+    data = prepare_labelled_set(cfg.data, cfg.features, 10)
+    blended = predict_proba(run, data.x, 4096)
+    trees_only = np.mean([t.predict_proba(data.x) for t in run.trees], axis=0)
+    networks = (blended - 0.5 * trees_only) / 0.5
+    assert np.allclose(networks.sum(axis=1), 1, atol=1e-4) and not np.allclose(blended, networks, atol=1e-3)
+    table = predict(run_dir, cfg.data.path).set_index(cfg.data.id)
+    ids = data.frame["source_id"].to_numpy(dtype=object)  # the catalog's id column, canonical name
+    written = table.loc[ids, [probability_column(c) for c in run.classes]].to_numpy(dtype=float)
+    assert np.allclose(written, blended, atol=1e-6)  # what metrics.json's blend scored, not the networks alone

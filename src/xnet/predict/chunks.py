@@ -127,6 +127,9 @@ def predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray
         total += member_proba(member.model, scale(member.scaler, x), batch_size)
     if len(run.members) > 1:
         total /= len(run.members)
+    if run.trees:  # `ensemble.trees`: the splits' tree members on the raw features, blended as in training
+        trees = np.mean([t.predict_proba(x) for t in run.trees], axis=0)
+        total = ((1.0 - run.tree_weight) * total + run.tree_weight * trees).astype(np.float32)
     return total
 
 

@@ -12,7 +12,7 @@ import json
 import logging
 import pickle
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -51,6 +51,8 @@ class TrainedRun:
     members: list[CheckpointModel]
     data_cfg: dict | None  # the run's data config (.hydra/config.yaml), where found
     confidence: str = "probability"  # the run's coverage.confidence (older runs: the probability)
+    trees: list = field(default_factory=list)  # per split, its tree member (`ensemble.trees`; TreeArrays)
+    tree_weight: float = 0.0  # w: p = (1 - w) mean(networks) + w mean(trees), as in training
 
     @property
     def state(self) -> dict:
@@ -168,9 +170,6 @@ def checkpoints_of(run: Path) -> list[Path]:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise XnetError(f"{metrics_path}: not valid JSON ({err}); pass a .ckpt file instead") from None
     blocks = metrics.get("folds") or [metrics]
-    if any(b.get("trees") for b in blocks):  # ensemble.trees: checkpoints/<split>-trees.npz (xnet.models.trees)
-        log.warning("run=%s: xnet.predict does not apply its tree member (ensemble.trees) yet: probabilities and "
-                    "classes are its networks' only, not the blend its metrics.json reports", run)
     names = [name for b in blocks for name in (b.get("checkpoints") or [b.get("checkpoint")])]
     if not names or not all(names):
         raise XnetError(f"{metrics_path}: names no checkpoint; pass a .ckpt file instead")
@@ -179,6 +178,23 @@ def checkpoints_of(run: Path) -> list[Path]:
     if absent:
         raise XnetError(f"run={run}: checkpoint {', '.join(absent)} named in metrics.json not found")
     return paths
+
+
+def tree_members(run: Path) -> tuple[list, float]:
+    """The run's tree members (`ensemble.trees`: `checkpoints/<split>-trees.npz`, one per split, NumPy
+    only) and their blend weight, as metrics.json names them; none for a run without."""
+    metrics = json.loads((run / "metrics.json").read_text())
+    named = [b["trees"] for b in metrics.get("folds") or [metrics] if b.get("trees")]
+    if not named:
+        return [], 0.0
+    from xnet.models.trees import TreeArrays
+
+    weights = {float(t["weight"]) for t in named}
+    absent = [str(run / t["checkpoint"]) for t in named if not (run / t["checkpoint"]).exists()]
+    if absent or len(weights) != 1:
+        raise XnetError(f"run={run}: tree member {', '.join(absent) or 'weights'} named in metrics.json "
+                        f"{'not found' if absent else 'differ between splits'}; retrain, or pass one .ckpt file")
+    return [TreeArrays.load(run / t["checkpoint"]) for t in named], weights.pop()
 
 
 def run_config(run_dir: Path) -> tuple[dict | None, str]:
@@ -216,4 +232,8 @@ def load_run(source: str | Path) -> TrainedRun:
     if len(members) > 1:
         log.info("run %s: %d fold models; probabilities are their mean", path, len(members))
     run.data_cfg, run.confidence = run_config(run_dir)
+    if path.is_dir():
+        run.trees, run.tree_weight = tree_members(path)
+        if run.trees:
+            log.info("run %s: blends %d tree member(s) at weight %g with its networks, as in training", path, len(run.trees), run.tree_weight)
     return run
