@@ -4,6 +4,7 @@ out-of-bag probabilities cross-fitted, its NumPy export equal to scikit-learn's 
 import json
 
 import numpy as np
+import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from conftest import FAST, compose_config
@@ -33,34 +34,29 @@ def test_tree_member_sees_training_rows_only_and_its_export_predicts_the_same(tm
     assert np.allclose(member.blend(networks, member.test), 0.5 * networks + 0.5 * member.test)
 
 
-def test_training_with_a_tree_member_blends_it_and_saves_its_export(tmp_path):
-    run = tmp_path / "trees"
-    metrics = train(["data=csc_muwclass", "features=xray", "cv.folds=2", "ensemble.members=2", "ensemble.trees=0.5", *FAST], run)
-    assert [f["trees"]["weight"] for f in metrics["folds"]] == [0.5, 0.5]
-    assert json.loads((run / "metrics.json").read_text())["folds"][1]["trees"] == metrics["folds"][1]["trees"]
-    assert "inner_validation" in metrics  # out-of-bag score with the cross-fitted tree probabilities
-    # the saved member predicts the catalog from its raw features (3 training epochs: the trees carry it)
-    cfg = compose_config(["data=csc_muwclass", "features=xray"])
-    data = prepare_labelled_set(cfg.data, cfg.features, 10)
-    trees = TreeArrays.load(run / metrics["folds"][0]["trees"]["checkpoint"])
-    assert balanced_accuracy_score(data.y, trees.predict_proba(data.x).argmax(1)) > 0.4
-    assert metrics["mean"]["balanced_accuracy"] > 0.25  # chance: 1/8 (the networks had 3 epochs)
-
-
-def test_predict_blends_the_tree_members_as_training_did(tmp_path):
-    """`xnet.predict` on a run with tree members gives the blend metrics.json reports: on the run's
-    own catalog its classes are exactly those of the blended probabilities of networks and trees."""
+@pytest.mark.slow  # two folds of networks and trees, then a whole-catalog prediction (~18 s)
+def test_a_run_with_a_tree_member_blends_it_in_training_and_in_xnet_predict(tmp_path):
+    """Training blends the tree member and saves its NumPy export; `xnet.predict` on the run gives
+    the blend metrics.json reports: on the run's own catalog its probabilities are exactly the
+    blend of networks and trees, not the networks alone."""
     from xnet.api import predict
     from xnet.predict import probability_column
     from xnet.predict.chunks import predict_proba
     from xnet.predict.trained_run import load_run
 
-    run_dir = tmp_path / "run"
-    train(["data=csc_muwclass", "features=xray", "cv.folds=2", "ensemble.trees=0.5", *FAST], run_dir)
-    run = load_run(run_dir)
-    assert len(run.trees) == 2 and run.tree_weight == 0.5
+    run_dir = tmp_path / "trees"
+    metrics = train(["data=csc_muwclass", "features=xray", "cv.folds=2", "ensemble.members=2", "ensemble.trees=0.5", *FAST], run_dir)
+    assert [f["trees"]["weight"] for f in metrics["folds"]] == [0.5, 0.5]
+    assert json.loads((run_dir / "metrics.json").read_text())["folds"][1]["trees"] == metrics["folds"][1]["trees"]
+    assert "inner_validation" in metrics  # out-of-bag score with the cross-fitted tree probabilities
+    assert metrics["mean"]["balanced_accuracy"] > 0.25  # chance: 1/8 (the networks had 3 epochs)
     cfg = compose_config(["data=csc_muwclass", "features=xray"])
     data = prepare_labelled_set(cfg.data, cfg.features, 10)
+    trees = TreeArrays.load(run_dir / metrics["folds"][0]["trees"]["checkpoint"])
+    assert balanced_accuracy_score(data.y, trees.predict_proba(data.x).argmax(1)) > 0.4  # the trees carry it
+
+    run = load_run(run_dir)
+    assert len(run.trees) == 2 and run.tree_weight == 0.5
     blended = predict_proba(run, data.x, 4096)
     trees_only = np.mean([t.predict_proba(data.x) for t in run.trees], axis=0)
     networks = (blended - 0.5 * trees_only) / 0.5
@@ -68,4 +64,4 @@ def test_predict_blends_the_tree_members_as_training_did(tmp_path):
     table = predict(run_dir, cfg.data.path).set_index(cfg.data.id)
     ids = data.frame["source_id"].to_numpy(dtype=object)  # the catalog's id column, canonical name
     written = table.loc[ids, [probability_column(c) for c in run.classes]].to_numpy(dtype=float)
-    assert np.allclose(written, blended, atol=1e-6)  # what metrics.json's blend scored, not the networks alone
+    assert np.allclose(written, blended, atol=1e-6)  # what metrics.json's blend scored
