@@ -47,12 +47,11 @@ def child_predict(path: str, run: str, output: str) -> dict:
     """As `python -m xnet.predict` runs it: modules imported and Hydra set up before the clock starts."""
     import astropy.io.fits  # noqa: F401
     import pyarrow.parquet  # noqa: F401
-    import scipy.stats  # noqa: F401  (scikit-learn's Yeo-Johnson imports it on first use)
     import tqdm  # noqa: F401
     from hydra import compose, initialize_config_dir
 
-    import xnet.predict as predict_module
     from xnet.config import CONFIG_DIR
+    from xnet.predict import job as predict_module
 
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
         cfg = compose("predict", overrides=[f"run={run}", f"input={path}", f"output={output}", "overwrite=true", "progress=false"])
@@ -65,7 +64,8 @@ def child_predict(path: str, run: str, output: str) -> dict:
 def child_columns(path: str, run: str) -> dict:
     """The file columns xnet.predict reads for this input and run."""
     from xnet.data.tables import table_info
-    from xnet.predict import load_run, resolve_catalog
+    from xnet.predict.plan import resolve_catalog
+    from xnet.predict.trained_run import load_run
 
     info = table_info(path)
     plan = resolve_catalog(None, info, load_run(run))
