@@ -199,3 +199,16 @@ def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch
         assert not (tmp_path / f"cm{idle}.png").exists()  # written when the renderer finishes
         renderer.finish()
         assert got == [expected, "done"] and (tmp_path / f"cm{idle}.png").read_bytes() == expected
+
+
+def test_a_failed_runs_unfinished_figures_do_not_reach_the_next_run(tmp_path):
+    """`train_many` discards what a run left in the renderer when it fails: no file, no callback
+    (a TensorBoard writer of the failed run) at the next run's finish."""
+    from xnet.plotting.draw import confusion_matrix_figure
+    from xnet.plotting.png import Renderer
+
+    renderer, got = Renderer(), []
+    renderer.submit(confusion_matrix_figure(np.eye(2), ["AGN", "YSO"]), tmp_path / "stale.png", got.append, tight=False)
+    renderer.discard()
+    renderer.finish()
+    assert got == [] and not (tmp_path / "stale.png").exists() and renderer.pending == []

@@ -126,7 +126,7 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     data = prepare_labelled_set(cfg.data, cfg.features, cfg.split.min_class_count)
     split = next(make_splits(data.y, cfg.split, 0, 1))
     figure_cache.draw_ahead(data, split)
-    (_, child), = [v for k, v in figure_cache._AHEAD.items() if k == (id(data), id(split))]
+    (*_, child), = [v for k, v in figure_cache._AHEAD.items() if k == (id(data), id(split))]
     assert child.pid != multiprocessing.current_process().pid and child.is_alive() and busy_cores() >= 1
     written = figure_cache.cached_data_figures(tmp_path / "run", data, split)
     assert child.exitcode == 0 and (id(data), id(split)) not in figure_cache._AHEAD

@@ -78,8 +78,9 @@ def _draw(folder: Path, data: LabelledSet, split: Split) -> dict[str, str]:
     return written
 
 
-#: data figures being drawn by a child process: (id(data), id(split)) -> (cache folder, process)
-_AHEAD: dict[tuple[int, int], tuple[Path, multiprocessing.process.BaseProcess]] = {}
+#: data figures being drawn by a child process: (id(data), id(split)) -> (data, split, cache folder,
+#: process); holding data and split keeps their ids from being reused by other objects meanwhile
+_AHEAD: dict[tuple[int, int], tuple[LabelledSet, Split, Path, multiprocessing.process.BaseProcess]] = {}
 
 
 def draw_ahead(data: LabelledSet, split: Split) -> None:
@@ -93,7 +94,7 @@ def draw_ahead(data: LabelledSet, split: Split) -> None:
         return
     child = multiprocessing.get_context("fork").Process(target=_draw, args=(folder, data, split), daemon=True)
     child.start()
-    _AHEAD[(id(data), id(split))] = (folder, child)
+    _AHEAD[(id(data), id(split))] = (data, split, folder, child)
 
 
 def _cache_folder(data: LabelledSet, split: Split) -> Path:
@@ -101,7 +102,7 @@ def _cache_folder(data: LabelledSet, split: Split) -> Path:
     ahead = _AHEAD.pop((id(data), id(split)), None)
     if ahead is None:
         return cache_dir() / content_key(data, split)
-    folder, child = ahead
+    _, _, folder, child = ahead
     child.join()
     if child.exitcode != 0 and not (folder / MANIFEST).exists():
         log.warning("the background drawing of the data figures failed (exit code %s); drawing them here", child.exitcode)
@@ -121,9 +122,10 @@ def cached_data_figures(run_dir: Path, data: LabelledSet, split: Split, tb_write
         log.info("data figures unchanged: copied from the cache %s", folder)
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, file_name in written.items():
-        shutil.copyfile(folder / file_name, run_dir / file_name)
+        content = (folder / file_name).read_bytes()
+        (run_dir / file_name).write_bytes(content)
         if tb_writer is not None and file_name.endswith(".png"):
             from xnet.plotting.png import add_png
 
-            add_png(tb_writer, f"figures/{name}", (folder / file_name).read_bytes())  # the file's bytes, not re-encoded
+            add_png(tb_writer, f"figures/{name}", content)  # the file's own bytes, not re-encoded
     return written

@@ -90,6 +90,17 @@ class Renderer:
         """Call `then()` at `finish`, after the callbacks submitted before it."""
         self.pending.append((None, 0, False, None, lambda _: then(), None, b""))
 
+    def discard(self) -> None:
+        """Drop what was submitted and not finished (a run that failed): its children are waited
+        for, nothing is written, no callback runs, so nothing reaches the next run."""
+        pending, self.pending = self.pending, []
+        for *_, child, _ in pending:
+            if child is not None:
+                child[0].join()
+        if self.folder is not None:
+            self.folder.cleanup()
+            self.folder = None
+
     def finish(self) -> None:
         pending, self.pending = self.pending, []
         for fig, dpi, tight, path, then, child, png in pending:

@@ -157,9 +157,9 @@ def load_checkpoint(path: Path) -> CheckpointModel:
     return CheckpointModel(path=path, model=model, scaler=_scaler(state), state=state)
 
 
-def checkpoints_of(run: Path) -> list[Path]:
+def checkpoints_of(run: Path) -> tuple[list[Path], list[dict]]:
     """The checkpoints a run directory's metrics.json names (one, one per CV fold, or with
-    `ensemble.members` > 1 every network of every split)."""
+    `ensemble.members` > 1 every network of every split), and its split blocks."""
     metrics_path = run / "metrics.json"
     if not metrics_path.exists():
         if (run / "summary.csv").exists():
@@ -177,14 +177,13 @@ def checkpoints_of(run: Path) -> list[Path]:
     absent = [str(p) for p in paths if not p.exists()]
     if absent:
         raise XnetError(f"run={run}: checkpoint {', '.join(absent)} named in metrics.json not found")
-    return paths
+    return paths, blocks
 
 
-def tree_members(run: Path) -> tuple[list, float]:
+def tree_members(run: Path, blocks: list[dict]) -> tuple[list, float]:
     """The run's tree members (`ensemble.trees`: `checkpoints/<split>-trees.npz`, one per split, NumPy
-    only) and their blend weight, as metrics.json names them; none for a run without."""
-    metrics = json.loads((run / "metrics.json").read_text())
-    named = [b["trees"] for b in metrics.get("folds") or [metrics] if b.get("trees")]
+    only) and their blend weight, as its metrics.json split blocks name them; none for a run without."""
+    named = [b["trees"] for b in blocks if b.get("trees")]
     if not named:
         return [], 0.0
     from xnet.models.trees import TreeArrays
@@ -218,9 +217,9 @@ def load_run(source: str | Path) -> TrainedRun:
     if not path.exists():
         raise XnetError(f"run={path}: not found; pass a training run directory (with metrics.json) or a .ckpt file")
     if path.is_dir():
-        paths, run_dir = checkpoints_of(path), path
+        (paths, blocks), run_dir = checkpoints_of(path), path
     else:
-        paths, run_dir = [path], path.parent.parent  # <run>/checkpoints/<tag>-best.ckpt
+        paths, blocks, run_dir = [path], [], path.parent.parent  # <run>/checkpoints/<tag>-best.ckpt
     members = [load_checkpoint(p) for p in paths]
     first = members[0].state
     run = TrainedRun(source=path, members=members, data_cfg=None)
@@ -232,8 +231,7 @@ def load_run(source: str | Path) -> TrainedRun:
     if len(members) > 1:
         log.info("run %s: %d fold models; probabilities are their mean", path, len(members))
     run.data_cfg, run.confidence = run_config(run_dir)
-    if path.is_dir():
-        run.trees, run.tree_weight = tree_members(path)
-        if run.trees:
-            log.info("run %s: blends %d tree member(s) at weight %g with its networks, as in training", path, len(run.trees), run.tree_weight)
+    run.trees, run.tree_weight = tree_members(path, blocks)
+    if run.trees:
+        log.info("run %s: blends %d tree member(s) at weight %g with its networks, as in training", path, len(run.trees), run.tree_weight)
     return run

@@ -138,17 +138,13 @@ def coverage_figure(block: dict, title: str = ""):
     return fig
 
 
-def write_figure(block: dict, run_dir, renderer=None) -> str:
-    """`coverage.png` in the run directory (when `renderer` finishes, if given); its file name."""
+def write_figure(block: dict, run_dir, renderer) -> str:
+    """`coverage.png` in the run directory, written when `renderer` (`xnet.plotting.png.Renderer`)
+    finishes; its file name."""
     from pathlib import Path
 
-    from xnet.plotting.png import save_png
-
     path = Path(run_dir) / "coverage.png"
-    if renderer is not None:
-        renderer.submit(coverage_figure(block), path, tight=False)
-    else:
-        save_png(coverage_figure(block), path, tight=False)
+    renderer.submit(coverage_figure(block), path, tight=False)
     return path.name
 
 

@@ -31,6 +31,7 @@ def train_many(
     `batching.enabled=false`. Writes each run's metrics.json and returns the payloads. `log_files`:
     per run, the log files its lines go to (a sweep job's own log; a shared stack's lines go to
     the logs of every job in it)."""
+    from xnet.plotting.png import RENDERER
     from xnet.training.board import assign_boards
     from xnet.training.evaluation import evaluate_member
     from xnet.training.report import finish_job
@@ -39,26 +40,29 @@ def train_many(
     quiet_lightning()
     cache: dict = {}
     files = list(log_files) if log_files is not None else [()] * len(cfgs)
-    with job_logs(enumerate(files)) as logs:
-        jobs = []
-        for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
-            with logs.attached(index):
-                jobs.append(prepare_job(cfg, Path(run_dir), cache))
-        assign_boards(jobs)
-        draw_data_figures_ahead(jobs)
-        number = {id(job): index for index, job in enumerate(jobs)}
-        members = make_members(jobs)
-        results: dict[int, dict] = {}
-        for stack in plan_stacks(members):
-            with logs.attached(*(number[id(mb.job)] for mb in stack)):
-                module = fit_stack(stack)
-            for k, member in enumerate(stack):
-                with logs.attached(number[id(member.job)]):
-                    results[id(member)] = evaluate_member(module, k, member)
-        payloads = []
-        for job in jobs:
-            with logs.attached(number[id(job)]):
-                payloads.append(finish_job(job, [results[id(mb)] for mb in members if mb.job is job]))
+    try:
+        with job_logs(enumerate(files)) as logs:
+            jobs = []
+            for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
+                with logs.attached(index):
+                    jobs.append(prepare_job(cfg, Path(run_dir), cache))
+            assign_boards(jobs)
+            draw_data_figures_ahead(jobs)
+            number = {id(job): index for index, job in enumerate(jobs)}
+            members = make_members(jobs)
+            results: dict[int, dict] = {}
+            for stack in plan_stacks(members):
+                with logs.attached(*(number[id(mb.job)] for mb in stack)):
+                    module = fit_stack(stack)
+                for k, member in enumerate(stack):
+                    with logs.attached(number[id(member.job)]):
+                        results[id(member)] = evaluate_member(module, k, member)
+            payloads = []
+            for job in jobs:
+                with logs.attached(number[id(job)]):
+                    payloads.append(finish_job(job, [results[id(mb)] for mb in members if mb.job is job]))
+    finally:
+        RENDERER.discard()  # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
     return payloads
 
 

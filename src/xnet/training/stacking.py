@@ -145,25 +145,29 @@ def stack_threads(setting, n_members: int, width: int) -> int:
 
 
 class IdleCoreThreads(L.Callback):
-    """Re-reads `stack_threads` every `every` epochs: a stack that starts beside the data figures'
-    child (one thread) takes the second core once the child is done, and gives it up when another
-    process starts."""
+    """Sets torch's threads to `stack_threads` before the fit and again every `every` epochs: a
+    stack that starts beside the data figures' child (one thread) takes the second core once the
+    child is done, and gives it up when another process starts."""
 
     def __init__(self, setting, n_members: int, width: int, every: int = 10):
         self.args, self.every = (setting, n_members, width), every
 
+    def apply(self) -> None:
+        threads = stack_threads(*self.args)
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
+
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        if trainer.current_epoch % self.every == 0 and str(self.args[0]) == "auto":
-            threads = stack_threads(*self.args)
-            if threads != torch.get_num_threads():
-                torch.set_num_threads(threads)
+        if trainer.current_epoch % self.every == 0 and trainer.current_epoch and str(self.args[0]) == "auto":
+            self.apply()
 
 
 def fit_stack(members: list[Member]) -> StackedClassifier:
     """Train members that share a stack key as one StackedClassifier (best weights kept per member)."""
     cfg = members[0].job.cfg
     m, es = cfg.model, cfg.early_stopping
-    torch.set_num_threads(stack_threads(m.num_threads, len(members), max(int(mb.job.cfg.model.hidden) for mb in members)))
+    threads = IdleCoreThreads(m.num_threads, len(members), max(int(mb.job.cfg.model.hidden) for mb in members))
+    threads.apply()
     L.seed_everything(int(cfg.seed), workers=False, verbose=False)
     seeds = [int(mb.seed) for mb in members]
     data = StackedDataModule([mb.dm for mb in members], batch_size=int(m.batch_size), seeds=seeds)
@@ -185,8 +189,7 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     from xnet.training.progress import StackProgress
 
     module.progress = StackProgress(cfg.get("progress", "auto"), int(cfg.trainer.max_epochs), len(members), str(es.monitor), str(es.mode))
-    callbacks = [IdleCoreThreads(m.num_threads, len(members), max(int(mb.job.cfg.model.hidden) for mb in members))]
-    trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=callbacks, enable_checkpointing=False)
+    trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[threads], enable_checkpointing=False)
     try:
         trainer.fit(module, datamodule=data)
     finally:
