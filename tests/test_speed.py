@@ -198,3 +198,83 @@ def test_per_epoch_scalars_written_in_bulk_for_every_epoch_each_member_trained(t
         assert steps == list(range(fold["epochs"])) and fold["epochs"] < 60
         assert [e.step for e in events.Scalars("val/acc_CV")] == steps
         assert [e.step for e in events.Scalars("train/loss")] == steps
+
+
+def test_threads_split_rows_and_write_behind_give_the_same_file(cv_run, tmp_path):
+    """`workers=2` (rows split between two threads, whole batches each) and the writer thread give
+    byte-for-byte the table of one thread; 1,008 rows in chunks of 300 and batches of 64."""
+    from test_predict import predict_config
+
+    tables = {}
+    for workers in (1, 2, 3):
+        out = tmp_path / f"w{workers}.parquet"
+        predict(predict_config(run=str(cv_run), input=str(LIN_CSV), output=str(out), progress=False,
+                               workers=workers, chunk_size=300, batch_size=64))
+        tables[workers] = pd.read_parquet(out)
+    assert len(tables[1]) == 1008
+    pd.testing.assert_frame_equal(tables[1], tables[2])
+    pd.testing.assert_frame_equal(tables[1], tables[3])
+
+
+def test_row_threads_cut_at_batch_edges():
+    from xnet.predict.chunks import RowThreads
+
+    seen = []
+    with RowThreads(3) as threads:
+        out = threads.map(lambda part: seen.append(len(part)) or part * 2, np.arange(1000.0), 64)
+    np.testing.assert_array_equal(out, np.arange(1000.0) * 2)
+    assert sorted(seen) == [296, 320, 384]  # 16 batches of 64 (the last of 40): 5, 6 and 5 of them
+
+
+@pytest.mark.parametrize("argv, default", [
+    ([], True), (["model.hidden=10", "seed=2", "hydra.run.dir=x"], True), (["-m", "model.hidden=10,30"], True),
+    (["data=csc_muwclass"], False), (["hparams_search=optuna"], False), (["hydra.mode=MULTIRUN"], False),
+    (["--config-name", "other"], False), (["-cd=conf2"], False),
+])
+def test_compose_once_only_where_hydra_would_find_no_mode(argv, default, monkeypatch):
+    """`xnet.startup.compose_once` skips Hydra's mode-only compose only where the command line can
+    leave `hydra.mode` unset; there Hydra's own `get_mode` (composing) answers None as well."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    from xnet import startup
+    from xnet.config import CONFIG_DIR
+
+    assert startup.mode_is_default(argv, CONFIG_DIR) is default
+    if not default:
+        return
+    monkeypatch.setattr(Hydra, "get_mode", Hydra.get_mode)  # restored after the test
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    GlobalHydra.instance().clear()
+    try:
+        hydra = Hydra.create_main_hydra2(task_name="xnet.train", config_search_path=create_config_search_path(str(CONFIG_DIR)))
+        # get_mode's own compose, without its `except Exception: return None`
+        cfg = hydra.compose_config("train", overrides, run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False)
+        assert cfg.hydra.mode is None
+        assert hydra.get_mode(config_name="train", overrides=overrides) is None
+        startup.compose_once(argv, CONFIG_DIR)
+        assert hydra.get_mode(config_name="train", overrides=overrides) is None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def test_pause_and_resume_the_collector():
+    """`resume` without `pause` (a library caller) only imports; after `pause` it freezes what is
+    alive and turns collection back on."""
+    import gc
+
+    from xnet import startup
+
+    before = gc.get_freeze_count()
+    startup.resume("json")
+    assert gc.isenabled() and gc.get_freeze_count() == before
+    try:
+        startup.pause()
+        assert not gc.isenabled()
+        startup.resume("json")
+        assert gc.isenabled() and gc.get_freeze_count() > before
+    finally:
+        gc.enable()
+        gc.unfreeze()

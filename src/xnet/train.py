@@ -15,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from xnet.config import CONFIG_DIR
+from xnet import startup
 from xnet.errors import XnetError, exit_on_error
 from xnet.training import launcher_state
 from xnet.training.run import check_config, optimized_value
@@ -23,12 +24,18 @@ from xnet.validation import check_override_keys
 from xnet.training.job_logs import record_log_files
 
 
+#: what training imports (Lightning, torch, torchmetrics, scikit-learn, pandas), loaded once the
+#: command line and config are checked, with the garbage collector paused (`xnet.startup`)
+TRAINING_MODULES = ("xnet.training.board", "xnet.training.evaluation", "xnet.training.report", "xnet.training.stacking")
+
+
 def _job(cfg: DictConfig) -> float | None:
     from xnet.training.run import train
 
     check_config(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
     check_job_dir(run_dir, bool(cfg.get("overwrite", False)))
+    startup.resume(*TRAINING_MODULES)
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
         launcher_state.recorded.append((cfg, run_dir, record_log_files()))  # the job's own log, for later
         return None
@@ -68,12 +75,15 @@ def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
 def main() -> None:
     import sys
 
+    startup.pause()  # until the training modules are imported (`_job`); --help and errors stay paused
+
     def check_arguments() -> None:
         check_group_choices(sys.argv[1:])
         check_override_keys(sys.argv[1:], "train", CONFIG_DIR)
         check_command_line(sys.argv[1:])
 
     exit_on_error(check_arguments)
+    startup.compose_once(sys.argv[1:], CONFIG_DIR)
     _hydra_main()
 
 

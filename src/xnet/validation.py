@@ -111,7 +111,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "batching.enabled": BOOL, "batching.log_every_n_epochs": Int(1), "batching.max_width_ratio": Float(1),
     },
     "predict": {
-        "overwrite": BOOL, "chunk_size": Int(1), "batch_size": Int(1), "num_threads": Int(1),
+        "overwrite": BOOL, "chunk_size": Int(1), "batch_size": Int(1), "num_threads": Int(1), "workers": Int(1, also=("auto",)),
         "progress": Rule("bool", also=("auto",)),
         "flags.missing_below": Float(0, 1, nullable=True), "flags.range_margin": Float(0, nullable=True),
         "flags.max_sum_flag": Float(nullable=True), "flags.max_extent": Float(0, nullable=True),

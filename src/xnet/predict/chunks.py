@@ -4,6 +4,7 @@ models), decisions and flags, as the output rows."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,8 +121,15 @@ def member_proba(model, scaled: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate([model.predict_proba(x[s : s + batch_size]).numpy() for s in range(0, len(x), batch_size)])
 
 
-def predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """Mean over the run's models of the class probabilities of raw (unscaled) feature rows."""
+def predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int, threads: RowThreads | None = None) -> np.ndarray:
+    """Mean over the run's models of the class probabilities of raw (unscaled) feature rows; with
+    `threads`, the rows are split between them (the same values: each part is whole batches)."""
+    if threads is not None:
+        return threads.map(lambda part: _predict_proba(run, part, batch_size), x, batch_size)
+    return _predict_proba(run, x, batch_size)
+
+
+def _predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray:
     total = np.zeros((len(x), len(run.classes)), np.float32)
     for member in run.members:
         total += member_proba(member.model, scale(member.scaler, x), batch_size)
@@ -131,6 +139,33 @@ def predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray
         trees = np.mean([t.predict_proba(x) for t in run.trees], axis=0)
         total = ((1.0 - run.tree_weight) * total + run.tree_weight * trees).astype(np.float32)
     return total
+
+
+class RowThreads:
+    """Threads that classify parts of a chunk's rows side by side: NumPy releases the GIL in the
+    scaling and the matrix products, so a second core nearly halves the forward pass. The parts are
+    whole `batch_size` batches, so every row sees exactly the computation of a single thread."""
+
+    def __init__(self, n: int):
+        self.n = max(1, int(n))
+        self.pool = ThreadPoolExecutor(self.n - 1, thread_name_prefix="xnet-rows") if self.n > 1 else None
+
+    def map(self, func, x: np.ndarray, batch_size: int) -> np.ndarray:
+        batches = -(-len(x) // batch_size)
+        if self.pool is None or batches < 2:
+            return func(x)
+        edges = [min(len(x), round(batches * k / self.n) * batch_size) for k in range(self.n + 1)]
+        parts = [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+        futures = [self.pool.submit(func, x[a:b]) for a, b in parts[1:]]
+        first = func(x[parts[0][0] : parts[0][1]])
+        return np.concatenate([first, *(f.result() for f in futures)])
+
+    def __enter__(self) -> RowThreads:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 @dataclass
@@ -187,9 +222,10 @@ def training_rows(carried: dict[str, pa.Array], plan: InputPlan, ids: set[str] |
 
 
 def predict_chunk(
-    chunk: TableChunk, run: TrainedRun, plan: InputPlan, flags: RowFlags, path: Path, batch_size: int, tally: Tally
+    chunk: TableChunk, run: TrainedRun, plan: InputPlan, flags: RowFlags, path: Path, batch_size: int, tally: Tally,
+    threads: RowThreads | None = None,
 ) -> pa.RecordBatch:
-    """Features, probabilities and flags of one chunk, as the output rows."""
+    """Features, probabilities and flags of one chunk, as the output rows (`threads`: see `RowThreads`)."""
     frame = canonical_frame(chunk, plan, path)
     spec = run.spec
     features = build_features(frame, spec)
@@ -200,11 +236,11 @@ def predict_chunk(
     codes, usable = flags(x_raw, sum_flag, extent)
     n, classes = len(x), run.classes
     if usable.all():
-        proba = predict_proba(run, x, batch_size)
+        proba = predict_proba(run, x, batch_size, threads)
     else:
         proba = np.full((n, len(classes)), np.nan, np.float32)
         if usable.any():
-            proba[usable] = predict_proba(run, x[usable], batch_size)
+            proba[usable] = predict_proba(run, x[usable], batch_size, threads)
     best = decide(proba, run.class_prior, run.prior_power).astype(np.int16)
     best[~usable] = -1
 

@@ -24,6 +24,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
+from xnet import startup
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
@@ -62,7 +63,7 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     """Classify `cfg.input` with `cfg.run` into `cfg.output`; returns a summary (and the metrics
     block for a labelled input)."""
     from xnet.data.tables import iter_table_chunks, table_info
-    from xnet.predict.chunks import Tally, column_meta, predict_chunk
+    from xnet.predict.chunks import RowThreads, Tally, column_meta, predict_chunk
     from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
     from xnet.predict.plan import FLAG_INPUTS, read_options, resolve_catalog
     from xnet.predict.trained_run import load_run
@@ -78,6 +79,7 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     check_not_input(output, cfg["input"])
     run = load_run(cfg["run"])
     info = table_info(cfg["input"], **read_options(cfg.get("catalog"), run))
+    startup.resume()  # the readers for this input are imported (`python -m xnet.predict` paused collection)
     plan = resolve_catalog(cfg.get("catalog"), info, run)
     _check_names(plan, run.classes)
     metrics_path = metrics_file(output) if plan.label else None
@@ -106,9 +108,10 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     meta = column_meta(plan, list(run.classes))
     from threadpoolctl import threadpool_limits  # BLAS threads only spin against each other on a small MLP
 
-    with threadpool_limits(threads), terminate_as_exit(), TableWriter(output, overwrite, meta) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
+    rows = RowThreads(row_threads(cfg.get("workers", "auto")))
+    with threadpool_limits(threads), rows, terminate_as_exit(), TableWriter(output, overwrite, meta) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
-            writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally))
+            writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows))
             bar.update(len(chunk.rows))
         if tally.rows == 0:
             raise XnetError(f"{info.path}: holds no data rows")
@@ -124,6 +127,16 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         report_metrics(metrics, metrics_path)
         summary["metrics"] = metrics
     return summary
+
+
+def row_threads(setting) -> int:
+    """`workers`: threads that classify a chunk's rows side by side; auto: this one and one more
+    where a core is idle now."""
+    if setting in (None, "auto"):
+        from xnet.cores import idle_cores
+
+        return 1 + min(1, idle_cores())
+    return int(setting)
 
 
 def check_training_ids(run: TrainedRun, plan: InputPlan) -> None:
@@ -247,7 +260,9 @@ def _hydra_main(cfg: DictConfig) -> None:
 def main() -> None:
     import sys
 
+    startup.pause()  # until the input's readers are imported (`predict`)
     exit_on_error(lambda: check_override_keys(sys.argv[1:], "predict", CONFIG_DIR))
+    startup.compose_once(sys.argv[1:], CONFIG_DIR)
     _hydra_main()
 
 

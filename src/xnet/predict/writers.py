@@ -2,8 +2,9 @@
 
 Rows go to a hidden temporary file in the target folder, which replaces the target only once the
 last chunk is written: an interrupted or failed run never leaves a partial or clobbered output.
-Parquet and CSV are streamed; FITS and VOTable need their row count up front, so their chunks are
-kept (as compact Arrow columns) and written at the end by astropy, with each column's unit and
+Parquet and CSV are streamed, by a writer thread: a chunk is written (Arrow releases the GIL) while
+the next one is classified, with at most one chunk waiting. FITS and VOTable need their row count
+up front, so their chunks are kept (as compact Arrow columns) and written at the end by astropy, with each column's unit and
 description (FITS TUNITn/TCOMMn, VOTable FIELD unit and DESCRIPTION) for TOPCAT and friends.
 """
 
@@ -13,6 +14,7 @@ import contextlib
 import logging
 import os
 import signal
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -129,12 +131,36 @@ class TableWriter:
         self._writer = None
         self._batches: list[pa.RecordBatch] = []
         self.rows = 0
+        self._thread: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
+        """Write `batch` (in the writer thread for Parquet and CSV, once the previous one is done;
+        a failure of either is raised here or by `close`)."""
+        self._wait()
+        if self.kind in ASTROPY_KINDS:
+            self._checked(self._write, batch)
+            return
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="xnet-writer")
+        self._pending = self._thread.submit(self._write, batch)
+
+    def _wait(self) -> None:
+        """Wait for the batch in the writer thread; its failure as `write_failed`."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._checked(pending.result)
+
+    def _checked(self, func, *args):
         try:
-            self._write(batch)
+            return func(*args)
         except OSError as err:
             raise write_failed(self.path, err) from None
+
+    def _stop_thread(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
 
     def _write(self, batch: pa.RecordBatch) -> None:
         if self.schema is None:
@@ -163,10 +189,9 @@ class TableWriter:
 
     def close(self) -> Path:
         """Finish the file and move it into place."""
-        try:
-            return self._close()
-        except OSError as err:
-            raise write_failed(self.path, err) from None
+        self._wait()
+        self._stop_thread()
+        return self._checked(self._close)
 
     def _close(self) -> Path:
         if self._writer is not None:
@@ -179,6 +204,11 @@ class TableWriter:
         return publish(self.tmp, self.path)
 
     def abort(self) -> None:
+        try:
+            self._wait()
+        except Exception:  # already failing; the temporary file goes either way
+            pass
+        self._stop_thread()
         if self._writer is not None:
             try:
                 self._writer.close()
