@@ -122,7 +122,8 @@ def hardness_figure(
     n = len(classes) + 1
     cols = min(n, 5)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.7 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    width, height = 2.7 * cols, 2.6 * rows + (0.8 if rows == 1 else 0.0)  # one row: room for the y label
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), sharex=True, sharey=True, squeeze=False)
     axes = axes.ravel()
     # markers as Line2D (one marker path stamped per point), not scatter collections: the same
     # dots (diameter = sqrt of scatter's area) at a fraction of the cost with 10^4 sources per panel
@@ -130,22 +131,28 @@ def hardness_figure(
     for c in classes:
         at = ok & (labels == c)
         axes[0].plot(x[at], y[at], ms=1.7, color=colours[c], alpha=0.6, label=c, **dots)
-    axes[0].set_title("all classes", fontsize=9)
+    axes[0].set_title("all classes", fontsize=9, y=1.0)  # y given: no title placement pass per panel
     axes[0].legend(fontsize=6, markerscale=3, frameon=False, loc="best")
     for ax, c in zip(axes[1:], classes):
         ax.plot(x[ok], y[ok], ms=1.4, color="0.85", **dots)
         at = ok & (labels == c)
         ax.plot(x[at], y[at], ms=2.0, color=colours[c], **dots)
-        ax.set_title(f"{c} ({int(at.sum())} with both)", fontsize=9)
+        ax.set_title(f"{c} ({int(at.sum())} with both)", fontsize=9, y=1.0)
     for ax in axes[n:]:
         ax.set_visible(False)
     for ax in axes[:n]:
         ax.set_xlim(-1.05, 1.05)
         ax.set_ylim(-1.05, 1.05)
     fig.supxlabel(HARDNESS_BANDS.get(x_name, x_name))
-    fig.supylabel(HARDNESS_BANDS.get(y_name, y_name))
+    fig.supylabel(HARDNESS_BANDS.get(y_name, y_name).replace(": ", ":\n"), fontsize=10)  # two lines: fits one row
     fig.suptitle(title or f"{y_name} against {x_name}")
-    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
+    # fixed margins in inches (axis labels, tick labels, titles), not a layout pass over every
+    # panel's ticks: render with tight=False, one draw
+    left, right, bottom, top, gap_x, gap_y = 1.0, 0.15, 0.8, 0.6, 0.3, 0.4
+    panel_w = (width - left - right - gap_x * (cols - 1)) / cols
+    panel_h = (height - bottom - top - gap_y * (rows - 1)) / rows
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        wspace=gap_x / panel_w, hspace=gap_y / panel_h)
     return fig
 
 
@@ -171,7 +178,8 @@ def feature_histograms_figure(values: np.ndarray, names: Sequence[str], title: s
             counts, edges = np.histogram(finite, bins=bins)
             ax.stairs(counts, edges, fill=True, color="tab:blue", alpha=0.8)
         missing = 1 - len(finite) / max(len(column), 1)
-        ax.set_title(f"{name}" + (f" ({100 * missing:.0f} % missing)" if missing > 0 else ""), fontsize=7)
+        # y given: the title sits where it would, without a placement pass over each panel's ticks
+        ax.set_title(f"{name}" + (f" ({100 * missing:.0f} % missing)" if missing > 0 else ""), fontsize=7, y=1.0)
         ax.tick_params(labelsize=6)
         ax.locator_params(axis="x", nbins=4)
         ax.locator_params(axis="y", nbins=3)

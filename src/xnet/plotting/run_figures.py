@@ -116,7 +116,7 @@ def write_data_figures(out_dir: str | Path, data: LabelledSet, split: Split, tb_
             x = compute_feature(source, x_name).to_numpy()
             y = compute_feature(source, y_name).to_numpy()
             fig = hardness_figure(x, y, labels, data.classes, x_name, y_name, title=f"{name}: {y_name} against {x_name}")
-            save(f"hardness_{x_name}_{y_name}", fig, tight=False)  # its tight layout fits it
+            save(f"hardness_{x_name}_{y_name}", fig, tight=False)  # laid out by the figure itself
 
     x_train = data.x[split.train]
     scaled = transform(fit_scaler(x_train), x_train)
