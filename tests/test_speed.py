@@ -278,3 +278,43 @@ def test_pause_and_resume_the_collector():
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_data_prepared_in_a_child_is_the_data_prepared_here(tmp_path, monkeypatch):
+    """`xnet.training.prefetch`: the labelled set, splits and every fold's scaler and training set
+    prepared by a forked child (while the CLI imports Lightning) give the run the same
+    metrics.json as preparing them in-process; the child's user error is raised as the run's."""
+    import json
+
+    from xnet import cores
+    from xnet.errors import XnetError
+    from xnet.training import prefetch
+
+    monkeypatch.setattr(cores, "idle_cores", lambda: 1)
+    # the CLI forks before torch and scikit-learn load (`fork_safe`); here they may be loaded, which
+    # is safe while the child runs no OpenMP region (no SMOTE: scikit-learn's neighbours search)
+    monkeypatch.setattr(prefetch, "fork_safe", lambda: True)
+    cfg = compose_config(["cv.folds=2", *FAST])
+    prefetch.start(cfg)
+    data, splits = prefetch.take(cfg)
+    assert len(data.prepared) == 2 and prefetch.take(cfg) is None  # taken once
+    here, here_splits = prefetch.job_data(cfg)
+    np.testing.assert_array_equal(data.x, here.x)
+    assert all((a.train == b.train).all() and (a.test == b.test).all() for a, b in zip(splits, here_splits))
+    scaler, x_train, y_train = data.prepared[prefetch.split_key(splits[0], dict(cfg.resample), int(cfg.seed))]
+    _, x_here, y_here = prefetch.fit_split(here, here_splits[0], dict(cfg.resample), int(cfg.seed))
+    np.testing.assert_array_equal(x_train, x_here)
+    np.testing.assert_array_equal(y_train, y_here)
+
+    metrics = {}
+    for name, ahead in (("ahead", True), ("here", False)):
+        if ahead:
+            prefetch.start(cfg)
+        train(cfg, tmp_path / name)
+        metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())
+    assert metrics["ahead"]["mean"] == metrics["here"]["mean"] and metrics["ahead"]["folds"] == metrics["here"]["folds"]
+
+    bad = compose_config(["cv.folds=1", *FAST])
+    prefetch.start(bad)
+    with pytest.raises(XnetError, match=r"^cv.folds=1: use 0 for one train/test split"):
+        prefetch.take(bad)

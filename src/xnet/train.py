@@ -35,6 +35,10 @@ def _job(cfg: DictConfig) -> float | None:
     check_config(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
     check_job_dir(run_dir, bool(cfg.get("overwrite", False)))
+    if launcher_state.recorded is None:
+        from xnet.training import prefetch
+
+        prefetch.start(cfg)  # the data, prepared on the idle core while Lightning and torch import
     startup.resume(*TRAINING_MODULES)
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
         launcher_state.recorded.append((cfg, run_dir, record_log_files()))  # the job's own log, for later

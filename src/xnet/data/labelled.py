@@ -61,6 +61,8 @@ class LabelledSet:
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # extra named per-row arrays (data.inputs)
     duplicates: Duplicates | None = None  # duplicate ids / identical rows; .groups for the splits
     warnings: list[str] = field(default_factory=list)  # warnings logged while selecting (metrics.json)
+    # training sets prepared ahead by xnet.training.prefetch, taken by XrayDataModule.setup
+    prepared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def groups(self) -> np.ndarray | None:

@@ -16,10 +16,10 @@ import torch
 from xnet.data.catalog import SOURCE_ID
 from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet, Split
-from xnet.data.preprocessing import fit_scaler, resample_training_set, scaler_from_state, scaler_state, transform
+from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
 from xnet.errors import XnetError
 from xnet.models.nets import FEATURES
-from xnet.data.noise import error_resampled
+from xnet.training.prefetch import fit_split, split_key
 
 
 class XrayDataModule(L.LightningDataModule):
@@ -48,11 +48,8 @@ class XrayDataModule(L.LightningDataModule):
         x, y, s = self.data.x, self.data.y, self.split
         if self.data.inputs and self.resample.get("name", "none") not in (None, "none"):
             raise XnetError(f"resample={self.resample.get('name')} cannot resample the extra inputs {', '.join(self.data.inputs)}; use resample=none")
-        self.scaler = fit_scaler(x[s.train])
-        x_fit, y_fit = error_resampled(self.data, s.train, self.resample, self.seed)  # xnet.data.noise: error and reddened-AGN copies (none by default)
-        x_train, y_train = resample_training_set(
-            transform(self.scaler, x_fit), y_fit, self.classes, self.resample, self.seed
-        )
+        prepared = self.data.prepared.pop(split_key(s, self.resample, self.seed), None)  # xnet.training.prefetch
+        self.scaler, x_train, y_train = prepared or fit_split(self.data, s, self.resample, self.seed)
         self.train_inputs = {**self.inputs(s.train), FEATURES: torch.as_tensor(x_train)}
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)
         self.val_inputs, self.y_val = self.inputs(s.val), self.labels(s.val)

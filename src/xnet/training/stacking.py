@@ -19,12 +19,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
-from xnet.data.labelled import LabelledSet, Split, ensemble_splits, make_splits, prepare_labelled_set
+from xnet.data.labelled import LabelledSet, Split, ensemble_splits, make_splits
 from xnet.errors import XnetError
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
+from xnet.training import prefetch
 from xnet.training.board import member_logger
-from xnet.data.shifted import splits_for
 
 log = logging.getLogger("xnet.train")
 
@@ -112,13 +112,9 @@ def plan_stacks(members: list[Member]) -> list[list[Member]]:
 def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Job:
     """Load the labelled set and make the splits (shared by jobs whose data settings agree)."""
     cache = {} if cache is None else cache
-    key = _key(cfg.data, cfg.features, cfg.split, cfg.cv, cfg.seed)
+    key = prefetch.data_key(cfg)
     if key not in cache:
-        data = prepare_labelled_set(cfg.data, cfg.features, int(cfg.split.min_class_count))
-        folds = int(cfg.cv.folds or 0)
-        if folds == 1 or folds < 0:
-            raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
-        cache[key] = (data, splits_for(data, cfg.cv, cfg.split, int(cfg.seed)))  # cv.scheme: xnet.data.shifted
+        cache[key] = prefetch.take(cfg) or prefetch.job_data(cfg)  # prepared ahead by `python -m xnet.train`, or here
     data, splits = cache[key]
     log.info(  # for every job (a sweep job's own log holds it too)
         "%s: %d sources, %d classes (%s), %d features (%s)",
