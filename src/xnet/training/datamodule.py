@@ -45,7 +45,7 @@ class XrayDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.scaler is not None:
             return
-        x, y, s = self.data.x, self.data.y, self.split
+        s = self.split
         if self.data.inputs and self.resample.get("name", "none") not in (None, "none"):
             raise XnetError(f"resample={self.resample.get('name')} cannot resample the extra inputs {', '.join(self.data.inputs)}; use resample=none")
         prepared = self.data.prepared.pop(split_key(s, self.resample, self.seed), None)  # xnet.training.prefetch
