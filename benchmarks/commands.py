@@ -11,6 +11,8 @@ Rows (issue "Fast where users feel it"):
 3. a 3-width x 5-fold sweep on the same file            vs 15 sequential scikit-learn fits (same folds)
 4. `python -m xnet.predict` on a 656,997-row slim FITS  vs a whole-process astropy read of the columns
    (4XMM-DR13 schema, drawn from the bundled slice)          that predict reads
+5. `startup`: `import lightning, torch` the way the entry points do it (`xnet.startup`: collector
+   paused, imports frozen) vs the plain `python -c "import lightning, torch"`
 
 The data home (`XNET_DATA_HOME`, where training caches the data figures) is a fresh temporary folder:
 the `train` row first runs `python -m xnet.train` once untimed, so its timed runs are the ones a user
@@ -19,7 +21,7 @@ on a new file (data figures drawn once). The 16,000-row file is the bundled Chan
 written by `xnet.testing.mock_catalog`. Both live in a temporary folder deleted at the end. Peak
 memory is each process's own maximum resident size (`os.wait4`).
 
-    python benchmarks/commands.py [--repeats 3] [--only train,cv,sweep,predict] [--rows 16000]
+    python benchmarks/commands.py [--repeats 3] [--only train,cv,sweep,predict,startup] [--rows 16000]
 """
 
 from __future__ import annotations
@@ -232,6 +234,11 @@ def main() -> None:
                                    script(READ_SCRIPT, str(fits_path), ",".join(predict_columns())), env)
             results.append(median_row(f"python -m xnet.predict, {args.slim_rows:,} rows", xnet, ref,
                                       "whole-process astropy read", rows=args.slim_rows))
+        if "startup" in only:
+            xnet, ref = interleave(args.repeats, script(
+                "from xnet import startup; startup.pause(); startup.resume('lightning', 'torch')"),
+                script("import lightning, torch"), env)
+            results.append(median_row("import lightning, torch as xnet.startup does", xnet, ref, 'python -c "import lightning, torch"'))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
