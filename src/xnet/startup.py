@@ -1,11 +1,10 @@
 """Start-up of the command-line entry points: their heavy imports run with Python's cyclic garbage
 collector paused, and what they import is frozen out of later collections.
 
-Importing Lightning and torch creates a few hundred thousand long-lived objects and next to no
+Importing Lightning and torch creates hundreds of thousands of long-lived objects and next to no
 garbage, yet the collector walks the growing heap again and again while they load, and once more
-when the interpreter exits: on the 2-core machine `python -c "import lightning, torch"` takes
-4.3-4.5 s, of which ~0.6 s are collections during the import and ~0.9 s the final one at exit
-(2.8 s with the collector paused and the heap frozen; `benchmarks/commands.py` times the commands).
+when the interpreter exits (`python benchmarks/commands.py --only startup` times the import this
+way against the plain one).
 
 `pause()` at the start of a command; `resume(modules)` imports the command's heavy modules, then
 `gc.freeze()`s everything alive (later collections and the exit skip it) and turns the collector

@@ -4,8 +4,9 @@ Rows go to a hidden temporary file in the target folder, which replaces the targ
 last chunk is written: an interrupted or failed run never leaves a partial or clobbered output.
 Parquet and CSV are streamed, by a writer thread: a chunk is written (Arrow releases the GIL) while
 the next one is classified, with at most one chunk waiting. FITS and VOTable need their row count
-up front, so their chunks are kept (as compact Arrow columns) and written at the end by astropy, with each column's unit and
-description (FITS TUNITn/TCOMMn, VOTable FIELD unit and DESCRIPTION) for TOPCAT and friends.
+up front, so their chunks are kept (as compact Arrow columns) and written at the end by astropy,
+with each column's unit and description (FITS TUNITn/TCOMMn, VOTable FIELD unit and DESCRIPTION)
+for TOPCAT and friends.
 """
 
 from __future__ import annotations

@@ -29,10 +29,14 @@ from xnet.errors import XnetError
 log = logging.getLogger("xnet.train")
 
 
+def config_key(*nodes) -> str:
+    """One string for config nodes and plain values: equal settings, equal key."""
+    return json.dumps([OmegaConf.to_container(n, resolve=True) if isinstance(n, DictConfig) else n for n in nodes], sort_keys=True, default=str)
+
+
 def data_key(cfg: DictConfig) -> str:
     """Jobs whose data settings agree share one labelled set and splits (`prepare_job`'s cache)."""
-    nodes = (cfg.data, cfg.features, cfg.split, cfg.cv, cfg.seed)
-    return json.dumps([OmegaConf.to_container(n, resolve=True) if isinstance(n, DictConfig) else n for n in nodes], sort_keys=True, default=str)
+    return config_key(cfg.data, cfg.features, cfg.split, cfg.cv, cfg.seed)
 
 
 def job_data(cfg: DictConfig):

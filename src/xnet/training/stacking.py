@@ -77,10 +77,6 @@ def stack_key(cfg: DictConfig) -> str:
     return json.dumps(plain, sort_keys=True, default=str)
 
 
-def _key(*nodes) -> str:
-    return json.dumps([OmegaConf.to_container(n, resolve=True) if isinstance(n, DictConfig) else n for n in nodes], sort_keys=True, default=str)
-
-
 def plan_stacks(members: list[Member]) -> list[list[Member]]:
     """Group members into stacks: same stack key and batches per epoch, widths within `batching.max_width_ratio` of
     the stack's narrowest (a narrow member padded to a much wider stack would cost as much as the
@@ -212,7 +208,7 @@ def make_members(jobs: list[Job]) -> list[Member]:
                 outer, job.data.y, float(cfg.split.val_size), int(cfg.seed), int(cfg.ensemble.members), groups=job.data.groups
             )
             for index, (split, seed) in enumerate(inner):
-                key = (id(job.data), split.fold, index, _key(cfg.resample, seed))
+                key = (id(job.data), split.fold, index, prefetch.config_key(cfg.resample, seed))
                 if key not in modules:
                     modules[key] = XrayDataModule(job.data, split, cfg.resample, seed=seed)
                 members.append(Member(job=job, split=split, dm=modules[key], seed=seed, index=index))
