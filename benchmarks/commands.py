@@ -65,7 +65,10 @@ def pipeline(model):
 """
 
 # The study as a scikit-learn script: read, features, split, Yeo-Johnson + min-max, MLP, score.
-STUDY_SCRIPT = STUDY_MLP + PIPELINE + """
+STUDY_SCRIPT = (
+    STUDY_MLP
+    + PIPELINE
+    + """
 import sys, warnings
 import numpy as np, pandas as pd
 from sklearn.metrics import balanced_accuracy_score
@@ -83,6 +86,7 @@ Xtr, Xte, ytr, yte = train_test_split(X.to_numpy(float), y, test_size=0.2, strat
 model = pipeline(study_mlp()).fit(Xtr, ytr)
 print("balanced_accuracy", round(balanced_accuracy_score(yte, model.predict(Xte)), 3))
 """
+)
 
 CHANDRA_FEATURES = """
 import numpy as np, pandas as pd
@@ -97,7 +101,11 @@ def chandra_features(path):
 """
 
 # scikit-learn's cross_validate of the study's MLP (early stopping on), 5 stratified folds.
-CV_SCRIPT = STUDY_MLP + PIPELINE + CHANDRA_FEATURES + """
+CV_SCRIPT = (
+    STUDY_MLP
+    + PIPELINE
+    + CHANDRA_FEATURES
+    + """
 import sys, warnings
 from sklearn.model_selection import StratifiedKFold, cross_validate
 warnings.filterwarnings("ignore")
@@ -108,6 +116,7 @@ for hidden in widths:
     scores = cross_validate(pipeline(study_mlp(hidden)), X, y, cv=folds, scoring="balanced_accuracy")
     print(hidden, "balanced_accuracy", round(scores["test_score"].mean(), 3))
 """
+)
 
 # A bare astropy read of the columns xnet.predict reads, as a whole process.
 READ_SCRIPT = """
@@ -169,18 +178,41 @@ def slim_fits(path: Path, rows: int) -> Path:
 
 def predict_columns() -> list[str]:
     """The slim catalog's columns that xnet.predict reads for a model trained on the XMM slice."""
-    return ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "SC_EP_8_FLUX", "SC_EP_8_FMIN", "SC_EP_8_FMAX",
-            "SC_HR1", "SC_HR2", "SC_HR3", "SC_HR4", "SC_CHI2PROB", "SC_FVAR", "SC_EXTENT", "SC_SUM_FLAG"]
+    return [
+        "SRCID",
+        "IAUNAME",
+        "SC_RA",
+        "SC_DEC",
+        "SC_EP_8_FLUX",
+        "SC_EP_8_FMIN",
+        "SC_EP_8_FMAX",
+        "SC_HR1",
+        "SC_HR2",
+        "SC_HR3",
+        "SC_HR4",
+        "SC_CHI2PROB",
+        "SC_FVAR",
+        "SC_EXTENT",
+        "SC_SUM_FLAG",
+    ]
 
 
-def median_row(name: str, xnet: list[tuple], ref: list[tuple], ref_name: str, rows: int | None = None) -> dict:
+def median_row(
+    name: str, xnet: list[tuple], ref: list[tuple], ref_name: str, rows: int | None = None
+) -> dict:
     x = statistics.median(t for t, _, _ in xnet)
     r = statistics.median(t for t, _, _ in ref)
     return {
-        "command": name, "xnet_s": x, "reference": ref_name, "ref_s": r, "ratio": x / r,
-        "xnet_mb": max(m for _, m, _ in xnet), "ref_mb": max(m for _, m, _ in ref),
+        "command": name,
+        "xnet_s": x,
+        "reference": ref_name,
+        "ref_s": r,
+        "ratio": x / r,
+        "xnet_mb": max(m for _, m, _ in xnet),
+        "ref_mb": max(m for _, m, _ in ref),
         "rows_per_s": rows / x if rows else None,
-        "xnet_runs": [round(t, 2) for t, _, _ in xnet], "ref_runs": [round(t, 2) for t, _, _ in ref],
+        "xnet_runs": [round(t, 2) for t, _, _ in xnet],
+        "ref_runs": [round(t, 2) for t, _, _ in ref],
         "ref_out": ref[-1][2].strip().splitlines()[-1:],
     }
 
@@ -196,7 +228,9 @@ def interleave(repeats: int, a: list[str], b: list[str], env=None) -> tuple[list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rows", type=int, default=16_000, help="rows of the resampled Chandra file")
+    parser.add_argument(
+        "--rows", type=int, default=16_000, help="rows of the resampled Chandra file"
+    )
     parser.add_argument("--slim-rows", type=int, default=656_997)
     parser.add_argument("--only", default="train,cv,sweep,predict")
     args = parser.parse_args()
@@ -206,52 +240,146 @@ def main() -> None:
     results = []
     try:
         if "train" in only:
-            timed(python("-m", "xnet.train", f"hydra.run.dir={tmp}/warm"), env)  # fills the figure cache
-            xnet, imports = interleave(args.repeats, python("-m", "xnet.train", f"hydra.run.dir={tmp}/train{{n}}"),
-                                       script("import lightning, torch"), env)
-            results.append(median_row("python -m xnet.train", xnet, imports, 'python -c "import lightning, torch"'))
+            timed(
+                python("-m", "xnet.train", f"hydra.run.dir={tmp}/warm"), env
+            )  # fills the figure cache
+            xnet, imports = interleave(
+                args.repeats,
+                python("-m", "xnet.train", f"hydra.run.dir={tmp}/train{{n}}"),
+                script("import lightning, torch"),
+                env,
+            )
+            results.append(
+                median_row(
+                    "python -m xnet.train", xnet, imports, 'python -c "import lightning, torch"'
+                )
+            )
             study = [timed(script(STUDY_SCRIPT, str(XMM_CSV)), env) for _ in range(args.repeats)]
-            results.append(median_row("python -m xnet.train", xnet, study, "the study as a scikit-learn script"))
+            results.append(
+                median_row(
+                    "python -m xnet.train", xnet, study, "the study as a scikit-learn script"
+                )
+            )
         if only & {"cv", "sweep"}:
             big = resampled_chandra(tmp / "chandra16k.csv", args.rows)
         if "cv" in only:
-            xnet, ref = interleave(args.repeats, python("-m", "xnet.train", "data=csc_muwclass", f"data.path={big}",
-                                                        "features=xray_mw", "cv.folds=5", f"hydra.run.dir={tmp}/cv{{n}}"),
-                                   script(CV_SCRIPT, str(big), "30"), env)
-            results.append(median_row(f"5-fold CV, {args.rows:,} rows", xnet, ref, "scikit-learn cross_validate"))
+            xnet, ref = interleave(
+                args.repeats,
+                python(
+                    "-m",
+                    "xnet.train",
+                    "data=csc_muwclass",
+                    f"data.path={big}",
+                    "features=xray_mw",
+                    "cv.folds=5",
+                    f"hydra.run.dir={tmp}/cv{{n}}",
+                ),
+                script(CV_SCRIPT, str(big), "30"),
+                env,
+            )
+            results.append(
+                median_row(
+                    f"5-fold CV, {args.rows:,} rows", xnet, ref, "scikit-learn cross_validate"
+                )
+            )
         if "sweep" in only:
-            xnet, ref = interleave(args.repeats, python("-m", "xnet.train", "-m", "data=csc_muwclass", f"data.path={big}",
-                                                        "features=xray_mw", "cv.folds=5", "model.hidden=10,30,100",
-                                                        f"hydra.sweep.dir={tmp}/sweep{{n}}"),
-                                   script(CV_SCRIPT, str(big), "10,30,100"), env)
-            results.append(median_row(f"3 widths x 5 folds, {args.rows:,} rows", xnet, ref, "15 sequential scikit-learn fits"))
+            xnet, ref = interleave(
+                args.repeats,
+                python(
+                    "-m",
+                    "xnet.train",
+                    "-m",
+                    "data=csc_muwclass",
+                    f"data.path={big}",
+                    "features=xray_mw",
+                    "cv.folds=5",
+                    "model.hidden=10,30,100",
+                    f"hydra.sweep.dir={tmp}/sweep{{n}}",
+                ),
+                script(CV_SCRIPT, str(big), "10,30,100"),
+                env,
+            )
+            results.append(
+                median_row(
+                    f"3 widths x 5 folds, {args.rows:,} rows",
+                    xnet,
+                    ref,
+                    "15 sequential scikit-learn fits",
+                )
+            )
         if "predict" in only:
             run = tmp / "run"
-            timed(python("-m", "xnet.train", f"hydra.run.dir={run}", "logger=none", "figures.enabled=false"), env)
+            timed(
+                python(
+                    "-m",
+                    "xnet.train",
+                    f"hydra.run.dir={run}",
+                    "logger=none",
+                    "figures.enabled=false",
+                ),
+                env,
+            )
             fits_path = slim_fits(tmp / "slim.fits", args.slim_rows)
-            xnet, ref = interleave(args.repeats, python("-m", "xnet.predict", f"run={run}", f"input={fits_path}",
-                                                        f"output={tmp}/pred.parquet", "overwrite=true"),
-                                   script(READ_SCRIPT, str(fits_path), ",".join(predict_columns())), env)
-            results.append(median_row(f"python -m xnet.predict, {args.slim_rows:,} rows", xnet, ref,
-                                      "whole-process astropy read", rows=args.slim_rows))
+            xnet, ref = interleave(
+                args.repeats,
+                python(
+                    "-m",
+                    "xnet.predict",
+                    f"run={run}",
+                    f"input={fits_path}",
+                    f"output={tmp}/pred.parquet",
+                    "overwrite=true",
+                ),
+                script(READ_SCRIPT, str(fits_path), ",".join(predict_columns())),
+                env,
+            )
+            results.append(
+                median_row(
+                    f"python -m xnet.predict, {args.slim_rows:,} rows",
+                    xnet,
+                    ref,
+                    "whole-process astropy read",
+                    rows=args.slim_rows,
+                )
+            )
         if "startup" in only:
-            xnet, ref = interleave(args.repeats, script(
-                "from xnet import startup; startup.pause(); startup.resume('lightning', 'torch')"),
-                script("import lightning, torch"), env)
-            results.append(median_row("import lightning, torch as xnet.startup does", xnet, ref, 'python -c "import lightning, torch"'))
+            xnet, ref = interleave(
+                args.repeats,
+                script(
+                    "from xnet import startup; startup.pause(); startup.resume('lightning', 'torch')"
+                ),
+                script("import lightning, torch"),
+                env,
+            )
+            results.append(
+                median_row(
+                    "import lightning, torch as xnet.startup does",
+                    xnet,
+                    ref,
+                    'python -c "import lightning, torch"',
+                )
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"\nWhole commands, medians of {args.repeats} (interpreter start to exit, defaults; same run, interleaved)\n")
-    print("| command (whole process) | xnet s | reference | reference s | ratio | peak MiB xnet / ref | rows/s |")
+    print(
+        f"\nWhole commands, medians of {args.repeats} (interpreter start to exit, defaults; same run, interleaved)\n"
+    )
+    print(
+        "| command (whole process) | xnet s | reference | reference s | ratio | peak MiB xnet / ref | rows/s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in results:
         rate = f"{r['rows_per_s']:,.0f}" if r["rows_per_s"] else ""
-        print(f"| {r['command']} | {r['xnet_s']:.2f} | {r['reference']} | {r['ref_s']:.2f} | {r['ratio']:.2f} | "
-              f"{r['xnet_mb']:.0f} / {r['ref_mb']:.0f} | {rate} |")
+        print(
+            f"| {r['command']} | {r['xnet_s']:.2f} | {r['reference']} | {r['ref_s']:.2f} | {r['ratio']:.2f} | "
+            f"{r['xnet_mb']:.0f} / {r['ref_mb']:.0f} | {rate} |"
+        )
     print()
     for r in results:
-        print(f"{r['command']}: xnet runs {r['xnet_runs']} s; {r['reference']} runs {r['ref_runs']} s {' '.join(r['ref_out'])}")
+        print(
+            f"{r['command']}: xnet runs {r['xnet_runs']} s; {r['reference']} runs {r['ref_runs']} s {' '.join(r['ref_out'])}"
+        )
     print("Peak memory: each process's own maximum resident size (os.wait4).")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
 

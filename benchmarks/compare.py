@@ -23,24 +23,23 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
-from xnet.testing.baselines import study_mlp
-from xnet.config import CONFIG_DIR, compose_config
+from xnet.config import compose_config
 from xnet.data.labelled import LabelledSet, Split, prepare_labelled_set
-from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
 from xnet.data.preprocessing import fit_scaler, transform
 from xnet.data.shifted import splits_for
+from xnet.testing.baselines import study_mlp
+from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
 
 RESULTS = Path(__file__).resolve().parent / "results" / "comparison.md"
 
@@ -49,15 +48,29 @@ MUWCLASS = {
     "accuracy": 0.886,
     "balanced_accuracy": 0.702,
     "macro_f1": 0.681,
-    "recall": {"AGN": 0.925, "CV": 0.545, "HM-STAR": 0.720, "HMXB": 0.692, "LM-STAR": 0.860, "LMXB": 0.262, "NS": 0.678, "YSO": 0.935},
+    "recall": {
+        "AGN": 0.925,
+        "CV": 0.545,
+        "HM-STAR": 0.720,
+        "HMXB": 0.692,
+        "LM-STAR": 0.860,
+        "LMXB": 0.262,
+        "NS": 0.678,
+        "YSO": 0.935,
+    },
 }
 
 #: xnet configurations compared: label -> Hydra overrides (data, features, folds and seed are added)
 XNET_CONFIGS = {
     "xnet, study settings (30-30 MLP, no resampling)": [],
     "xnet, study settings + SMOTE/undersampling (500 per class)": ["resample=smote_under"],
-    "xnet, best networks only (csc_best without its tree member)": ["experiment=csc_best", "ensemble.trees=0"],
-    "xnet, best (experiment=csc_best: 10 networks + tree member, prior-adjusted decision)": ["experiment=csc_best"],
+    "xnet, best networks only (csc_best without its tree member)": [
+        "experiment=csc_best",
+        "ensemble.trees=0",
+    ],
+    "xnet, best (experiment=csc_best: 10 networks + tree member, prior-adjusted decision)": [
+        "experiment=csc_best"
+    ],
 }
 
 
@@ -70,10 +83,13 @@ class Row:
     note: str = ""
     folds: list = field(default_factory=list)
     seed_std: dict = field(default_factory=dict)  # std over the seeds' fold means
-    shifted: dict = field(default_factory=dict)   # scheme -> mean metrics (faint: one split; sky: K folds)
+    shifted: dict = field(
+        default_factory=dict
+    )  # scheme -> mean metrics (faint: one split; sky: K folds)
 
 
 # ---------------------------------------------------------------- baselines (fit on the training part)
+
 
 def fit_sklearn_mlp(x_train, y_train, x_test, seed: int, tiny: bool) -> np.ndarray:
     """The study's pipeline: xnet's scaler (Yeo-Johnson + min-max, fit on training rows), then the MLP."""
@@ -90,7 +106,11 @@ def fit_lightgbm(x_train, y_train, x_test, seed: int, tiny: bool) -> np.ndarray:
     from lightgbm import LGBMClassifier
 
     model = LGBMClassifier(
-        class_weight="balanced", n_estimators=5 if tiny else 100, random_state=seed, n_jobs=1, verbose=-1
+        class_weight="balanced",
+        n_estimators=5 if tiny else 100,
+        random_state=seed,
+        n_jobs=1,
+        verbose=-1,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -113,7 +133,11 @@ BASELINES: dict[str, Callable] = {
 }
 
 
-SCHEMES = ("stratified", "faint", "sky")  # the random folds, then the two shifted splits (xnet.shifted)
+SCHEMES = (
+    "stratified",
+    "faint",
+    "sky",
+)  # the random folds, then the two shifted splits (xnet.shifted)
 
 
 @dataclass
@@ -124,7 +148,9 @@ class Fit:
     seconds: float
 
 
-def baseline_fit(name: str, fit: Callable, data: LabelledSet, splits: list[Split], seed: int, tiny: bool) -> Fit:
+def baseline_fit(
+    name: str, fit: Callable, data: LabelledSet, splits: list[Split], seed: int, tiny: bool
+) -> Fit:
     start = time.perf_counter()
     blocks = []
     for s in splits:
@@ -135,6 +161,7 @@ def baseline_fit(name: str, fit: Callable, data: LabelledSet, splits: list[Split
 
 
 # ---------------------------------------------------------------- xnet (the real training entry point)
+
 
 def xnet_fit(overrides: list[str], base: list[str], tiny: bool) -> Fit:
     from xnet.training import train
@@ -152,11 +179,16 @@ def make_row(label: str, note: str, by_seed: list[Fit], shifted: dict[str, Fit])
     blocks = [b for f in by_seed for b in f.blocks]
     mean, std = summarize_folds(blocks)
     seed_means = [summarize_folds(f.blocks)[0] for f in by_seed]
-    seed_std = {k: float(np.std([m[k] for m in seed_means], ddof=1)) if len(seed_means) > 1 else 0.0 for k in HEADLINE}
+    seed_std = {
+        k: float(np.std([m[k] for m in seed_means], ddof=1)) if len(seed_means) > 1 else 0.0
+        for k in HEADLINE
+    }
     mean["per_seed"] = [{k: m[k] for k in HEADLINE} for m in seed_means]
     shifted_means = {scheme: summarize_folds(f.blocks)[0] for scheme, f in shifted.items()}
     seconds = float(np.mean([f.seconds for f in by_seed]))
-    return Row(label, mean, std, seconds, note, folds=blocks, seed_std=seed_std, shifted=shifted_means)
+    return Row(
+        label, mean, std, seconds, note, folds=blocks, seed_std=seed_std, shifted=shifted_means
+    )
 
 
 def fmt(mean: float, std: float | None) -> str:
@@ -165,18 +197,33 @@ def fmt(mean: float, std: float | None) -> str:
 
 def shifted_cells(r: Row) -> list[str]:
     """faint-20 % and sky-out columns: accuracy / balanced accuracy / macro-F1."""
-    return ["" if scheme not in r.shifted else " / ".join(f"{r.shifted[scheme][k]:.3f}" for k in HEADLINE)
-            for scheme in SCHEMES[1:]]
+    return [
+        ""
+        if scheme not in r.shifted
+        else " / ".join(f"{r.shifted[scheme][k]:.3f}" for k in HEADLINE)
+        for scheme in SCHEMES[1:]
+    ]
 
 
 def markdown_table(title: str, classes: list[str], rows: list[Row]) -> str:
-    head = ["model", "accuracy", "balanced accuracy", "macro-F1", *[f"recall {c}" for c in classes],
-            "seed std (acc / bal.acc / F1)", "faint 20 % (acc / bal.acc / F1)", "sky-out (acc / bal.acc / F1)", "wall s per seed"]
+    head = [
+        "model",
+        "accuracy",
+        "balanced accuracy",
+        "macro-F1",
+        *[f"recall {c}" for c in classes],
+        "seed std (acc / bal.acc / F1)",
+        "faint 20 % (acc / bal.acc / F1)",
+        "sky-out (acc / bal.acc / F1)",
+        "wall s per seed",
+    ]
     lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r.model + (f" {r.note}" if r.note else "")]
         cells += [fmt(r.mean[k], r.std.get(k) if r.std else None) for k in HEADLINE]
-        cells += [f"{r.mean['recall'][c]:.2f}" if c in r.mean.get("recall", {}) else "" for c in classes]
+        cells += [
+            f"{r.mean['recall'][c]:.2f}" if c in r.mean.get("recall", {}) else "" for c in classes
+        ]
         cells.append(" / ".join(f"{r.seed_std[k]:.3f}" for k in HEADLINE) if r.seed_std else "")
         cells += shifted_cells(r)
         cells.append(f"{r.seconds:.1f}" if r.seconds is not None else "n/a")
@@ -184,49 +231,100 @@ def markdown_table(title: str, classes: list[str], rows: list[Row]) -> str:
     seeded = [r for r in rows if len(r.mean.get("per_seed", [])) > 1]
     if seeded:
         lines += ["", "Each seed's fold means (accuracy / balanced accuracy / macro-F1):", ""]
-        lines += [f"- {r.model}: " + "; ".join(" / ".join(f"{m[k]:.3f}" for k in HEADLINE) for m in r.mean["per_seed"])
-                  for r in seeded]
+        lines += [
+            f"- {r.model}: "
+            + "; ".join(" / ".join(f"{m[k]:.3f}" for k in HEADLINE) for m in r.mean["per_seed"])
+            for r in seeded
+        ]
     return "\n".join(lines)
 
 
 def plain_table(classes: list[str], rows: list[Row]) -> str:
     width = max(len(r.model) for r in rows)
-    out = [f"{'model':{width}}  {'acc':>13} {'bal.acc':>13} {'macro-F1':>13}  seed-std bal.acc  faint bal.acc  sky bal.acc  wall s"]
+    out = [
+        f"{'model':{width}}  {'acc':>13} {'bal.acc':>13} {'macro-F1':>13}  seed-std bal.acc  faint bal.acc  sky bal.acc  wall s"
+    ]
     for r in rows:
         cells = [fmt(r.mean[k], r.std.get(k) if r.std else None).rjust(13) for k in HEADLINE]
         seed = f"{r.seed_std['balanced_accuracy']:16.3f}" if r.seed_std else " " * 16
-        shifted = [f"{r.shifted[s]['balanced_accuracy']:.3f}" if s in r.shifted else "" for s in SCHEMES[1:]]
+        shifted = [
+            f"{r.shifted[s]['balanced_accuracy']:.3f}" if s in r.shifted else ""
+            for s in SCHEMES[1:]
+        ]
         wall = f"{r.seconds:6.1f}" if r.seconds is not None else "   n/a"
-        out.append(f"{r.model:{width}}  {' '.join(cells)}  {seed}  {shifted[0]:>13}  {shifted[1]:>11}  {wall}")
+        out.append(
+            f"{r.model:{width}}  {' '.join(cells)}  {seed}  {shifted[0]:>13}  {shifted[1]:>11}  {wall}"
+        )
     return "\n".join(out)
 
 
-def compare(data_name: str, features: str, folds: int, seeds: list[int], models: list[str], tiny: bool,
-            shifted: bool) -> tuple[list[str], list[Row]]:
+def compare(
+    data_name: str,
+    features: str,
+    folds: int,
+    seeds: list[int],
+    models: list[str],
+    tiny: bool,
+    shifted: bool,
+) -> tuple[list[str], list[Row]]:
     base = [f"data={data_name}", f"features={features}", f"cv.folds={folds}"]
     cfg = compose_config(base)
     data = prepare_labelled_set(cfg.data, cfg.features, int(cfg.split.min_class_count))
     schemes = SCHEMES if shifted else SCHEMES[:1]
-    runs = [(scheme, seed) for scheme in schemes for seed in (seeds if scheme == "stratified" else seeds[:1])]
-    splits = {(scheme, seed): splits_for(data, {**cfg.cv, "scheme": scheme}, cfg.split, seed) for scheme, seed in runs}
+    runs = [
+        (scheme, seed)
+        for scheme in schemes
+        for seed in (seeds if scheme == "stratified" else seeds[:1])
+    ]
+    splits = {
+        (scheme, seed): splits_for(data, {**cfg.cv, "scheme": scheme}, cfg.split, seed)
+        for scheme, seed in runs
+    }
     rows = []
 
     def row(label: str, note: str, fit_one: Callable[[str, int], Fit]) -> None:
         fits = {key: fit_one(*key) for key in runs}
-        rows.append(make_row(label, note, [fits["stratified", s] for s in seeds],
-                             {scheme: fits[scheme, seeds[0]] for scheme in schemes[1:]}))
-        print(f"  {data_name}/{features}: {label} done ({rows[-1].seconds:.0f} s per seed)", flush=True)
+        rows.append(
+            make_row(
+                label,
+                note,
+                [fits["stratified", s] for s in seeds],
+                {scheme: fits[scheme, seeds[0]] for scheme in schemes[1:]},
+            )
+        )
+        print(
+            f"  {data_name}/{features}: {label} done ({rows[-1].seconds:.0f} s per seed)",
+            flush=True,
+        )
 
     if "xnet" in models:
         for label, overrides in XNET_CONFIGS.items():
             note = f"`{' '.join(overrides)}`" if overrides else ""
-            row(label, note, lambda scheme, seed, o=overrides: xnet_fit(
-                o, [*base, f"seed={seed}", f"cv.scheme={scheme}"], tiny))
+            row(
+                label,
+                note,
+                lambda scheme, seed, o=overrides: xnet_fit(
+                    o, [*base, f"seed={seed}", f"cv.scheme={scheme}"], tiny
+                ),
+            )
     for name, fit in BASELINES.items():
         if any(key in name.lower() for key in models):
-            row(name, "", lambda scheme, seed, f=fit, n=name: baseline_fit(n, f, data, splits[scheme, seed], seed, tiny))
+            row(
+                name,
+                "",
+                lambda scheme, seed, f=fit, n=name: baseline_fit(
+                    n, f, data, splits[scheme, seed], seed, tiny
+                ),
+            )
     if data_name == "csc_muwclass" and features == "xray_mw":
-        rows.append(Row("MUWCLASS (published, leave-one-out, its own X-ray + MW features)", MUWCLASS, {}, None))
+        rows.append(
+            Row(
+                "MUWCLASS (published, leave-one-out, its own X-ray + MW features)",
+                MUWCLASS,
+                {},
+                None,
+            )
+        )
     return data.classes, rows
 
 
@@ -235,7 +333,16 @@ def versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     out = [f"python {platform.python_version()}"]
-    for package in ("torch", "lightning", "scikit-learn", "numpy", "pandas", "lightgbm", "imbalanced-learn", "scipy"):
+    for package in (
+        "torch",
+        "lightning",
+        "scikit-learn",
+        "numpy",
+        "pandas",
+        "lightgbm",
+        "imbalanced-learn",
+        "scipy",
+    ):
         try:
             out.append(f"{package} {version(package)}")
         except PackageNotFoundError:
@@ -249,23 +356,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--features", nargs="+", default=["xray", "xray_mw", "xray_mw_plus"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--no-shifted", dest="shifted", action="store_false", help="skip the faint and sky-out splits")
-    parser.add_argument("--models", nargs="+", default=["xnet", "scikit-learn", "lightgbm", "random forest"],
-                        help="which rows: xnet, scikit-learn, lightgbm, random forest")
-    parser.add_argument("--tiny", action="store_true", help="smoke run: 2 folds, 2 seeds, 3 epochs, 5 trees")
+    parser.add_argument(
+        "--no-shifted",
+        dest="shifted",
+        action="store_false",
+        help="skip the faint and sky-out splits",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["xnet", "scikit-learn", "lightgbm", "random forest"],
+        help="which rows: xnet, scikit-learn, lightgbm, random forest",
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="smoke run: 2 folds, 2 seeds, 3 epochs, 5 trees"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     folds = 2 if args.tiny else args.folds
     seeds = args.seeds[:2] if args.tiny else args.seeds
     models = [m.lower() for m in args.models]
 
-    logging.basicConfig(level=logging.ERROR)  # the small-class warning repeats per run; README explains it
+    logging.basicConfig(
+        level=logging.ERROR
+    )  # the small-class warning repeats per run; README explains it
     torch.set_num_threads(1)
     sections = []
     with threadpool_limits(1):
         for data_name in args.data:
             for features in args.features:
-                classes, rows = compare(data_name, features, folds, seeds, models, args.tiny, args.shifted)
+                classes, rows = compare(
+                    data_name, features, folds, seeds, models, args.tiny, args.shifted
+                )
                 title = f"{data_name}, features={features}, {folds}-fold CV, seeds {', '.join(map(str, seeds))}"
                 print(f"\n{title}\n{plain_table(classes, rows)}\n", flush=True)
                 sections.append(markdown_table(title, classes, rows))
@@ -276,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Command: `{command.strip()}` on {platform.machine()}, 1 thread.",
         f"Versions: {versions()}.",
         "",
-        f"Every model sees the same seeded stratified folds (`xnet.data.shifted.splits_for`, as `xnet.train`) for each of",
+        "Every model sees the same seeded stratified folds (`xnet.data.shifted.splits_for`, as `xnet.train`) for each of",
         f"the seeds {', '.join(map(str, seeds))} (the seed sets the folds and the model's own randomness). Accuracy,",
         "balanced accuracy and macro-F1: mean ± std over all folds of all seeds; recall: mean per class;",
         "seed std: the std of the seeds' fold means. Shifted splits (seed "
@@ -285,7 +407,9 @@ def main(argv: list[str] | None = None) -> None:
         "(leave-sky-region-out). Wall time: one seed's folds (xnet: the `xnet.train.train` call).",
     ]
     if "csc_muwclass" in args.data and "xray_mw" in args.features:
-        header.append("MUWCLASS is the published leave-one-out result on the same 2,941 sources (Yang et al. 2022), not rerun.")
+        header.append(
+            "MUWCLASS is the published leave-one-out result on the same 2,941 sources (Yang et al. 2022), not rerun."
+        )
     header.append("")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(header) + "\n" + "\n\n".join(sections) + "\n")

@@ -20,9 +20,9 @@ Data loading is outside the timings on both sides.
 from __future__ import annotations
 
 import argparse
-import os
 import dataclasses
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -33,15 +33,15 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from xnet.testing.baselines import study_mlp
 from xnet.config import compose_config
-from xnet.training.datamodule import XrayDataModule
 from xnet.data.labelled import LabelledSet, make_splits, prepare_labelled_set
-from xnet.training.metrics import classification_report
 from xnet.data.preprocessing import make_scaler, transform
+from xnet.testing.baselines import study_mlp
+from xnet.training.datamodule import XrayDataModule
 from xnet.training.evaluation import evaluate_member
-from xnet.training.stacking import Job, Member, fit_stack, plan_stacks
+from xnet.training.metrics import classification_report
 from xnet.training.run import quiet_lightning
+from xnet.training.stacking import Job, Member, fit_stack, plan_stacks
 
 WIDTHS = (10, 30, 100)
 THREADS = "auto"  # set from --threads
@@ -65,10 +65,14 @@ def config(epochs: int, hidden: int = 30):
 def resampled(data: LabelledSet, n: int, seed: int = 0) -> LabelledSet:
     """A larger set of the study's size: rows drawn with replacement (features and labels together)."""
     rows = np.random.default_rng(seed).choice(len(data.y), size=n, replace=True)
-    return dataclasses.replace(data, x=data.x[rows], y=data.y[rows], frame=data.frame.iloc[rows].reset_index(drop=True))
+    return dataclasses.replace(
+        data, x=data.x[rows], y=data.y[rows], frame=data.frame.iloc[rows].reset_index(drop=True)
+    )
 
 
-def time_xnet(data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: int) -> tuple[float, list[float]]:
+def time_xnet(
+    data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: int
+) -> tuple[float, list[float]]:
     """Seconds for xnet to fit every (width, fold) member as one stack; test balanced accuracies."""
     cfgs = [config(epochs, hidden) for hidden in widths]
     splits = list(make_splits(data.y, cfgs[0].split, folds, cfgs[0].seed))
@@ -87,7 +91,9 @@ def time_xnet(data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: in
     return elapsed, [r["reports"]["test"]["balanced_accuracy"] for r in results]
 
 
-def time_sklearn(data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: int) -> tuple[float, list[float]]:
+def time_sklearn(
+    data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: int
+) -> tuple[float, list[float]]:
     """Seconds for the same fits one after another with scikit-learn; test balanced accuracies."""
     cfg = config(epochs)
     splits = list(make_splits(data.y, cfg.split, folds, cfg.seed))
@@ -96,13 +102,17 @@ def time_sklearn(data: LabelledSet, folds: int, widths: tuple[int, ...], epochs:
     for hidden in widths:
         for s in splits:
             with np.errstate(all="ignore"):
-                scaler = make_scaler().fit(data.x[s.train])  # scikit-learn's own PowerTransformer fit
+                scaler = make_scaler().fit(
+                    data.x[s.train]
+                )  # scikit-learn's own PowerTransformer fit
             model = study_mlp(hidden, max_epochs=epochs, early_stopping=False)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(transform(scaler, data.x[s.train]), data.y[s.train])
             pred = model.predict(transform(scaler, data.x[s.test]))
-            scores.append(classification_report(data.y[s.test], pred, data.classes)["balanced_accuracy"])
+            scores.append(
+                classification_report(data.y[s.test], pred, data.classes)["balanced_accuracy"]
+            )
     return time.perf_counter() - start, scores
 
 
@@ -110,19 +120,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="Chandra set only, one repeat (a smoke run)")
-    parser.add_argument("--threads", default="auto", help="xnet's model.num_threads (auto: all cores for stacks)")
+    parser.add_argument(
+        "--quick", action="store_true", help="Chandra set only, one repeat (a smoke run)"
+    )
+    parser.add_argument(
+        "--threads", default="auto", help="xnet's model.num_threads (auto: all cores for stacks)"
+    )
     args = parser.parse_args()
     global THREADS
     THREADS = args.threads
     quiet_lightning()
     logging.getLogger("xnet").setLevel(logging.WARNING)
     logging.getLogger("__main__").setLevel(logging.WARNING)
-    threadpool_limits(1)  # BLAS for scikit-learn (and the scalers): one thread; torch: model.num_threads
+    threadpool_limits(
+        1
+    )  # BLAS for scikit-learn (and the scalers): one thread; torch: model.num_threads
     repeats = 1 if args.quick else args.repeats
 
     chandra = prepare_labelled_set(config(args.epochs).data, config(args.epochs).features, 10)
-    sets = [("chandra xray_mw", chandra)] + ([] if args.quick else [("16k resampled", resampled(chandra, 16000))])
+    sets = [("chandra xray_mw", chandra)] + (
+        [] if args.quick else [("16k resampled", resampled(chandra, 16000))]
+    )
     workloads = [("one fit", 0, (30,)), ("5-fold CV", 5, (30,)), ("3 widths x 5 folds", 5, WIDTHS)]
 
     rows = []
@@ -136,7 +154,10 @@ def main() -> None:
                 sk_t.append(t)
             x, s = statistics.median(xnet_t), statistics.median(sk_t)
             rows.append((set_name, name, x, s, x / s, np.mean(xnet_scores), np.mean(sk_scores)))
-            print(f"  {set_name:16} {name:20} xnet {x:7.2f} s  sklearn {s:7.2f} s  ratio {x / s:5.2f}", flush=True)
+            print(
+                f"  {set_name:16} {name:20} xnet {x:7.2f} s  sklearn {s:7.2f} s  ratio {x / s:5.2f}",
+                flush=True,
+            )
 
     print(
         f"\n{args.epochs} epochs, batch 200, median of {repeats} (wall seconds; BA: mean test balanced accuracy); "

@@ -40,7 +40,11 @@ def child_read(path: str, columns: list[str]) -> dict:
         data = hdul[1].data
         values = {name: np.array(data[name]) for name in columns}
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows": len(next(iter(values.values()))), "max_rss_mb": max_rss_mb()}
+    return {
+        "seconds": seconds,
+        "rows": len(next(iter(values.values()))),
+        "max_rss_mb": max_rss_mb(),
+    }
 
 
 def child_predict(path: str, run: str, output: str) -> dict:
@@ -54,11 +58,25 @@ def child_predict(path: str, run: str, output: str) -> dict:
     from xnet.predict import job as predict_module
 
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        cfg = compose("predict", overrides=[f"run={run}", f"input={path}", f"output={output}", "overwrite=true", "progress=false"])
+        cfg = compose(
+            "predict",
+            overrides=[
+                f"run={run}",
+                f"input={path}",
+                f"output={output}",
+                "overwrite=true",
+                "progress=false",
+            ],
+        )
         start = time.perf_counter()
         summary = predict_module.predict(cfg)
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows": summary["rows"], "catalog": summary["catalog"], "max_rss_mb": max_rss_mb()}
+    return {
+        "seconds": seconds,
+        "rows": summary["rows"],
+        "catalog": summary["catalog"],
+        "max_rss_mb": max_rss_mb(),
+    }
 
 
 def child_columns(path: str, run: str) -> dict:
@@ -77,7 +95,9 @@ def max_rss_mb() -> float:
 
 
 def in_child(*args: str) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise SystemExit(f"child {args[0]} failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -86,8 +106,18 @@ def in_child(*args: str) -> dict:
 def cli_wall(path: Path, run: Path, output: Path) -> float:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "xnet.predict", f"run={run}", f"input={path}", f"output={output}", "overwrite=true", "progress=false"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "xnet.predict",
+            f"run={run}",
+            f"input={path}",
+            f"output={output}",
+            "overwrite=true",
+            "progress=false",
+        ],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise SystemExit(f"xnet.predict failed:\n{result.stderr}")
@@ -147,21 +177,37 @@ def main() -> None:
     try:
         run = tmp / "run"
         train = subprocess.run(
-            [sys.executable, "-m", "xnet.train", f"hydra.run.dir={run}", "logger=none", f"trainer.max_epochs={args.epochs}"],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "xnet.train",
+                f"hydra.run.dir={run}",
+                "logger=none",
+                f"trainer.max_epochs={args.epochs}",
+            ],
+            capture_output=True,
+            text=True,
         )
         if train.returncode != 0:
             raise SystemExit(f"training failed:\n{train.stderr}")
         rows = []
-        for label, make, n in (("slim", mock_catalog.slim_table, args.slim_rows), ("full", mock_catalog.full_table, args.full_rows)):
+        for label, make, n in (
+            ("slim", mock_catalog.slim_table, args.slim_rows),
+            ("full", mock_catalog.full_table, args.full_rows),
+        ):
             path = tmp / f"4xmm_dr13_{label}.fits"
             start = time.perf_counter()
             mock_catalog.write_fits(path, make, n)
-            print(f"wrote {path.name}: {n:,} rows, {path.stat().st_size / 2**20:,.0f} MiB in {time.perf_counter() - start:.1f} s", flush=True)
+            print(
+                f"wrote {path.name}: {n:,} rows, {path.stat().st_size / 2**20:,.0f} MiB in {time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
             rows.append(measure(label, path, run, tmp, args.repeats))
             path.unlink()
         print()
-        print(f"xnet.predict throughput, medians of {args.repeats} (each run in a fresh process; threads: torch 1)")
+        print(
+            f"xnet.predict throughput, medians of {args.repeats} (each run in a fresh process; threads: torch 1)"
+        )
         header = f"{'file':<5} {'rows':>9} {'MiB':>6} {'catalog':<14} {'cols':>4} {'read s':>7} {'predict s':>9} {'ratio':>6} {'rows/s':>9} {'read RSS':>9} {'pred RSS':>9} {'CLI wall s':>10}"
         print(header)
         print("-" * len(header))
@@ -173,9 +219,15 @@ def main() -> None:
             )
         print()
         for r in rows:
-            print(f"{r['file']}: read runs {r['read_runs_s']} s, predict runs {r['predict_runs_s']} s")
-        print("read: astropy, only the columns predict reads; predict: xnet.predict.predict() to Parquet, in-process")
-        print("(checkpoint to renamed file); CLI wall: `python -m xnet.predict` incl. interpreter start and imports.")
+            print(
+                f"{r['file']}: read runs {r['read_runs_s']} s, predict runs {r['predict_runs_s']} s"
+            )
+        print(
+            "read: astropy, only the columns predict reads; predict: xnet.predict.predict() to Parquet, in-process"
+        )
+        print(
+            "(checkpoint to renamed file); CLI wall: `python -m xnet.predict` incl. interpreter start and imports."
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

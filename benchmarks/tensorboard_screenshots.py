@@ -23,8 +23,19 @@ import time
 import urllib.request
 from pathlib import Path
 
-TABS = {"scalars": "timeseries", "hparams": "hparams", "custom_scalars": "custom_scalars", "images": "images"}
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+TABS = {
+    "scalars": "timeseries",
+    "hparams": "hparams",
+    "custom_scalars": "custom_scalars",
+    "images": "images",
+}
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -41,7 +52,9 @@ def wait_for(url: str, seconds: float = 60) -> None:
             return
         except OSError:
             time.sleep(0.5)
-    raise SystemExit(f"tensorboard_screenshots: error: TensorBoard did not answer at {url} within {seconds:.0f} s")
+    raise SystemExit(
+        f"tensorboard_screenshots: error: TensorBoard did not answer at {url} within {seconds:.0f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,18 +62,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("logdir", type=Path)
     parser.add_argument("--out", type=Path, default=Path("outputs/screens"))
     parser.add_argument("--size", default="1600,1000", help="window width,height in pixels")
-    parser.add_argument("--wait-ms", type=int, default=15000, help="virtual time Chromium gives the page to load")
+    parser.add_argument(
+        "--wait-ms", type=int, default=15000, help="virtual time Chromium gives the page to load"
+    )
     args = parser.parse_args(argv)
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        raise SystemExit("tensorboard_screenshots: error: no chromium on PATH; apt-get install -y chromium")
+        raise SystemExit(
+            "tensorboard_screenshots: error: no chromium on PATH; apt-get install -y chromium"
+        )
     if not args.logdir.is_dir():
         raise SystemExit(f"tensorboard_screenshots: error: logdir {args.logdir} is not a folder")
     args.out.mkdir(parents=True, exist_ok=True)
     port = free_port()
     board = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", "--logdir", str(args.logdir), "--port", str(port), "--host", "127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(args.logdir),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/data/runs")
@@ -68,9 +96,18 @@ def main(argv: list[str] | None = None) -> None:
             png = args.out / f"{name}.png"
             with tempfile.TemporaryDirectory() as profile:
                 subprocess.run(
-                    [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={args.size}",
-                     f"--virtual-time-budget={args.wait_ms}", f"--screenshot={png}", f"http://127.0.0.1:{port}/#{tab}"],
-                    check=True, capture_output=True, timeout=120,
+                    [
+                        browser,
+                        *CHROMIUM_FLAGS,
+                        f"--user-data-dir={profile}",
+                        f"--window-size={args.size}",
+                        f"--virtual-time-budget={args.wait_ms}",
+                        f"--screenshot={png}",
+                        f"http://127.0.0.1:{port}/#{tab}",
+                    ],
+                    check=True,
+                    capture_output=True,
+                    timeout=120,
                 )
             print(png)
     finally:

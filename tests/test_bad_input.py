@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import FAST, LIN_CSV, compose_config, data_config, raw_lin
+
 from xnet.compat import FEATURE_SCHEMA
 from xnet.config import CONFIG_DIR
 from xnet.data.catalog import load_catalog
@@ -140,20 +140,44 @@ def test_mistyped_key_names_the_closest_real_key_and_gives_no_plus_advice(argv, 
 
 def test_real_keys_open_maps_and_group_choices_pass():
     check_override_keys(
-        ["-m", "model.hidden=10,30", "data=csc_muwclass", "+data.columns.my_col=COL", "data.label_map.agn=AGN",
-         "trainer.accelerator=cpu", "+trainer.gradient_clip_val=1", "hydra.run.dir=x", "experiment=study",
-         "data.encoding=latin-1", "~data.filters", "+data.inputs={}", "+model.encoders.curve={}"], "train", CONFIG_DIR)
-    check_override_keys(["run=r", "input=i", "output=o", "overwrite=true", "flags.max_sum_flag=2"], "predict", CONFIG_DIR)
+        [
+            "-m",
+            "model.hidden=10,30",
+            "data=csc_muwclass",
+            "+data.columns.my_col=COL",
+            "data.label_map.agn=AGN",
+            "trainer.accelerator=cpu",
+            "+trainer.gradient_clip_val=1",
+            "hydra.run.dir=x",
+            "experiment=study",
+            "data.encoding=latin-1",
+            "~data.filters",
+            "+data.inputs={}",
+            "+model.encoders.curve={}",
+        ],
+        "train",
+        CONFIG_DIR,
+    )
+    check_override_keys(
+        ["run=r", "input=i", "output=o", "overwrite=true", "flags.max_sum_flag=2"],
+        "predict",
+        CONFIG_DIR,
+    )
 
 
 @pytest.mark.parametrize(
     "argv, line",
     [
-        (["+model.hiden=10"], "xnet: error: model.hiden: no such config key; did you mean model.hidden?"),
+        (
+            ["+model.hiden=10"],
+            "xnet: error: model.hiden: no such config key; did you mean model.hidden?",
+        ),
         (["model.hidden=0", "logger=none"], "xnet: error: model.hidden=0: must be an integer >= 1"),
     ],
 )
-def test_train_command_errors_are_xnet_error_lines_with_exit_2(tmp_path, monkeypatch, capsys, keep_logging, argv, line):
+def test_train_command_errors_are_xnet_error_lines_with_exit_2(
+    tmp_path, monkeypatch, capsys, keep_logging, argv, line
+):
     """The real `xnet.train` entry point, in-process: not Hydra's "Error executing job" report."""
     from xnet import train as train_command
 
@@ -162,14 +186,20 @@ def test_train_command_errors_are_xnet_error_lines_with_exit_2(tmp_path, monkeyp
         train_command.main()
     err = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert err.strip().splitlines()[-1] == line and "Error executing job" not in err and "HYDRA_FULL_ERROR" not in err
+    assert (
+        err.strip().splitlines()[-1] == line
+        and "Error executing job" not in err
+        and "HYDRA_FULL_ERROR" not in err
+    )
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
 def test_python_api_refuses_mistyped_keys_too(tmp_path):
     from xnet import api
 
-    with pytest.raises(XnetError, match=r"^model.hiden: no such config key; did you mean model.hidden\?$"):
+    with pytest.raises(
+        XnetError, match=r"^model.hiden: no such config key; did you mean model.hidden\?$"
+    ):
         api.train(["+model.hiden=10", *FAST], run_dir=tmp_path / "run")
     with pytest.raises(XnetError, match=r"did you mean chunk_size\?"):
         api.predict(tmp_path / "run", LIN_CSV, overrides=["chunk_sise=10"])
@@ -186,7 +216,16 @@ def test_predict_values_are_checked_against_the_schema(run_dir, tmp_path):
 
 def test_integer_labels_with_a_blank_cell_are_read_as_written(tmp_path):
     frame = labelled_rows()
-    codes = {"AGN": "0", "LM-STAR": "1", "CV": "2", "NS": "3", "HMXB": "4", "HM-STAR": "5", "LMXB": "6", "NS_BIN": "7"}
+    codes = {
+        "AGN": "0",
+        "LM-STAR": "1",
+        "CV": "2",
+        "NS": "3",
+        "HMXB": "4",
+        "HM-STAR": "5",
+        "LMXB": "6",
+        "NS_BIN": "7",
+    }
     frame["Class"] = frame["Class"].map(codes)
     frame.loc[5, "Class"] = ""
     catalog = load_catalog(lin_cfg(write_csv(tmp_path / "codes.csv", frame)))
@@ -198,22 +237,32 @@ def test_near_duplicate_labels_are_an_error_and_label_map_merges_them(tmp_path):
     frame = labelled_rows()
     frame.loc[frame.index[frame["Class"] == "AGN"][:20], "Class"] = " agn"
     path = write_csv(tmp_path / "agn.csv", frame)
-    with pytest.raises(XnetError, match=r"label column 'Class' spells one class in several ways: 'AGN' / 'agn'; merge them with `label_map"):
+    with pytest.raises(
+        XnetError,
+        match=r"label column 'Class' spells one class in several ways: 'AGN' / 'agn'; merge them with `label_map",
+    ):
         load_catalog(lin_cfg(path))
     merged = load_catalog(lin_cfg(path, label_map={"agn": "AGN"}))
-    assert merged.classes == load_catalog(lin_cfg(write_csv(tmp_path / "ok.csv", labelled_rows()))).classes
+    assert (
+        merged.classes
+        == load_catalog(lin_cfg(write_csv(tmp_path / "ok.csv", labelled_rows()))).classes
+    )
     assert (merged.frame["label"] == "AGN").sum() == (labelled_rows()["Class"] == "AGN").sum()
 
 
 @pytest.mark.parametrize("column", ["HR1", "Class"])
-def test_duplicate_column_names_are_an_error_naming_them_in_training_and_prediction(tmp_path, run_dir, column):
+def test_duplicate_column_names_are_an_error_naming_them_in_training_and_prediction(
+    tmp_path, run_dir, column
+):
     frame = labelled_rows()
     frame.insert(3, f"{column}_copy", frame[column])
     path = tmp_path / "dup.csv"
     write_csv(path, frame)
     text = path.read_text().replace(f"{column}_copy", column, 1)
     path.write_text(text)
-    with pytest.raises(XnetError, match=rf"column '{column}' appears 2 times \('{column}', '{column}'\)"):
+    with pytest.raises(
+        XnetError, match=rf"column '{column}' appears 2 times \('{column}', '{column}'\)"
+    ):
         load_catalog(lin_cfg(path))
     with pytest.raises(XnetError, match=rf"column '{column}' appears 2 times"):
         predict(run=str(run_dir), input=str(path), output=str(tmp_path / "p.csv"))
@@ -232,12 +281,17 @@ def test_upper_case_headers_follow_one_rule_in_training_and_prediction(tmp_path,
         predict(run=str(run_dir), input=str(src), output=str(out), catalog="xmm_lin2024")
     got_upper, got_lower = pd.read_csv(out_upper), pd.read_csv(out_lower)
     assert len(got_upper) == len(frame)
-    np.testing.assert_allclose(got_upper.filter(like="P_").to_numpy(), got_lower.filter(like="P_").to_numpy())
+    np.testing.assert_allclose(
+        got_upper.filter(like="P_").to_numpy(), got_lower.filter(like="P_").to_numpy()
+    )
 
 
 def test_missing_column_error_lists_the_columns_seen(tmp_path):
     path = write_csv(tmp_path / "no_hr3.csv", labelled_rows().drop(columns=["HR3"]))
-    with pytest.raises(XnetError, match=r"column 'HR3' \(for hr3\) not found \(columns in the file: name, ra, dec, poserr"):
+    with pytest.raises(
+        XnetError,
+        match=r"column 'HR3' \(for hr3\) not found \(columns in the file: name, ra, dec, poserr",
+    ):
         load_catalog(lin_cfg(path))
 
 
@@ -252,17 +306,25 @@ def test_latin1_csv_names_the_file_and_the_encoding_key_and_encoding_is_honoured
     path = write_csv(tmp_path / "latin.csv", frame, encoding="latin-1")
     with pytest.raises(XnetError) as err:
         load_catalog(lin_cfg(path))
-    assert str(err.value).startswith(f"{path}: not valid utf-8 text") and "`encoding: latin-1`" in str(err.value)
+    assert str(err.value).startswith(
+        f"{path}: not valid utf-8 text"
+    ) and "`encoding: latin-1`" in str(err.value)
     catalog = load_catalog(lin_cfg(path, encoding="latin-1"))
     assert catalog.frame["source_id"].iloc[3].endswith("Ré")
-    with pytest.raises(XnetError, match=r"not valid utf-8 text .*`encoding: latin-1`"):  # the same rule in predict
+    with pytest.raises(
+        XnetError, match=r"not valid utf-8 text .*`encoding: latin-1`"
+    ):  # the same rule in predict
         predict(run=str(run_dir), input=str(path), output=str(tmp_path / "p.csv"))
     assert not (tmp_path / "p.csv").exists()
 
 
-def test_semicolon_csv_says_it_seems_semicolon_delimited_and_delimiter_is_honoured(tmp_path, run_dir):
+def test_semicolon_csv_says_it_seems_semicolon_delimited_and_delimiter_is_honoured(
+    tmp_path, run_dir
+):
     path = write_csv(tmp_path / "semi.csv", labelled_rows(), sep=";")
-    with pytest.raises(XnetError, match=r"the file seems ';'-delimited, not ','; set `delimiter: ';'`"):
+    with pytest.raises(
+        XnetError, match=r"the file seems ';'-delimited, not ','; set `delimiter: ';'`"
+    ):
         load_catalog(lin_cfg(path))
     with pytest.raises(XnetError, match=r"the file seems ';'-delimited"):
         predict(run=str(run_dir), input=str(path), output=str(tmp_path / "p.csv"))
@@ -275,16 +337,28 @@ def test_csv_cut_mid_line_warns_and_cut_mid_number_is_an_error(tmp_path, caplog)
     last = text.rstrip("\n").rsplit("\n", 1)[1]
     n_lines = text.count("\n")
     # cut just after a field separator: a short last line, read with its missing fields empty
-    cut_at_comma = text[: len(text) - len(last) - 1 + last.index(",", last.index("AGN") if "AGN" in last else 40) + 2]
+    cut_at_comma = text[
+        : len(text)
+        - len(last)
+        - 1
+        + last.index(",", last.index("AGN") if "AGN" in last else 40)
+        + 2
+    ]
     (tmp_path / "comma.csv").write_text(cut_at_comma.rstrip("0123456789.e-"))
     with caplog.at_level(logging.WARNING):
         catalog = load_catalog(lin_cfg(tmp_path / "comma.csv"))
-    assert any(f"line {n_lines}, the last, has" in r.message and "looks cut short" in r.message for r in caplog.records)
+    assert any(
+        f"line {n_lines}, the last, has" in r.message and "looks cut short" in r.message
+        for r in caplog.records
+    )
     assert len(catalog.frame) == 300
     # cut inside a number
     number_cut = text[: text.rindex("E-1") + 2]
     (tmp_path / "number.csv").write_text(number_cut)
-    with pytest.raises(XnetError, match=rf"line {n_lines}, the last, has \d+ of 46 fields and no line end: the file is cut at the number '[-0-9.]+E-', which may be incomplete"):
+    with pytest.raises(
+        XnetError,
+        match=rf"line {n_lines}, the last, has \d+ of 46 fields and no line end: the file is cut at the number '[-0-9.]+E-', which may be incomplete",
+    ):
         load_catalog(lin_cfg(tmp_path / "number.csv"))
 
 
@@ -306,7 +380,9 @@ def test_predict_refuses_to_write_over_its_input_whatever_overwrite_says(tmp_pat
         output.symlink_to(source)
     if how == "hard_link":
         os.link(source, output)
-    with pytest.raises(XnetError, match=r"is the input catalog .*overwrite=true never replaces the input"):
+    with pytest.raises(
+        XnetError, match=r"is the input catalog .*overwrite=true never replaces the input"
+    ):
         predict(run=str(run_dir), input=str(source), output=str(output), overwrite=True)
     assert source.read_bytes() == before
 
@@ -314,7 +390,9 @@ def test_predict_refuses_to_write_over_its_input_whatever_overwrite_says(tmp_pat
 def test_random_bytes_as_checkpoint_say_not_a_checkpoint(tmp_path):
     bogus = tmp_path / "random.ckpt"
     bogus.write_bytes(np.random.default_rng(0).bytes(4096))
-    with pytest.raises(XnetError, match=r"random.ckpt: not a checkpoint \(corrupt or not a torch file\)"):
+    with pytest.raises(
+        XnetError, match=r"random.ckpt: not a checkpoint \(corrupt or not a torch file\)"
+    ):
         predict(run=str(bogus), input=str(LIN_CSV), output=str(tmp_path / "p.csv"))
 
 
@@ -322,35 +400,65 @@ def _ckpt(run_dir):
     return next((run_dir / "checkpoints").glob("*.ckpt"))
 
 
-def test_checkpoint_records_version_and_feature_schema_and_refuses_another_schema(tmp_path, run_dir):
+def test_checkpoint_records_version_and_feature_schema_and_refuses_another_schema(
+    tmp_path, run_dir
+):
     checkpoint = torch.load(_ckpt(run_dir), weights_only=True)
     assert checkpoint["xnet_version"] and checkpoint["feature_schema"]["version"] == FEATURE_SCHEMA
-    assert checkpoint["feature_schema"]["feature_names"] == checkpoint["XrayDataModule"]["feature_names"]
-    other = dict(checkpoint, feature_schema=dict(checkpoint["feature_schema"], version=FEATURE_SCHEMA + 1), xnet_version="9.0")
+    assert (
+        checkpoint["feature_schema"]["feature_names"]
+        == checkpoint["XrayDataModule"]["feature_names"]
+    )
+    other = dict(
+        checkpoint,
+        feature_schema=dict(checkpoint["feature_schema"], version=FEATURE_SCHEMA + 1),
+        xnet_version="9.0",
+    )
     torch.save(other, tmp_path / "future.ckpt")
-    with pytest.raises(XnetError, match=rf"features were computed with feature schema {FEATURE_SCHEMA + 1} \(xnet 9.0\)"):
-        predict(run=str(tmp_path / "future.ckpt"), input=str(LIN_CSV), output=str(tmp_path / "p.csv"))
-    old = {k: v for k, v in checkpoint.items() if k not in ("xnet_version", "xnet_checkpoint_format", "feature_schema")}
+    with pytest.raises(
+        XnetError,
+        match=rf"features were computed with feature schema {FEATURE_SCHEMA + 1} \(xnet 9.0\)",
+    ):
+        predict(
+            run=str(tmp_path / "future.ckpt"), input=str(LIN_CSV), output=str(tmp_path / "p.csv")
+        )
+    old = {
+        k: v
+        for k, v in checkpoint.items()
+        if k not in ("xnet_version", "xnet_checkpoint_format", "feature_schema")
+    }
     torch.save(old, tmp_path / "old.ckpt")
-    summary = predict(run=str(tmp_path / "old.ckpt"), input=str(LIN_CSV), output=str(tmp_path / "p.csv"))
+    summary = predict(
+        run=str(tmp_path / "old.ckpt"), input=str(LIN_CSV), output=str(tmp_path / "p.csv")
+    )
     assert summary["rows"] > 0
 
 
 def test_stale_partial_files_of_the_same_output_are_removed_on_the_next_run(tmp_path, run_dir):
     out = tmp_path / "p.csv"
-    dead = tmp_path / ".p.csv.999999999.abc.part"   # no such process
-    unnamed = tmp_path / ".p.csv.xyz.part"           # written before parts carried a process id
+    dead = tmp_path / ".p.csv.999999999.abc.part"  # no such process
+    unnamed = tmp_path / ".p.csv.xyz.part"  # written before parts carried a process id
     live = tmp_path / f".p.csv.{os.getppid()}.def.part"  # a writer still running
-    other = tmp_path / ".q.csv.999999999.abc.part"   # another output's
+    other = tmp_path / ".q.csv.999999999.abc.part"  # another output's
     for p in (dead, unnamed, live, other):
         p.write_text("partial")
     predict(run=str(run_dir), input=str(LIN_CSV), output=str(out))
-    assert out.exists() and not dead.exists() and not unnamed.exists() and live.exists() and other.exists()
+    assert (
+        out.exists()
+        and not dead.exists()
+        and not unnamed.exists()
+        and live.exists()
+        and other.exists()
+    )
 
 
 @pytest.mark.parametrize("signal_or_key", ["sigterm", "ctrl_c"])
-def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(tmp_path, run_dir, monkeypatch, capsys, signal_or_key):
-    from xnet.predict import chunks as predict_chunks  # predict() imports predict_chunk from here when it runs
+def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(
+    tmp_path, run_dir, monkeypatch, capsys, signal_or_key
+):
+    from xnet.predict import (
+        chunks as predict_chunks,
+    )  # predict() imports predict_chunk from here when it runs
 
     real = predict_chunks.predict_chunk
     calls = []
@@ -365,27 +473,58 @@ def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(tmp_path, run_dir,
         return real(*args, **kw)
 
     monkeypatch.setattr(predict_chunks, "predict_chunk", interrupted_after_one_chunk)
-    cfg = predict_config(run=str(run_dir), input=str(LIN_CSV), output=str(tmp_path / "p.csv"), chunk_size=100)
+    cfg = predict_config(
+        run=str(run_dir), input=str(LIN_CSV), output=str(tmp_path / "p.csv"), chunk_size=100
+    )
     with pytest.raises(SystemExit) as exit_:
         exit_on_error(lambda: predict_job.predict(cfg), interrupted="interrupted; nothing written")
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == {"sigterm": 143, "ctrl_c": 130}[signal_or_key]
-    assert err[-1] == {"sigterm": "xnet: terminated; nothing written", "ctrl_c": "xnet: interrupted; nothing written"}[signal_or_key]
+    assert (
+        err[-1]
+        == {
+            "sigterm": "xnet: terminated; nothing written",
+            "ctrl_c": "xnet: interrupted; nothing written",
+        }[signal_or_key]
+    )
     assert list(tmp_path.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) is not None and len(calls) == 2
 
 
 # ------------------------------------------------------------------- property-based: messy tables
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 #: the columns the default run reads (its features' inputs, id, position, label) and some others
-NEEDED = ["name", "ra", "dec", "Class", "F8", "HR1", "HR2", "HR3", "HR4", "sc_chi2prob", "sc_fvar", "sc_extent",
-          "sc_ep_8_fmin", "sc_ep_8_fmax", "sc_sum_flag"]
+NEEDED = [
+    "name",
+    "ra",
+    "dec",
+    "Class",
+    "F8",
+    "HR1",
+    "HR2",
+    "HR3",
+    "HR4",
+    "sc_chi2prob",
+    "sc_fvar",
+    "sc_extent",
+    "sc_ep_8_fmin",
+    "sc_ep_8_fmax",
+    "sc_sum_flag",
+]
 NUMERIC = [c for c in NEEDED if c not in ("name", "Class")]
 MESSY_SETTINGS = settings(
-    max_examples=25, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -395,18 +534,32 @@ def messy_tables(draw) -> tuple[str, pd.DataFrame | str]:
     and the number of data rows."""
     base = labelled_rows(60)
     n = draw(st.sampled_from([0, 1, 2, 7, 25]))
-    frame = base.sample(n=n, random_state=draw(st.integers(0, 1000)), replace=n > len(base)).reset_index(drop=True)
+    frame = base.sample(
+        n=n, random_state=draw(st.integers(0, 1000)), replace=n > len(base)
+    ).reset_index(drop=True)
     frame = frame.astype(object)
     for _ in range(draw(st.integers(0, 3))):
         if not n:
             break
         row = draw(st.integers(0, n - 1))
         kind = draw(st.sampled_from(["text", "nan", "inf", "-inf", "huge", "tiny", "blank"]))
-        value = {"text": "bright", "nan": "NaN", "inf": "inf", "-inf": "-inf", "huge": "1e308", "tiny": "-1e-300", "blank": ""}[kind]
+        value = {
+            "text": "bright",
+            "nan": "NaN",
+            "inf": "inf",
+            "-inf": "-inf",
+            "huge": "1e308",
+            "tiny": "-1e-300",
+            "blank": "",
+        }[kind]
         frame.loc[row, draw(st.sampled_from(NUMERIC))] = value
     if n and draw(st.booleans()):
-        frame.loc[draw(st.integers(0, n - 1)), "name"] = draw(st.sampled_from(["Ωμέγα ☃ 1", "源 J0001", "Ré ñ"]))
-    labels = draw(st.sampled_from(["as_is", "integers", "integers_blank", "case_variant", "space_variant"]))
+        frame.loc[draw(st.integers(0, n - 1)), "name"] = draw(
+            st.sampled_from(["Ωμέγα ☃ 1", "源 J0001", "Ré ñ"])
+        )
+    labels = draw(
+        st.sampled_from(["as_is", "integers", "integers_blank", "case_variant", "space_variant"])
+    )
     if labels.startswith("integers"):
         frame["Class"] = frame["Class"].map({"AGN": "0", "LM-STAR": "1", "CV": "2"}).fillna("3")
         if labels == "integers_blank" and n:
@@ -458,7 +611,9 @@ def test_catalog_reader_on_messy_tables_gives_a_catalog_or_one_line(table):
             event("catalog read")
             labels = catalog.frame["label"]
             assert 0 < len(catalog.frame) <= n
-            assert all(isinstance(v, str) and v == v.strip() and not v.endswith(".0") for v in labels)
+            assert all(
+                isinstance(v, str) and v == v.strip() and not v.endswith(".0") for v in labels
+            )
             assert len({v.casefold() for v in labels}) == labels.nunique()
         with open(path, encoding="utf-8") as handle:
             assert handle.read() == text  # never a changed input
@@ -498,14 +653,25 @@ def test_predict_on_messy_tables_writes_every_row_or_nothing(run_dir, table, fmt
     "args, line",
     [
         (["-m", "model.hidden=-5,3"], "xnet: error: model.hidden=-5: must be an integer >= 1"),
-        (["+model.hiden=10"], "xnet: error: model.hiden: no such config key; did you mean model.hidden?"),
+        (
+            ["+model.hiden=10"],
+            "xnet: error: model.hiden: no such config key; did you mean model.hidden?",
+        ),
     ],
 )
 def test_train_and_sweep_command_lines_print_one_error_line_and_exit_2(tmp_path, args, line):
     from conftest import run_cli
 
-    result = run_cli("xnet.train", *args, *FAST, f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    result = run_cli(
+        "xnet.train",
+        *args,
+        *FAST,
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == line
-    assert "Traceback" not in result.stderr + result.stdout and "HYDRA_FULL_ERROR" not in result.stderr
+    assert (
+        "Traceback" not in result.stderr + result.stdout and "HYDRA_FULL_ERROR" not in result.stderr
+    )
     assert not list(tmp_path.rglob("metrics.json"))

@@ -5,7 +5,6 @@ per-class counts in descriptions. The assertions read the event files."""
 import sys
 from pathlib import Path
 
-import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -34,26 +33,48 @@ def hparams_sessions(root: Path) -> dict[str, dict]:
         if "_hparams_/session_start_info" not in content:
             continue
         data = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-        hparams = {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in data.session_start_info.hparams.items()}
-        metrics = {tag: acc.Scalars(tag)[-1].value for tag in acc.Tags()["scalars"] if tag.startswith("hp/")}
-        experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
+        hparams = {
+            k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind"))
+            for k, v in data.session_start_info.hparams.items()
+        }
+        metrics = {
+            tag: acc.Scalars(tag)[-1].value
+            for tag in acc.Tags()["scalars"]
+            if tag.startswith("hp/")
+        }
+        experiment = plugin_data_pb2.HParamsPluginData.FromString(
+            content["_hparams_/experiment"]
+        ).experiment
         columns = [info.name for info in experiment.hparam_infos if info.differs]
-        sessions[str(run.relative_to(root))] = {"hparams": hparams, "columns": columns, "metrics": metrics, "acc": acc}
+        sessions[str(run.relative_to(root))] = {
+            "hparams": hparams,
+            "columns": columns,
+            "metrics": metrics,
+            "acc": acc,
+        }
     return sessions
 
 
 def test_sweep_writes_one_named_hparams_session_per_job_with_members_nested(tmp_path, monkeypatch):
     sweep = tmp_path / "sweep"
     sweep_in_process(
-        monkeypatch, "data=csc_muwclass", "features=xray_mw", "cv.folds=3", "model.hidden=10,30",
-        "trainer.max_epochs=3", "figures.enabled=false", f"hydra.sweep.dir={sweep}",
+        monkeypatch,
+        "data=csc_muwclass",
+        "features=xray_mw",
+        "cv.folds=3",
+        "model.hidden=10,30",
+        "trainer.max_epochs=3",
+        "figures.enabled=false",
+        f"hydra.sweep.dir={sweep}",
     )
     sessions = hparams_sessions(sweep)
     assert sorted(sessions) == ["tensorboard/hidden=10", "tensorboard/hidden=30"]
     for name, session in sessions.items():
         width = int(name.rsplit("=", 1)[1])
         assert session["hparams"]["model.hidden"] == width
-        assert session["columns"] == ["model.hidden"]  # the varying key: HPARAMS shows it first, ticked
+        assert session["columns"] == [
+            "model.hidden"
+        ]  # the varying key: HPARAMS shows it first, ticked
         assert {"model.depth", "data", "features", "cv.folds"} <= set(session["hparams"])
         assert 0 < session["metrics"]["hp/cv_mean_balanced_accuracy"] <= 1
         assert session["metrics"]["hp/cv_std_balanced_accuracy"] >= 0
@@ -70,11 +91,19 @@ def test_sweep_writes_one_named_hparams_session_per_job_with_members_nested(tmp_
 
 
 def test_varying_overrides_and_run_names():
-    jobs = [{"data": "csc", "model.hidden": "10", "model.depth": "1"}, {"data": "csc", "model.hidden": "30", "model.depth": "2"}]
+    jobs = [
+        {"data": "csc", "model.hidden": "10", "model.depth": "1"},
+        {"data": "csc", "model.hidden": "30", "model.depth": "2"},
+    ]
     varying = varying_overrides(jobs)
-    assert varying == [{"model.hidden": "10", "model.depth": "1"}, {"model.hidden": "30", "model.depth": "2"}]
+    assert varying == [
+        {"model.hidden": "10", "model.depth": "1"},
+        {"model.hidden": "30", "model.depth": "2"},
+    ]
     assert run_name(varying[1]) == "hidden=30,depth=2"
-    assert run_name({"model.hidden": "3", "encoder.hidden": "4"}) == "model.hidden=3,encoder.hidden=4"
+    assert (
+        run_name({"model.hidden": "3", "encoder.hidden": "4"}) == "model.hidden=3,encoder.hidden=4"
+    )
     assert varying_overrides([{"seed": "1"}], always=["seed"]) == [{"seed": "1"}]
 
 
@@ -92,8 +121,13 @@ def test_where_each_job_logs(tmp_path):
         run_dir = tmp_path / name
         (run_dir / ".hydra").mkdir(parents=True)
         OmegaConf.save(OmegaConf.create(overrides), run_dir / ".hydra" / "overrides.yaml")
-        OmegaConf.save(OmegaConf.create({"hydra": {"mode": mode, "sweeper": {"params": params}}}), run_dir / ".hydra" / "hydra.yaml")
-        return SimpleNamespace(run_dir=run_dir, cfg=OmegaConf.create({"logger": {"name": "tensorboard"}}))
+        OmegaConf.save(
+            OmegaConf.create({"hydra": {"mode": mode, "sweeper": {"params": params}}}),
+            run_dir / ".hydra" / "hydra.yaml",
+        )
+        return SimpleNamespace(
+            run_dir=run_dir, cfg=OmegaConf.create({"logger": {"name": "tensorboard"}})
+        )
 
     single = job("single", ["model.hidden=5"], mode="RUN")
     assign_boards([single])
@@ -101,6 +135,10 @@ def test_where_each_job_logs(tmp_path):
     alone = job("sweep/3", ["data=csc_muwclass", "model.hidden=10"])
     assign_boards([alone])
     assert alone.board == tmp_path / "sweep" / "tensorboard" / "data=csc_muwclass,hidden=10"
-    trial = job("search/0", ["model.hidden=20", "model.dropout=0.1"], params={"model.hidden": "choice(10, 20)"})
+    trial = job(
+        "search/0",
+        ["model.hidden=20", "model.dropout=0.1"],
+        params={"model.hidden": "choice(10, 20)"},
+    )
     assign_boards([trial])
     assert trial.board.name == "hidden=20" and trial.varying == {"model.hidden": "20"}

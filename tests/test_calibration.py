@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import FAST, compose_config
 from torchmetrics.classification import MulticlassCalibrationError
 
-from conftest import FAST, compose_config
 from xnet.api import train
 from xnet.data.labelled import make_splits, prepare_labelled_set
 from xnet.data.preprocessing import fit_scaler, transform
@@ -33,8 +33,10 @@ def overfitted():
     data = prepare_labelled_set(cfg.data, cfg.features, 10)
     split = next(make_splits(data.y, cfg.split, 0, 1))
     scaler = fit_scaler(data.x[split.train])
-    x = {part: torch.as_tensor(transform(scaler, data.x[rows])) for part, rows in
-         (("train", split.train), ("val", split.val), ("test", split.test))}
+    x = {
+        part: torch.as_tensor(transform(scaler, data.x[rows]))
+        for part, rows in (("train", split.train), ("val", split.val), ("test", split.test))
+    }
     y = {"train": data.y[split.train], "val": data.y[split.val], "test": data.y[split.test]}
     torch.manual_seed(0)
     model = Classifier(x["train"].shape[1], data.classes, hidden=64, depth=2)
@@ -52,7 +54,9 @@ def test_ece_is_zero_when_confidence_matches_accuracy():
     y = np.array([0] * 8 + [1] * 2)
     assert expected_calibration_error(probs, y, n_bins=10) == pytest.approx(0.0)
     # all right at confidence 0.6: ECE = 1 - 0.6
-    assert expected_calibration_error(np.tile([0.6, 0.4], (5, 1)), np.zeros(5, int)) == pytest.approx(0.4)
+    assert expected_calibration_error(
+        np.tile([0.6, 0.4], (5, 1)), np.zeros(5, int)
+    ) == pytest.approx(0.4)
     bins = reliability_bins(probs, y, n_bins=10)
     assert bins["count"].sum() == 10 and bins["count"][7] == 10  # 0.8 falls in (0.7, 0.8]
 
@@ -63,7 +67,9 @@ def test_ece_matches_torchmetrics_on_the_same_predictions(overfitted):
         proba = model.predict_proba(x[part])
         reference = MulticlassCalibrationError(num_classes=proba.shape[1], n_bins=15, norm="l1")
         expected = float(reference(proba, torch.as_tensor(y[part])))
-        assert expected_calibration_error(proba.numpy(), y[part], 15) == pytest.approx(expected, abs=1e-5)
+        assert expected_calibration_error(proba.numpy(), y[part], 15) == pytest.approx(
+            expected, abs=1e-5
+        )
 
 
 def test_fit_temperature_recovers_a_known_temperature():
@@ -80,14 +86,22 @@ def test_calibrating_on_validation_lowers_test_ece_and_nll(overfitted, tmp_path)
     model.temperature.fill_(1.0)
     raw_logits = model.logits(x["test"]).double().numpy()
     temperature = calibrate(model, x["val"], y["val"])
-    assert temperature > 1.2 and float(model.temperature) == pytest.approx(temperature)  # overconfident
+    assert temperature > 1.2 and float(model.temperature) == pytest.approx(
+        temperature
+    )  # overconfident
     calibrated = model.predict_proba(x["test"]).numpy()
-    summary = calibration_summary(y["test"], tempered_probabilities(raw_logits), calibrated, [temperature])
+    summary = calibration_summary(
+        y["test"], tempered_probabilities(raw_logits), calibrated, [temperature]
+    )
     assert summary["ece_test_after"] < summary["ece_test_before"]
-    assert negative_log_likelihood(raw_logits, y["test"], temperature) < negative_log_likelihood(raw_logits, y["test"])
+    assert negative_log_likelihood(raw_logits, y["test"], temperature) < negative_log_likelihood(
+        raw_logits, y["test"]
+    )
     # calibration keeps every prediction; the probabilities are the tempered softmax
     assert (calibrated.argmax(1) == raw_logits.argmax(1)).all()
-    np.testing.assert_allclose(calibrated, tempered_probabilities(raw_logits, temperature), atol=1e-5)
+    np.testing.assert_allclose(
+        calibrated, tempered_probabilities(raw_logits, temperature), atol=1e-5
+    )
     fig = reliability_figure(y["test"], tempered_probabilities(raw_logits), calibrated, temperature)
     fig.savefig(tmp_path / "r.png")
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
@@ -103,4 +117,6 @@ def test_a_training_run_stores_its_calibration_in_checkpoint_and_metrics(tmp_pat
     if enabled:
         assert block["temperature"] != 1.0
     else:
-        assert block["temperature"] == 1.0 and block["ece_test_before"] == pytest.approx(block["ece_test_after"], abs=1e-6)
+        assert block["temperature"] == 1.0 and block["ece_test_before"] == pytest.approx(
+            block["ece_test_after"], abs=1e-6
+        )

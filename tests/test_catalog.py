@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.table import Table
-
 from conftest import CSC_CSV, LIN_CSV, data_config, raw_lin
+
 from xnet.data.catalog import load_catalog
 from xnet.data.tables import read_table
 from xnet.errors import XnetError
@@ -13,12 +13,21 @@ from xnet.errors import XnetError
 
 def test_lin_slice_quirks_are_handled():
     raw = LIN_CSV.read_bytes()
-    assert b"\r\n" in raw and b"\n,,,,,,," in raw.replace(b"\r", b"")  # CRLF and comma-only rows are really there
+    assert b"\r\n" in raw and b"\n,,,,,,," in raw.replace(
+        b"\r", b""
+    )  # CRLF and comma-only rows are really there
     cat = load_catalog(data_config("xmm_lin2024"))
     frame = cat.frame
     assert len(frame) == 1008  # 8,940 empty rows dropped
     assert frame["label"].value_counts().to_dict() == {
-        "AGN": 682, "LM-STAR": 287, "CV": 19, "NS": 7, "HMXB": 7, "HM-STAR": 4, "LMXB": 1, "NS_BIN": 1,
+        "AGN": 682,
+        "LM-STAR": 287,
+        "CV": 19,
+        "NS": 7,
+        "HMXB": 7,
+        "HM-STAR": 4,
+        "LMXB": 1,
+        "NS_BIN": 1,
     }
     # t/f flags: 22 true, 344 false, the rest missing
     assert (frame["var_flag"] == 1).sum() == 22 and (frame["var_flag"] == 0).sum() == 344
@@ -26,7 +35,11 @@ def test_lin_slice_quirks_are_handled():
     # the string NaN is missing, not text
     assert frame["flux_total"].dtype == float and frame["flux_total"].isna().sum() > 400
     row = frame[frame["source_id"] == "4XMM J000002.7-251136"].iloc[0]
-    assert row["flux_total"] == pytest.approx(7.30e-14) and np.isnan(row["hr4"]) and row["ra"] == pytest.approx(0.0112697)
+    assert (
+        row["flux_total"] == pytest.approx(7.30e-14)
+        and np.isnan(row["hr4"])
+        and row["ra"] == pytest.approx(0.0112697)
+    )
 
 
 def test_chandra_set_loads_with_its_own_label_column():
@@ -92,7 +105,10 @@ def test_non_numeric_text_names_file_column_value_and_row(tmp_path):
     frame.loc[7, "HR2"] = "0.3?"
     path = tmp_path / "typo.csv"
     frame.to_csv(path, index=False)
-    with pytest.raises(XnetError, match=r"typo.csv: column 'HR2' \(feature input 'hr2'\) holds non-numeric text '0.3\?' in data row 8"):
+    with pytest.raises(
+        XnetError,
+        match=r"typo.csv: column 'HR2' \(feature input 'hr2'\) holds non-numeric text '0.3\?' in data row 8",
+    ):
         load_catalog(data_config("xmm_lin2024", path=str(path)))
 
 
@@ -107,9 +123,15 @@ def test_data_configs_read_without_composing_are_the_composed_ones(tmp_path):
     assert {"csc_muwclass", "xmm_dr13_slim", "xmm_lin2024", "xmm_lin2024_full"} <= set(names)
     for name in names:
         with config._config_search_path():
-            composed = config.plain_config(compose(config_name=None, overrides=[f"+data={name}"]).data)
+            composed = config.plain_config(
+                compose(config_name=None, overrides=[f"+data={name}"]).data
+            )
         assert config.compose_data_config(name) == composed, name
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "mine.yaml").write_text("name: mine\ncolumns: {hr1: H1}\nid: ${.name}\n")
     with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path)):
-        assert config.compose_data_config("mine") == {"name": "mine", "columns": {"hr1": "H1"}, "id": "mine"}
+        assert config.compose_data_config("mine") == {
+            "name": "mine",
+            "columns": {"hr1": "H1"},
+            "id": "mine",
+        }

@@ -4,11 +4,11 @@ import logging
 
 import numpy as np
 import pytest
-
 from conftest import compose_config
-from xnet.training.datamodule import XrayDataModule
+
 from xnet.data.labelled import make_splits, prepare_labelled_set
 from xnet.data.preprocessing import fit_scaler, scaler_from_state, scaler_state, transform
+from xnet.training.datamodule import XrayDataModule
 
 
 def labelled(overrides=()):
@@ -28,15 +28,27 @@ def test_small_classes_dropped_with_one_warning(caplog):
     with caplog.at_level(logging.WARNING):
         _, data = labelled()
     assert data.classes == ["AGN", "CV", "LM-STAR"]
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "left out" in r.getMessage()]
-    assert len(warnings) == 1  # (the duplicate and missing-feature warnings are tested in test_splits.py)
-    assert all(s in warnings[0] for s in ("NS (7)", "HMXB (7)", "HM-STAR (4)", "LMXB (1)", "NS_BIN (1)"))
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "left out" in r.getMessage()
+    ]
+    assert (
+        len(warnings) == 1
+    )  # (the duplicate and missing-feature warnings are tested in test_splits.py)
+    assert all(
+        s in warnings[0] for s in ("NS (7)", "HMXB (7)", "HM-STAR (4)", "LMXB (1)", "NS_BIN (1)")
+    )
 
 
 def test_holdout_split_is_stratified_and_disjoint():
     cfg, data = labelled(["data=csc_muwclass"])
     split = next(make_splits(data.y, cfg.split, 0, cfg.seed))
-    assert not (set(split.train) & set(split.val) or set(split.train) & set(split.test) or set(split.val) & set(split.test))
+    assert not (
+        set(split.train) & set(split.val)
+        or set(split.train) & set(split.test)
+        or set(split.val) & set(split.test)
+    )
     assert len(split.train) + len(split.val) + len(split.test) == len(data.y)
     total = np.bincount(data.y)
     for part, share in ((split.test, 0.2), (split.val, 0.8 * 0.1)):
@@ -61,7 +73,9 @@ def test_scaler_is_fit_on_training_rows_only():
     assert dm.state_dict()["scaler"] == expected
     assert dm.state_dict()["scaler"]["power_lambdas"] != everything["power_lambdas"]
     # the test rows are scaled with the training-part fit, not one of their own
-    np.testing.assert_allclose(dm.x_test.numpy(), transform(fit_scaler(data.x[split.train]), data.x[split.test]), atol=1e-6)
+    np.testing.assert_allclose(
+        dm.x_test.numpy(), transform(fit_scaler(data.x[split.train]), data.x[split.test]), atol=1e-6
+    )
 
 
 def test_scaler_state_round_trips():
@@ -78,13 +92,19 @@ def test_resampling_touches_training_rows_only(method):
     assert np.array_equal(np.bincount(dm.y_val.numpy(), minlength=len(data.classes)), natural_val)
     assert np.array_equal(np.bincount(dm.y_test.numpy(), minlength=len(data.classes)), natural_test)
     # no synthetic rows in validation or test: they are exactly the scaled original rows
-    np.testing.assert_allclose(dm.x_test.numpy(), transform(dm.scaler, data.x[split.test]), atol=1e-6)
+    np.testing.assert_allclose(
+        dm.x_test.numpy(), transform(dm.scaler, data.x[split.test]), atol=1e-6
+    )
     np.testing.assert_allclose(dm.x_val.numpy(), transform(dm.scaler, data.x[split.val]), atol=1e-6)
-    train_counts = dict(zip(data.classes, np.bincount(dm.y_train.numpy(), minlength=len(data.classes))))
+    train_counts = dict(
+        zip(data.classes, np.bincount(dm.y_train.numpy(), minlength=len(data.classes)))
+    )
     before = dict(zip(data.classes, np.bincount(data.y[split.train], minlength=len(data.classes))))
     assert train_counts["HMXB"] == 500 and before["HMXB"] < 30  # SMOTE'd up to the study's target
     if method == "smote_under":
-        assert train_counts["AGN"] == 500 and train_counts["YSO"] == 520  # undersampled to their targets
+        assert (
+            train_counts["AGN"] == 500 and train_counts["YSO"] == 520
+        )  # undersampled to their targets
     else:
         assert train_counts["AGN"] == before["AGN"]
 
@@ -92,7 +112,9 @@ def test_resampling_touches_training_rows_only(method):
 def test_smote_k_shrinks_for_tiny_classes():
     _, data, split, dm = module_for(["resample=smote", "split.min_class_count=5"])
     counts = dict(zip(data.classes, np.bincount(dm.y_train.numpy())))
-    assert "NS" in counts and counts["NS"] == 500  # NS has only a handful of training rows, k shrank
+    assert (
+        "NS" in counts and counts["NS"] == 500
+    )  # NS has only a handful of training rows, k shrank
 
 
 def test_fast_yeo_johnson_fit_equals_scikit_learn():
@@ -102,8 +124,12 @@ def test_fast_yeo_johnson_fit_equals_scikit_learn():
     cfg, data = labelled(["data=csc_muwclass", "features=xray_mw"])
     split = next(make_splits(data.y, cfg.split, 0, cfg.seed))
     ours, reference = fit_scaler(data.x[split.train]), make_scaler().fit(data.x[split.train])
-    np.testing.assert_allclose(ours.named_steps["power"].lambdas_, reference.named_steps["power"].lambdas_, rtol=1e-7)
-    np.testing.assert_allclose(transform(ours, data.x[split.test]), transform(reference, data.x[split.test]), atol=1e-6)
+    np.testing.assert_allclose(
+        ours.named_steps["power"].lambdas_, reference.named_steps["power"].lambdas_, rtol=1e-7
+    )
+    np.testing.assert_allclose(
+        transform(ours, data.x[split.test]), transform(reference, data.x[split.test]), atol=1e-6
+    )
 
 
 def test_drop_missing_keeps_only_complete_sources():

@@ -4,15 +4,20 @@ import json
 
 import numpy as np
 import torch
-
 from conftest import CSC_CSV, FAST
+
 from xnet.api import predict, train
 from xnet.data.labelled import Split, ensemble_splits
 
 
 def test_ensemble_splits_share_the_test_part_and_network_0_is_the_single_split():
     y = np.array([0] * 40 + [1] * 20)
-    outer = Split(fold=0, train=np.arange(0, 60, 2)[:27], val=np.arange(0, 60, 2)[27:], test=np.arange(1, 60, 2))
+    outer = Split(
+        fold=0,
+        train=np.arange(0, 60, 2)[:27],
+        val=np.arange(0, 60, 2)[27:],
+        test=np.arange(1, 60, 2),
+    )
     from xnet.data.labelled import _train_val
 
     train0, val0 = _train_val(np.sort(np.concatenate([outer.train, outer.val])), y, 0.1, 1)
@@ -21,20 +26,32 @@ def test_ensemble_splits_share_the_test_part_and_network_0_is_the_single_split()
     assert np.array_equal(nets[0][0].train, train0) and np.array_equal(nets[0][0].val, val0)
     for split, _ in nets:
         assert np.array_equal(split.test, outer.test)
-        assert sorted(np.concatenate([split.train, split.val])) == sorted(np.concatenate([outer.train, outer.val]))
+        assert sorted(np.concatenate([split.train, split.val])) == sorted(
+            np.concatenate([outer.train, outer.val])
+        )
     assert not np.array_equal(nets[1][0].val, nets[2][0].val)
 
 
 def test_ensemble_training_and_prior_adjusted_prediction(tmp_path):
     run = tmp_path / "run"
     metrics = train(
-        ["data=csc_muwclass", "features=xray_mw", "cv.folds=2", "ensemble.members=2", "decision.prior_power=0.5", *FAST], run
+        [
+            "data=csc_muwclass",
+            "features=xray_mw",
+            "cv.folds=2",
+            "ensemble.members=2",
+            "decision.prior_power=0.5",
+            *FAST,
+        ],
+        run,
     )
     assert metrics == json.loads((run / "metrics.json").read_text())
     classes = metrics["classes"]
     checkpoints = [c for fold in metrics["folds"] for c in fold["checkpoints"]]
     assert len(checkpoints) == 4 and len(set(checkpoints)) == 4
-    assert {"ece_test_before", "ece_test_after", "temperature"} <= set(metrics["folds"][0]["calibration"])
+    assert {"ece_test_before", "ece_test_after", "temperature"} <= set(
+        metrics["folds"][0]["calibration"]
+    )
     states = [torch.load(run / c, weights_only=True) for c in checkpoints]
     for state in states:
         assert state["hyper_parameters"]["prior_power"] == 0.5
@@ -46,4 +63,6 @@ def test_ensemble_training_and_prior_adjusted_prediction(tmp_path):
     prior = np.mean([s["hyper_parameters"]["class_prior"] for s in states], axis=0)
     expected = np.asarray(classes)[np.argmax(np.log(proba) - 0.5 * np.log(prior), axis=1)]
     assert (table["pred_class"].to_numpy(dtype=object) == expected).all()
-    assert (expected != np.asarray(classes)[proba.argmax(axis=1)]).any()  # the prior moved some decisions
+    assert (
+        expected != np.asarray(classes)[proba.argmax(axis=1)]
+    ).any()  # the prior moved some decisions

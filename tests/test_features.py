@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-
 from conftest import compose_config, data_config
+
 from xnet.data.catalog import load_catalog
-from xnet.errors import XnetError
 from xnet.data.features import build_features, resolve_features
+from xnet.errors import XnetError
 
 
 def features_for(data: str, features: str):
@@ -25,14 +25,20 @@ def test_xmm_xray_features_by_hand():
     assert spec.features == ["log_flux", "hr1", "hr2", "hr3", "hr4", "chi2prob", "fvar", "extent"]
     assert spec.columns[-2:] == ["chi2prob_missing", "fvar_missing"]
     assert {"hr_ms", "p_intra"} <= set(spec.skipped)
-    first = row_of(cat, feats, "4XMM J000002.7-251136")  # F8 = 7.30e-14, HR1 0.17, chi2prob 0.252, fvar 0.176
+    first = row_of(
+        cat, feats, "4XMM J000002.7-251136"
+    )  # F8 = 7.30e-14, HR1 0.17, chi2prob 0.252, fvar 0.176
     assert first["log_flux"] == pytest.approx(np.log10(7.30e-14))
     assert first["hr1"] == pytest.approx(0.17) and np.isnan(first["hr4"])
     assert first["chi2prob_missing"] == 0 and first["fvar_missing"] == 0
     # F8 missing: the detections' flux range 2.1e-14 .. 2.1e-14 stands in; Fvar missing -> indicator 1
     star = row_of(cat, feats, "4XMM J000103.8+443044")
     assert star["log_flux"] == pytest.approx(np.log10(2.1e-14))
-    assert np.isnan(star["fvar"]) and star["fvar_missing"] == 1 and star["chi2prob"] == pytest.approx(0.927)
+    assert (
+        np.isnan(star["fvar"])
+        and star["fvar_missing"] == 1
+        and star["chi2prob"] == pytest.approx(0.927)
+    )
 
 
 def test_chandra_hardness_ratios_and_colours_by_hand():
@@ -69,7 +75,9 @@ def test_only_features_the_catalog_could_have_given_are_reported_missing():
     from xnet.data.labelled import missing_features
 
     # an XMM catalog: the Chandra ratios are another instrument's, log_rate was asked for and is absent
-    wanted, other = missing_features(["log_rate", "hr_ms", "hr_hm", "hr_hms", "p_intra"], ["log_flux", "hr1", "hr2"])
+    wanted, other = missing_features(
+        ["log_rate", "hr_ms", "hr_hm", "hr_hms", "p_intra"], ["log_flux", "hr1", "hr2"]
+    )
     assert wanted == ["log_rate"] and other == ["hr_ms", "hr_hm", "hr_hms", "p_intra"]
     # a catalog with one Chandra ratio but not the others: those were asked for and not given
     assert missing_features(["hr_hms", "hr1"], ["hr_ms", "hr_hm"]) == (["hr_hms"], ["hr1"])

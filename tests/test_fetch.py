@@ -5,8 +5,8 @@ import http.server
 import threading
 
 import pytest
-
 from conftest import LIN_CSV, data_config
+
 from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError
 from xnet.fetch import fetch
@@ -17,7 +17,9 @@ def server(tmp_path):
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "XMM_TD_MW_XCLASS.csv").write_bytes(LIN_CSV.read_bytes())
     (tmp_path / "www" / "wrong.csv").write_text("a,b\n1,2\n")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www")
+    )
     handler.log_message = lambda *a, **k: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -47,7 +49,9 @@ def test_wrong_file_is_rejected_and_not_kept(server, tmp_path):
 
 def test_offline_is_a_clear_error(tmp_path):
     with pytest.raises(XnetError, match="could not download .* put it at .*XMM_TD_MW_XCLASS.csv"):
-        fetch("lin2024", home=tmp_path, url="http://127.0.0.1:9/XMM_TD_MW_XCLASS.csv", progress=False)
+        fetch(
+            "lin2024", home=tmp_path, url="http://127.0.0.1:9/XMM_TD_MW_XCLASS.csv", progress=False
+        )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -5,16 +5,23 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import compose_config
 from omegaconf import OmegaConf
 
-from conftest import compose_config
 from xnet.data.labelled import make_splits, prepare_labelled_set
 from xnet.plotting.png import png_size
 from xnet.plotting.run_figures import galactic, missing_values_table, write_run_figures
 from xnet.training.sweep import collect_widths, write_width_figure
 
-RUN_FIGURES = ["class_shares", "sky_galactic", "features_raw", "features_scaled", "missing_values",
-               "confusion_counts", "confusion_normalized"]
+RUN_FIGURES = [
+    "class_shares",
+    "sky_galactic",
+    "features_raw",
+    "features_scaled",
+    "missing_values",
+    "confusion_counts",
+    "confusion_normalized",
+]
 
 
 def labelled(data: str, features: str = "xray"):
@@ -52,7 +59,10 @@ def test_xmm_run_writes_every_study_figure_and_tensorboard(tmp_path):
     events = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0})
     events.Reload()
     assert {f"figures/{n}" for n in names} <= set(events.Tags()["images"])
-    for name in ("confusion_counts", "features_raw"):  # drawn once: TensorBoard holds the file's own PNG
+    for name in (
+        "confusion_counts",
+        "features_raw",
+    ):  # drawn once: TensorBoard holds the file's own PNG
         image = events.Images(f"figures/{name}")[0]
         png = (tmp_path / f"{name}.png").read_bytes()
         assert image.encoded_image_string == png
@@ -66,14 +76,21 @@ def test_xmm_run_writes_every_study_figure_and_tensorboard(tmp_path):
     nan_counts = np.isnan(data.x[:, : len(data.spec.features)]).sum(axis=0)
     assert (table.loc["all", data.spec.features].to_numpy() == nan_counts).all()
     assert (table.loc[data.classes, data.spec.features].sum().to_numpy() == nan_counts).all()
-    assert table.loc["all", "fvar"] > 0 and table.loc["all", "log_flux"] == 0  # the study's note: Fvar mostly missing
+    assert (
+        table.loc["all", "fvar"] > 0 and table.loc["all", "log_flux"] == 0
+    )  # the study's note: Fvar mostly missing
 
 
 def test_chandra_run_draws_its_own_hardness_ratios(tmp_path):
     data, cfg = labelled("csc_muwclass")
     split = next(make_splits(data.y, cfg.split, 5, 1))
     written = write_run_figures(tmp_path, data, split, confusion_matrix=None)
-    for name in ("hardness_hr_ms_hr_hm", "hardness_hr_hm_hr_hms", "sky_galactic", "features_scaled"):
+    for name in (
+        "hardness_hr_ms_hr_hm",
+        "hardness_hr_hm_hr_hms",
+        "sky_galactic",
+        "features_scaled",
+    ):
         assert_png(tmp_path / f"{name}.png")
     assert "hardness_hr1_hr2" not in written and "confusion_counts" not in written
 
@@ -90,15 +107,24 @@ def fake_job(sweep, num, hidden, train, val, test, extra=()):
     job = sweep / str(num)
     (job / ".hydra").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create({"model": {"hidden": hidden}}), job / ".hydra" / "config.yaml")
-    OmegaConf.save(OmegaConf.create([f"model.hidden={hidden}", *extra]), job / ".hydra" / "overrides.yaml")
-    payload = {"accuracy": test, "balanced_accuracy": test - 0.1, "macro_f1": test - 0.2, "mean": {"accuracy": test}}
+    OmegaConf.save(
+        OmegaConf.create([f"model.hidden={hidden}", *extra]), job / ".hydra" / "overrides.yaml"
+    )
+    payload = {
+        "accuracy": test,
+        "balanced_accuracy": test - 0.1,
+        "macro_f1": test - 0.2,
+        "mean": {"accuracy": test},
+    }
     if train is not None:
         payload["mean"].update({"train": {"accuracy": train}, "val": {"accuracy": val}})
     (job / "metrics.json").write_text(json.dumps(payload))
 
 
 def test_sweep_over_width_writes_accuracy_against_width(tmp_path):
-    for num, (hidden, train, test) in enumerate([(1, 0.70, 0.69), (10, 0.88, 0.86), (100, 0.97, 0.88)]):
+    for num, (hidden, train, test) in enumerate(
+        [(1, 0.70, 0.69), (10, 0.88, 0.86), (100, 0.97, 0.88)]
+    ):
         fake_job(tmp_path, num, hidden, train, train - 0.01, test)
     jobs = collect_widths(tmp_path)
     assert [j["hidden"] for j in jobs] == [1, 10, 100]
@@ -133,10 +159,14 @@ def test_walkthrough_notebook_runs_offline(monkeypatch):
     namespace = {"Image": lambda filename, width=None: filename, "display": shown.append}
     monkeypatch.chdir(notebook.parent)
     for cell in cells:
-        source = "".join(line for line in cell["source"] if not line.startswith("from IPython.display import"))
+        source = "".join(
+            line for line in cell["source"] if not line.startswith("from IPython.display import")
+        )
         exec(compile(source, notebook.name, "exec"), namespace)
     run = namespace["RUN"]
-    assert {"class_shares.png", "confusion_normalized.png", "reliability_holdout.png"} <= {p.split("/")[-1] for p in shown}
+    assert {"class_shares.png", "confusion_normalized.png", "reliability_holdout.png"} <= {
+        p.split("/")[-1] for p in shown
+    }
     predicted, metrics = namespace["predicted"], json.loads((run / "metrics.json").read_text())
     # the final table compares only rows the run never trained on: its test part and the 20 sources of
     # the classes left out (too few), as the notebook says
@@ -157,11 +187,18 @@ def test_figures_say_their_counts_and_energy_bands():
     fig = reliability_figure(y, probs, probs, 1.0, n_bins=5)
     counts = [int(t.get_text()) for t in fig.axes[1].texts]
     assert sum(counts) == 2 * 50  # every source counted once per curve
-    fig = hardness_figure(rng.uniform(-1, 1, 20), rng.uniform(-1, 1, 20), ["AGN"] * 20, ["AGN"], "hr_ms", "hr_hm")
-    assert "1.2-2.0 vs 0.5-1.2 keV" in fig._supxlabel.get_text() and "2.0-7.0 vs 1.2-2.0 keV" in fig._supylabel.get_text()
+    fig = hardness_figure(
+        rng.uniform(-1, 1, 20), rng.uniform(-1, 1, 20), ["AGN"] * 20, ["AGN"], "hr_ms", "hr_hm"
+    )
+    assert (
+        "1.2-2.0 vs 0.5-1.2 keV" in fig._supxlabel.get_text()
+        and "2.0-7.0 vs 1.2-2.0 keV" in fig._supylabel.get_text()
+    )
     fig = sky_figure(np.array([10.0, 200.0]), np.array([1.0, -2.0]), ["AGN", "AGN"], ["AGN"])
     labels = [t for t in fig.axes[0].texts if t.get_text().endswith("°")]
-    assert len(labels) == 11 and all(abs(t.get_position()[1] - np.radians(-40)) < 1e-9 for t in labels)
+    assert len(labels) == 11 and all(
+        abs(t.get_position()[1] - np.radians(-40)) < 1e-9 for t in labels
+    )
     plt.close("all")
 
 
@@ -169,14 +206,26 @@ def test_sweep_legend_and_summary_show_only_the_overrides_that_vary(tmp_path):
     from xnet.training.sweep import collect_sweep
 
     for num, (hidden, depth) in enumerate([(10, 1), (30, 1), (10, 2), (30, 2)]):
-        fake_job(tmp_path, num, hidden, 0.9, 0.85, 0.8 + num / 100, extra=["data=csc_muwclass", f"model.depth={depth}", "cv.folds=3"])
+        fake_job(
+            tmp_path,
+            num,
+            hidden,
+            0.9,
+            0.85,
+            0.8 + num / 100,
+            extra=["data=csc_muwclass", f"model.depth={depth}", "cv.folds=3"],
+        )
         payload = json.loads((tmp_path / str(num) / "metrics.json").read_text())
         payload["mean"].update(balanced_accuracy=0.7 + num / 100, macro_f1=0.6)
         (tmp_path / str(num) / "metrics.json").write_text(json.dumps(payload))
     assert {j["rest"] for j in collect_widths(tmp_path)} == {"model.depth=1", "model.depth=2"}
     rows = collect_sweep(tmp_path)
-    assert [r["overrides"] for r in rows] == ["model.hidden=30 model.depth=2", "model.hidden=10 model.depth=2",
-                                              "model.hidden=30 model.depth=1", "model.hidden=10 model.depth=1"]
+    assert [r["overrides"] for r in rows] == [
+        "model.hidden=30 model.depth=2",
+        "model.hidden=10 model.depth=2",
+        "model.hidden=30 model.depth=1",
+        "model.hidden=10 model.depth=1",
+    ]
     assert_png(write_width_figure(tmp_path))
 
 
@@ -192,7 +241,11 @@ def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch
     for idle in (1, 0):
         monkeypatch.setattr(xnet.cores, "idle_cores", lambda idle=idle: idle)
         renderer, got = Renderer(), []
-        renderer.submit(confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"), tmp_path / f"cm{idle}.png", got.append)
+        renderer.submit(
+            confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"),
+            tmp_path / f"cm{idle}.png",
+            got.append,
+        )
         renderer.call(lambda: got.append("done"))
         forked = renderer.pending[0][5] is not None
         assert forked == (idle == 1 and xnet.cores.can_fork())
@@ -208,7 +261,12 @@ def test_a_failed_runs_unfinished_figures_do_not_reach_the_next_run(tmp_path):
     from xnet.plotting.png import Renderer
 
     renderer, got = Renderer(), []
-    renderer.submit(confusion_matrix_figure(np.eye(2), ["AGN", "YSO"]), tmp_path / "stale.png", got.append, tight=False)
+    renderer.submit(
+        confusion_matrix_figure(np.eye(2), ["AGN", "YSO"]),
+        tmp_path / "stale.png",
+        got.append,
+        tight=False,
+    )
     renderer.discard()
     renderer.finish()
     assert got == [] and not (tmp_path / "stale.png").exists() and renderer.pending == []

@@ -21,7 +21,11 @@ def test_train_help_starts_with_a_description_and_usage_and_is_short(monkeypatch
     lines = text.strip().splitlines()
     assert lines[0].startswith("xnet.train: train and evaluate") and len(lines) < 60
     assert any(line.startswith("usage: python -m xnet.train") for line in lines[:6])
-    assert "model.hidden=N" in text and "data: csc_muwclass, " in text and "features: xray, xray_mw" in text
+    assert (
+        "model.hidden=N" in text
+        and "data: csc_muwclass, " in text
+        and "features: xray, xray_mw" in text
+    )
     assert sum(line.strip().startswith("python -m xnet.train ") for line in lines) == 3
     assert "task_name:" not in text  # no config dump
 
@@ -33,4 +37,6 @@ def test_predict_help_lists_its_options_and_catalog_choices_only(monkeypatch, ca
     assert text.startswith("xnet.predict: classify") and "usage: python -m xnet.predict" in text
     choices = next(line for line in text.splitlines() if line.startswith("catalog= choices:"))
     assert "xmm_dr13_slim" in choices and "csc_muwclass" in choices
-    assert "features:" not in text and "model.hidden" not in text  # training groups are not predict's
+    assert (
+        "features:" not in text and "model.hidden" not in text
+    )  # training groups are not predict's

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import FAST, LIN_CSV, compose_config
+
 from xnet.api import predict
 from xnet.data.labelled import make_splits, prepare_labelled_set
 from xnet.testing.mock_catalog import slim_table, write_table
@@ -48,14 +48,30 @@ def test_predict_marks_training_rows_and_scores_only_unseen_ones(ensemble_run, t
     with caplog.at_level(logging.INFO):
         table = predict(run, LIN_CSV, tmp_path / "lin.parquet")
     assert table["in_training"].dtype == bool
-    assert any(f"in_training: {metrics['n_train'] + metrics['n_val']}" in r.getMessage() for r in caplog.records)
-    assert int(table["in_training"].sum()) == metrics["n_train"] + metrics["n_val"]  # union of both networks
+    assert any(
+        f"in_training: {metrics['n_train'] + metrics['n_val']}" in r.getMessage()
+        for r in caplog.records
+    )
+    assert (
+        int(table["in_training"].sum()) == metrics["n_train"] + metrics["n_val"]
+    )  # union of both networks
     scored = pd.read_json(tmp_path / "lin.metrics.json", typ="series")
-    assert scored["n_test"] == metrics["n_test"] and scored["n_in_training"] == metrics["n_train"] + metrics["n_val"]
-    assert scored["confusion_matrix"] == metrics["confusion_matrix"]  # exactly the run's own test part
+    assert (
+        scored["n_test"] == metrics["n_test"]
+        and scored["n_in_training"] == metrics["n_train"] + metrics["n_val"]
+    )
+    assert (
+        scored["confusion_matrix"] == metrics["confusion_matrix"]
+    )  # exactly the run's own test part
     small = {c: row["support"] for c, row in scored["per_class"].items() if row["support"] < 10}
-    assert small and [f"class {c} has {n} test sources" in w for c, n in small.items() for w in scored["warnings"]].count(True) == len(small)
-    assert any(f"left out: {metrics['n_train'] + metrics['n_val']} the run was trained or validated on" in r.getMessage() for r in caplog.records)
+    assert small and [
+        f"class {c} has {n} test sources" in w for c, n in small.items() for w in scored["warnings"]
+    ].count(True) == len(small)
+    assert any(
+        f"left out: {metrics['n_train'] + metrics['n_val']} the run was trained or validated on"
+        in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_4xmm_rows_are_matched_through_iauname(ensemble_run, tmp_path):
@@ -66,14 +82,18 @@ def test_4xmm_rows_are_matched_through_iauname(ensemble_run, tmp_path):
     table = predict(run, path, tmp_path / "p.fits")
     seen = set()
     for name in ("holdout-m0", "holdout-m1"):
-        state = torch.load(run / "checkpoints" / f"{name}-best.ckpt", weights_only=True)["XrayDataModule"]
+        state = torch.load(run / "checkpoints" / f"{name}-best.ckpt", weights_only=True)[
+            "XrayDataModule"
+        ]
         seen |= set(state["train_ids"]) | set(state["val_ids"])
     expected = [n.decode().strip() in seen for n in rows["IAUNAME"]]
     assert table["in_training"].tolist() == expected and 0 < sum(expected) < 60
 
 
 @pytest.mark.parametrize("suffix", ["parquet", "csv", "fits"])
-def test_run_without_ids_still_predicts_with_in_training_unknown(ensemble_run, tmp_path, caplog, suffix):
+def test_run_without_ids_still_predicts_with_in_training_unknown(
+    ensemble_run, tmp_path, caplog, suffix
+):
     """Checkpoints written before ids were recorded: predictions as before, in_training empty, a warning."""
     run, metrics, _ = ensemble_run
     old = tmp_path / "old" / "checkpoints"
@@ -89,9 +109,15 @@ def test_run_without_ids_still_predicts_with_in_training_unknown(ensemble_run, t
     assert len(table) == 1008 and table["pred_class"].notna().all()
     assert table["in_training"].isna().all()  # FITS: an integer column whose every value is TNULL
     scored = pd.read_json(tmp_path / "lin.metrics.json", typ="series")
-    assert scored["n_test"] == 988 and scored["n_in_training"] == 0 and not scored["in_training_known"]
+    assert (
+        scored["n_test"] == 988 and scored["n_in_training"] == 0 and not scored["in_training_known"]
+    )
     assert any(w.startswith("in_training unknown") for w in scored["warnings"])
-    assert any("carry no training/validation ids" in r.getMessage() and "may include rows" in r.getMessage() for r in caplog.records)
+    assert any(
+        "carry no training/validation ids" in r.getMessage()
+        and "may include rows" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_ids_match_whatever_type_the_input_column_has():
@@ -103,7 +129,9 @@ def test_ids_match_whatever_type_the_input_column_has():
 
     ids = set(id_strings(np.array(["4XMM J000002.7-251136", 201, 7.0], dtype=object)))
     assert ids == {"4XMM J000002.7-251136", "201", "7"}
-    assert known_rows(np.array([b"4XMM J000002.7-251136   ", b"4XMM J000010.1-315949"]), ids).tolist() == [True, False]
+    assert known_rows(
+        np.array([b"4XMM J000002.7-251136   ", b"4XMM J000010.1-315949"]), ids
+    ).tolist() == [True, False]
     assert known_rows(np.array([201, 202], dtype=np.int64), ids).tolist() == [True, False]
     assert known_rows(np.array([7.0, np.nan, 7.5]), ids).tolist() == [True, False, False]
     assert known_rows(np.array([" 201", None], dtype=object), ids).tolist() == [True, False]

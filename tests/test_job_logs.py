@@ -12,7 +12,9 @@ def test_each_stacked_sweep_job_logs_its_own_lines(tmp_path, monkeypatch):
     from xnet.train import _hydra_main
 
     sweep = tmp_path / "sweep"
-    monkeypatch.setattr(sys, "argv", ["xnet.train", "-m", "model.hidden=6,9", *FAST, f"hydra.sweep.dir={sweep}"])
+    monkeypatch.setattr(
+        sys, "argv", ["xnet.train", "-m", "model.hidden=6,9", *FAST, f"hydra.sweep.dir={sweep}"]
+    )
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
@@ -26,8 +28,10 @@ def test_each_stacked_sweep_job_logs_its_own_lines(tmp_path, monkeypatch):
         own = [line for line in lines if "holdout:" in line]
         cal = metrics["calibration"]
         assert len(own) == 1 and f"test (n={metrics['n_test']})" in own[0]
-        assert f"ECE {cal['ece_test_before']:.3f} -> {cal['ece_test_after']:.3f}" in own[0]  # this job's network
+        assert (
+            f"ECE {cal['ece_test_before']:.3f} -> {cal['ece_test_after']:.3f}" in own[0]
+        )  # this job's network
         assert any("[xnet.train][INFO] - xmm_lin2024: 988 sources" in line for line in lines)
-        assert sum("[WARNING]" in line and "small sample: class CV" in line for line in lines) == len(
-            [w for w in metrics["warnings"] if w.startswith("small sample: class CV")]
-        )
+        assert sum(
+            "[WARNING]" in line and "small sample: class CV" in line for line in lines
+        ) == len([w for w in metrics["warnings"] if w.startswith("small sample: class CV")])

@@ -5,8 +5,8 @@ checkpoint loads into the plain classifier."""
 import numpy as np
 import pytest
 import torch
-
 from conftest import compose_config
+
 from xnet.api import train
 from xnet.data.labelled import prepare_labelled_set
 from xnet.errors import XnetError
@@ -29,13 +29,21 @@ def test_a_sequence_encoder_trains_next_to_the_catalog_features(tmp_path):
     assert with_curves["feature_names"] == features_only["feature_names"]
 
     checkpoint = read_checkpoint(tmp_path / "lc" / with_curves["folds"][0]["checkpoint"])
-    assert checkpoint["state_dict"]["net.encoders.lightcurve.weight"].shape == (1, 4, 1, 5)  # one member
+    assert checkpoint["state_dict"]["net.encoders.lightcurve.weight"].shape == (
+        1,
+        4,
+        1,
+        5,
+    )  # one member
     model = Classifier.from_checkpoint(checkpoint)
     cfg = compose_config(LIGHTCURVE)
     data = prepare_labelled_set(cfg.data, cfg.features, 10)
     assert data.inputs["lightcurve"].shape == (len(data.y), 32)
     # the plain model takes the named inputs (features unscaled here: only the shapes matter)
-    inputs = {"features": torch.zeros(5, len(data.feature_names)), "lightcurve": torch.as_tensor(data.inputs["lightcurve"][:5])}
+    inputs = {
+        "features": torch.zeros(5, len(data.feature_names)),
+        "lightcurve": torch.as_tensor(data.inputs["lightcurve"][:5]),
+    }
     proba = model.predict_proba(inputs).numpy()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     # prediction over catalogs reads catalog columns only, and says so instead of failing later

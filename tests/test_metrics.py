@@ -12,7 +12,11 @@ def test_batched_headline_metrics_match_the_classification_report():
     members, rows, n_classes = 3, 120, 4
     y = torch.as_tensor(rng.integers(0, n_classes, size=(members, rows)))
     y[1][y[1] == 3] = 2  # member 1 has no row of class 3: absent classes are left out of the means
-    pred = torch.where(torch.as_tensor(rng.random((members, rows)) < 0.6), y, torch.as_tensor(rng.integers(0, n_classes, (members, rows))))
+    pred = torch.where(
+        torch.as_tensor(rng.random((members, rows)) < 0.6),
+        y,
+        torch.as_tensor(rng.integers(0, n_classes, (members, rows))),
+    )
     valid = torch.ones(members, rows, dtype=torch.bool)
     valid[2, 100:] = False  # padding rows of a shorter member do not count
     headline = headline_from_confusion(confusion_matrices(pred, y, valid, n_classes))

@@ -14,20 +14,20 @@ import pytest
 import torch
 from astropy.io import fits
 from astropy.table import Table
+from conftest import CSC_CSV, FAST, LIN_CSV, compose_config, run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from conftest import CSC_CSV, FAST, LIN_CSV, compose_config, run_cli
-from xnet.data.tables import iter_table_chunks, table_info
 from xnet.config import CONFIG_DIR
 from xnet.data.labelled import prepare_labelled_set
+from xnet.data.preprocessing import scaler_from_state, transform
+from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError
-from xnet.training.metrics import classification_report
-from xnet.testing.mock_catalog import full_table, slim_table, write_table
 from xnet.models import XrayClassifier
 from xnet.predict import predict, probability_column
-from xnet.data.preprocessing import scaler_from_state, transform
+from xnet.testing.mock_catalog import full_table, slim_table, write_table
 from xnet.training import train
+from xnet.training.metrics import classification_report
 
 LIN_CLASSES = ["AGN", "CV", "LM-STAR"]
 PROBS = [probability_column(c) for c in LIN_CLASSES]
@@ -53,7 +53,9 @@ def read_output(path) -> pd.DataFrame:
         return pd.read_csv(path, keep_default_na=False, na_values=[""])
     table = Table.read(path)
     values = {c: np.asarray(table[c]) for c in table.colnames}
-    return pd.DataFrame({c: np.char.decode(v) if v.dtype.kind == "S" else v for c, v in values.items()})
+    return pd.DataFrame(
+        {c: np.char.decode(v) if v.dtype.kind == "S" else v for c, v in values.items()}
+    )
 
 
 def text(column: pd.Series) -> list[str]:
@@ -82,18 +84,41 @@ def csc_cv_run(tmp_path_factory):
 def slim_rows():
     """40 slim-schema rows; rows 0-6 set up for one flag each (see test_flags)."""
     rows = slim_table(40, seed=3)
-    clean = dict(SC_EP_8_FLUX=1e-13, SC_EP_8_FMIN=8e-14, SC_EP_8_FMAX=1.2e-13, SC_HR1=0.3, SC_HR2=-0.1,
-                 SC_HR3=-0.2, SC_HR4=-0.3, SC_CHI2PROB=0.5, SC_FVAR=0.2, SC_EXTENT=0.0, SC_SUM_FLAG=0)
+    clean = dict(
+        SC_EP_8_FLUX=1e-13,
+        SC_EP_8_FMIN=8e-14,
+        SC_EP_8_FMAX=1.2e-13,
+        SC_HR1=0.3,
+        SC_HR2=-0.1,
+        SC_HR3=-0.2,
+        SC_HR4=-0.3,
+        SC_CHI2PROB=0.5,
+        SC_FVAR=0.2,
+        SC_EXTENT=0.0,
+        SC_SUM_FLAG=0,
+    )
     for i in range(7):
         for col, value in clean.items():
             rows[col][i] = value
-    rows["SC_EXTENT"][1] = 12.0                                              # extended
-    rows["SC_SUM_FLAG"][2] = 3                                               # poor quality
-    rows["SC_EP_8_FLUX"][3] = rows["SC_EP_8_FMIN"][3] = rows["SC_EP_8_FMAX"][3] = 1e-6  # far too bright
-    for col in ("SC_EP_8_FLUX", "SC_EP_8_FMIN", "SC_EP_8_FMAX"):             # no flux at all
+    rows["SC_EXTENT"][1] = 12.0  # extended
+    rows["SC_SUM_FLAG"][2] = 3  # poor quality
+    rows["SC_EP_8_FLUX"][3] = rows["SC_EP_8_FMIN"][3] = rows["SC_EP_8_FMAX"][3] = (
+        1e-6  # far too bright
+    )
+    for col in ("SC_EP_8_FLUX", "SC_EP_8_FMIN", "SC_EP_8_FMAX"):  # no flux at all
         rows[col][4] = np.nan
-    for col in ("SC_EP_8_FLUX", "SC_EP_8_FMIN", "SC_EP_8_FMAX", "SC_HR1", "SC_HR2", "SC_HR3", "SC_HR4",
-                "SC_CHI2PROB", "SC_FVAR", "SC_EXTENT"):                       # nothing to classify on
+    for col in (
+        "SC_EP_8_FLUX",
+        "SC_EP_8_FMIN",
+        "SC_EP_8_FMAX",
+        "SC_HR1",
+        "SC_HR2",
+        "SC_HR3",
+        "SC_HR4",
+        "SC_CHI2PROB",
+        "SC_FVAR",
+        "SC_EXTENT",
+    ):  # nothing to classify on
         rows[col][5] = np.nan
     rows["SC_EXTENT"][6], rows["SC_SUM_FLAG"][6] = 30.0, 2
     return rows
@@ -109,9 +134,22 @@ def test_train_then_predict_on_4xmm_slim_fits_from_the_command_line(xmm_run, sli
     out = tmp_path / "p.parquet"
     result = run_cli("xnet.predict", f"run={xmm_run}", f"input={slim_fits}", f"output={out}")
     assert result.returncode == 0, result.stderr
-    assert "xmm_dr13_slim" in result.stdout  # the run's catalog (Lin) does not fit; the slim config does
+    assert (
+        "xmm_dr13_slim" in result.stdout
+    )  # the run's catalog (Lin) does not fit; the slim config does
     table = pd.read_parquet(out)
-    assert list(table.columns) == ["SRCID", "IAUNAME", "SC_RA", "SC_DEC", "pred_class", "pred_prob", "confidence", *PROBS, "flag", "in_training"]
+    assert list(table.columns) == [
+        "SRCID",
+        "IAUNAME",
+        "SC_RA",
+        "SC_DEC",
+        "pred_class",
+        "pred_prob",
+        "confidence",
+        *PROBS,
+        "flag",
+        "in_training",
+    ]
     assert len(table) == 40 and table["SRCID"].tolist() == slim_table(40, seed=3)["SRCID"].tolist()
     assert table["IAUNAME"].str.startswith("4XMM J").all()
     usable = table["pred_class"].notna()
@@ -120,12 +158,16 @@ def test_train_then_predict_on_4xmm_slim_fits_from_the_command_line(xmm_run, sli
     assert (table.loc[usable, "pred_prob"].to_numpy() == probs.max(axis=1)).all()
     assert (table.loc[usable, "pred_class"] == np.array(LIN_CLASSES)[probs.argmax(axis=1)]).all()
     # confidence: the probability of the predicted class (prior_power 0 here: the top probability)
-    np.testing.assert_allclose(table.loc[usable, "confidence"], table.loc[usable, "pred_prob"], rtol=1e-6)
+    np.testing.assert_allclose(
+        table.loc[usable, "confidence"], table.loc[usable, "pred_prob"], rtol=1e-6
+    )
     assert table.loc[~usable, "confidence"].isna().all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]  # no temporary file left
     umask = os.umask(0)
     os.umask(umask)
-    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not the temporary's 0600
+    assert (
+        out.stat().st_mode & 0o777 == 0o666 & ~umask
+    )  # an ordinary file, not the temporary's 0600
 
 
 @pytest.mark.parametrize("fmt", ["csv", "fits", "vot"])
@@ -152,12 +194,19 @@ def test_fits_and_votable_carry_units_and_column_descriptions(xmm_run, slim_fits
     header = fits.getheader(tmp_path / "p.fits", 1)
     columns = {header[f"TTYPE{i}"]: i for i in range(1, header["TFIELDS"] + 1)}
     assert header[f"TCOMM{columns['P_AGN']}"] == "calibrated probability that the source is AGN"
-    assert header[f"TCOMM{columns['pred_class']}"].startswith("class predicted by xnet: one of AGN, CV, LM-STAR")
+    assert header[f"TCOMM{columns['pred_class']}"].startswith(
+        "class predicted by xnet: one of AGN, CV, LM-STAR"
+    )
     ra = next(name for name in columns if name.upper().endswith("RA"))
-    assert header[f"TUNIT{columns[ra]}"] == "deg" and "right ascension" in header[f"TCOMM{columns[ra]}"]
+    assert (
+        header[f"TUNIT{columns[ra]}"] == "deg"
+        and "right ascension" in header[f"TCOMM{columns[ra]}"]
+    )
     fields = {f.name: f for f in parse_single_table(str(tmp_path / "p.vot")).fields}
     assert fields["P_CV"].description == "calibrated probability that the source is CV"
-    assert str(fields[ra].unit) == "deg" and fields["flag"].description.startswith("why the prediction")
+    assert str(fields[ra].unit) == "deg" and fields["flag"].description.startswith(
+        "why the prediction"
+    )
     assert len(Table.read(tmp_path / "p.vot")) == 40
 
 
@@ -167,7 +216,10 @@ def test_flags(xmm_run, slim_fits, tmp_path):
     table = pd.read_parquet(out)
     flags = text(table["flag"])
     # (an extent beyond the few extended training sources' may also be out of range)
-    flags[1], flags[6] = flags[1].replace("out_of_range:extent;", ""), flags[6].replace("out_of_range:extent;", "")
+    flags[1], flags[6] = (
+        flags[1].replace("out_of_range:extent;", ""),
+        flags[6].replace("out_of_range:extent;", ""),
+    )
     assert flags[:7] == [
         "",
         "extended",
@@ -177,7 +229,15 @@ def test_flags(xmm_run, slim_fits, tmp_path):
         "no_features",
         "poor_quality;extended",
     ]
-    assert table["pred_class"].isna().tolist()[:7] == [False, False, False, False, False, True, False]
+    assert table["pred_class"].isna().tolist()[:7] == [
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]
     assert table.loc[5, PROBS].isna().all() and np.isnan(table.loc[5, "pred_prob"])
     assert table.loc[[3, 4], PROBS].notna().all().all()  # flagged rows keep their probabilities
     assert summary["no_prediction"] == 1 and summary["flags"]["no_features"] == 1
@@ -185,7 +245,12 @@ def test_flags(xmm_run, slim_fits, tmp_path):
     assert np.isnan(slim_table(40, seed=3)["SC_HR4"][7:]).any()
     assert not any("hr4" in f for f in flags)
     # the thresholds are the config's: counting SUM_FLAG 3 as acceptable drops that flag
-    run_predict(run=str(xmm_run), input=str(slim_fits), output=str(tmp_path / "q.parquet"), **{"flags.max_sum_flag": 3})
+    run_predict(
+        run=str(xmm_run),
+        input=str(slim_fits),
+        output=str(tmp_path / "q.parquet"),
+        **{"flags.max_sum_flag": 3},
+    )
     assert text(pd.read_parquet(tmp_path / "q.parquet")["flag"])[2] == ""
 
 
@@ -215,7 +280,9 @@ def test_reloaded_checkpoint_gives_identical_probabilities(xmm_run, tmp_path):
     model = XrayClassifier.load_from_checkpoint(ckpt, weights_only=True)
     cfg = compose_config()
     data = prepare_labelled_set(cfg.data, cfg.features, cfg.split.min_class_count)
-    expected = model.predict_proba(torch.as_tensor(transform(scaler_from_state(state["scaler"]), data.x))).numpy()
+    expected = model.predict_proba(
+        torch.as_tensor(transform(scaler_from_state(state["scaler"]), data.x))
+    ).numpy()
     got = table.set_index("name").loc[data.frame["source_id"].to_numpy(), PROBS].to_numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
     assert (got.argmax(axis=1) == expected.argmax(axis=1)).all()
@@ -229,12 +296,22 @@ def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     table = pd.read_csv(out)
     # the run's training and validation rows are marked and left out: what is scored is its test part
     trained = json.loads((xmm_run / "metrics.json").read_text())
-    assert table["in_training"].sum() == metrics["n_in_training"] == trained["n_train"] + trained["n_val"] == 790
+    assert (
+        table["in_training"].sum()
+        == metrics["n_in_training"]
+        == trained["n_train"] + trained["n_val"]
+        == 790
+    )
     scored = table[table["Class"].isin(LIN_CLASSES) & ~table["in_training"]]
-    assert metrics["n_test"] == len(scored) == trained["n_test"] == 198 and metrics["n_label_not_a_model_class"] == 20
+    assert (
+        metrics["n_test"] == len(scored) == trained["n_test"] == 198
+        and metrics["n_label_not_a_model_class"] == 20
+    )
     assert metrics["confusion_matrix"] == trained["confusion_matrix"]
     codes = {c: i for i, c in enumerate(LIN_CLASSES)}
-    expected = classification_report(np.array(scored["Class"].map(codes)), np.array(scored["pred_class"].map(codes)), LIN_CLASSES)
+    expected = classification_report(
+        np.array(scored["Class"].map(codes)), np.array(scored["pred_class"].map(codes)), LIN_CLASSES
+    )
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix", "per_class"):
         assert metrics[key] == expected[key]
     assert metrics["accuracy"] > 0.69  # better than calling everything AGN (137/198)
@@ -243,10 +320,25 @@ def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
 def test_chunking_does_not_change_the_output(xmm_run, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    run_predict(run=str(xmm_run), input=str(LIN_CSV), output=str(tmp_path / "a" / "p.parquet"), chunk_size=100_000)
-    run_predict(run=str(xmm_run), input=str(LIN_CSV), output=str(tmp_path / "b" / "p.parquet"), chunk_size=37)
-    a, b = pd.read_parquet(tmp_path / "a" / "p.parquet"), pd.read_parquet(tmp_path / "b" / "p.parquet")
-    pd.testing.assert_frame_equal(a.astype({"flag": str, "pred_class": object}), b.astype({"flag": str, "pred_class": object}))
+    run_predict(
+        run=str(xmm_run),
+        input=str(LIN_CSV),
+        output=str(tmp_path / "a" / "p.parquet"),
+        chunk_size=100_000,
+    )
+    run_predict(
+        run=str(xmm_run),
+        input=str(LIN_CSV),
+        output=str(tmp_path / "b" / "p.parquet"),
+        chunk_size=37,
+    )
+    a, b = (
+        pd.read_parquet(tmp_path / "a" / "p.parquet"),
+        pd.read_parquet(tmp_path / "b" / "p.parquet"),
+    )
+    pd.testing.assert_frame_equal(
+        a.astype({"flag": str, "pred_class": object}), b.astype({"flag": str, "pred_class": object})
+    )
 
 
 def test_cv_run_predicts_with_the_mean_of_its_fold_models(csc_cv_run, tmp_path):
@@ -257,11 +349,21 @@ def test_cv_run_predicts_with_the_mean_of_its_fold_models(csc_cv_run, tmp_path):
     cols = [probability_column(c) for c in classes]
     for name in ("all", "fold0", "fold1", "fold2"):
         (tmp_path / name).mkdir()
-    run_predict(run=str(csc_cv_run), input=str(path), output=str(tmp_path / "all" / "p.parquet"), catalog="csc_muwclass")
+    run_predict(
+        run=str(csc_cv_run),
+        input=str(path),
+        output=str(tmp_path / "all" / "p.parquet"),
+        catalog="csc_muwclass",
+    )
     folds = []
     for k in range(3):
         out = tmp_path / f"fold{k}" / "p.parquet"
-        run_predict(run=str(csc_cv_run / "checkpoints" / f"fold_{k}-best.ckpt"), input=str(path), output=str(out), catalog="csc_muwclass")
+        run_predict(
+            run=str(csc_cv_run / "checkpoints" / f"fold_{k}-best.ckpt"),
+            input=str(path),
+            output=str(out),
+            catalog="csc_muwclass",
+        )
         folds.append(pd.read_parquet(out)[cols].to_numpy())
     ensemble = pd.read_parquet(tmp_path / "all" / "p.parquet")[cols].to_numpy()
     np.testing.assert_allclose(ensemble, np.mean(folds, axis=0), rtol=1e-6)
@@ -271,22 +373,65 @@ def test_cv_run_predicts_with_the_mean_of_its_fold_models(csc_cv_run, tmp_path):
 def test_labelled_csv_with_own_column_names_from_a_user_config_dir(csc_cv_run, tmp_path):
     """A model trained with data=csc_muwclass features=xray_mw predicts on a labelled CSV whose
     columns are named differently, described by a YAML in the user's --config-dir."""
-    renames = {"Fs": "soft_flux", "Fm": "medium_flux", "Fh": "hard_flux", "Fb": "broad_flux", "Gmag": "G",
-               "BPmag": "BP", "RPmag": "RP", "Jmag": "J", "Hmag": "H", "Kmag": "K", "W1mag": "W1", "W2mag": "W2",
-               "W3mag": "W3", "True_Class": "truth", "CSCv2_name": "src", "CSCv2_RA": "ra_deg", "CSCv2_DEC": "dec_deg"}
+    renames = {
+        "Fs": "soft_flux",
+        "Fm": "medium_flux",
+        "Fh": "hard_flux",
+        "Fb": "broad_flux",
+        "Gmag": "G",
+        "BPmag": "BP",
+        "RPmag": "RP",
+        "Jmag": "J",
+        "Hmag": "H",
+        "Kmag": "K",
+        "W1mag": "W1",
+        "W2mag": "W2",
+        "W3mag": "W3",
+        "True_Class": "truth",
+        "CSCv2_name": "src",
+        "CSCv2_RA": "ra_deg",
+        "CSCv2_DEC": "dec_deg",
+    }
     pd.read_csv(CSC_CSV).rename(columns=renames).to_csv(tmp_path / "mine.csv", index=False)
     (tmp_path / "conf" / "data").mkdir(parents=True)
-    columns = "\n".join(f"  {canon}: {col}" for canon, col in {
-        "flux_soft": "soft_flux", "flux_medium": "medium_flux", "flux_hard": "hard_flux", "flux_total": "broad_flux",
-        "p_intra": "P_intra", "p_inter": "P_inter", "gaia_g": "G", "gaia_bp": "BP", "gaia_rp": "RP", "j": "J",
-        "h": "H", "k": "K", "w1": "W1", "w2": "W2", "w3": "W3", "parallax": "Plx", "pm": "PM", "dist": "rgeo"}.items())
+    columns = "\n".join(
+        f"  {canon}: {col}"
+        for canon, col in {
+            "flux_soft": "soft_flux",
+            "flux_medium": "medium_flux",
+            "flux_hard": "hard_flux",
+            "flux_total": "broad_flux",
+            "p_intra": "P_intra",
+            "p_inter": "P_inter",
+            "gaia_g": "G",
+            "gaia_bp": "BP",
+            "gaia_rp": "RP",
+            "j": "J",
+            "h": "H",
+            "k": "K",
+            "w1": "W1",
+            "w2": "W2",
+            "w3": "W3",
+            "parallax": "Plx",
+            "pm": "PM",
+            "dist": "rgeo",
+        }.items()
+    )
     (tmp_path / "conf" / "data" / "mycsc.yaml").write_text(
         f"name: mycsc\npath: null\nlabel: truth\nid: src\nra: ra_deg\ndec: dec_deg\ncolumns:\n{columns}\n"
     )
     out = tmp_path / "pred" / "mine.parquet"
     out.parent.mkdir()
-    cfg = predict_config(catalog="mycsc", run=str(csc_cv_run), input=str(tmp_path / "mine.csv"), output=str(out), progress=False)
-    with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path / "conf")):  # what --config-dir adds
+    cfg = predict_config(
+        catalog="mycsc",
+        run=str(csc_cv_run),
+        input=str(tmp_path / "mine.csv"),
+        output=str(out),
+        progress=False,
+    )
+    with initialize_config_dir(
+        version_base="1.3", config_dir=str(tmp_path / "conf")
+    ):  # what --config-dir adds
         summary = predict(cfg)
     assert not (out.parent / "mine.metrics.json").exists()
     table = pd.read_parquet(out)
@@ -303,12 +448,20 @@ def test_catalog_without_id_gets_row_numbers(xmm_run, tmp_path):
         "name: bare\ncolumns: {flux_total: F8, flux_min: sc_ep_8_fmin, flux_max: sc_ep_8_fmax, hr1: HR1, hr2: HR2,"
         " hr3: HR3, hr4: HR4, chi2prob: sc_chi2prob, fvar: sc_fvar, extent: sc_extent}\n"
     )
-    cfg = predict_config(run=str(xmm_run), input=str(LIN_CSV), output=str(tmp_path / "p.parquet"), catalog="bare", progress=False)
+    cfg = predict_config(
+        run=str(xmm_run),
+        input=str(LIN_CSV),
+        output=str(tmp_path / "p.parquet"),
+        catalog="bare",
+        progress=False,
+    )
     with initialize_config_dir(version_base="1.3", config_dir=str(tmp_path / "conf")):
         predict(cfg)
     table = pd.read_parquet(tmp_path / "p.parquet")
     assert list(table.columns[:3]) == ["row", "pred_class", "pred_prob"]
-    assert table["row"].tolist() == list(range(1008))  # the slice's 8,940 empty trailing lines are not rows
+    assert table["row"].tolist() == list(
+        range(1008)
+    )  # the slice's 8,940 empty trailing lines are not rows
     assert not (tmp_path / "p.metrics.json").exists()  # no label configured: nothing to score
 
 
@@ -317,10 +470,21 @@ def test_fits_values_follow_the_fits_rules(tmp_path):
     n = 25
     rng = np.random.default_rng(0)
     cols = [
-        fits.Column(name="U16", format="I", bzero=32768, array=rng.integers(0, 65535, n).astype(np.uint16)),
-        fits.Column(name="S8", format="B", bzero=-128, array=rng.integers(-128, 127, n).astype(np.int8)),
-        fits.Column(name="NULLED", format="J", null=-99, array=np.where(np.arange(n) % 4 == 0, -99, np.arange(n))),
-        fits.Column(name="SCALED", format="I", array=np.arange(n, dtype=np.int16)),  # TSCAL/TZERO set below
+        fits.Column(
+            name="U16", format="I", bzero=32768, array=rng.integers(0, 65535, n).astype(np.uint16)
+        ),
+        fits.Column(
+            name="S8", format="B", bzero=-128, array=rng.integers(-128, 127, n).astype(np.int8)
+        ),
+        fits.Column(
+            name="NULLED",
+            format="J",
+            null=-99,
+            array=np.where(np.arange(n) % 4 == 0, -99, np.arange(n)),
+        ),
+        fits.Column(
+            name="SCALED", format="I", array=np.arange(n, dtype=np.int16)
+        ),  # TSCAL/TZERO set below
         fits.Column(name="FLAG", format="L", array=np.arange(n) % 3 == 0),
         fits.Column(name="NAME", format="8A", array=np.array([f"s{i}" for i in range(n)])),
         fits.Column(name="F", format="E", array=rng.normal(size=n).astype(np.float32)),
@@ -364,15 +528,27 @@ def _write_bad(tmp_path, case: str, slim_rows) -> dict:
         write_table(tmp_path / "nohr.fits", {k: v for k, v in slim_rows.items() if k != "SC_HR3"})
         return dict(input=str(tmp_path / "nohr.fits"), output=str(out), catalog="xmm_dr13_slim")
     if case == "wrong_type":
-        frame = pd.DataFrame({k: (v.astype(str) if v.dtype.kind == "S" else v) for k, v in slim_rows.items()})
+        frame = pd.DataFrame(
+            {k: (v.astype(str) if v.dtype.kind == "S" else v) for k, v in slim_rows.items()}
+        )
         frame["SC_HR2"] = frame["SC_HR2"].astype(object)
         frame.loc[25, "SC_HR2"] = "soft"
         frame.to_csv(tmp_path / "typed.csv", index=False)
         return dict(input=str(tmp_path / "typed.csv"), output=str(out), chunk_size=10)
     if case == "all_nan_features":
         rows = dict(slim_rows)
-        for col in ("SC_EP_8_FLUX", "SC_EP_8_FMIN", "SC_EP_8_FMAX", "SC_HR1", "SC_HR2", "SC_HR3", "SC_HR4",
-                    "SC_CHI2PROB", "SC_FVAR", "SC_EXTENT"):
+        for col in (
+            "SC_EP_8_FLUX",
+            "SC_EP_8_FMIN",
+            "SC_EP_8_FMAX",
+            "SC_HR1",
+            "SC_HR2",
+            "SC_HR3",
+            "SC_HR4",
+            "SC_CHI2PROB",
+            "SC_FVAR",
+            "SC_EXTENT",
+        ):
             rows[col] = np.full(len(rows[col]), np.nan)
         write_table(tmp_path / "nan.fits", rows)
         return dict(input=str(tmp_path / "nan.fits"), output=str(out), chunk_size=16)
@@ -410,7 +586,9 @@ def test_bad_input_is_one_clear_error_and_no_output(xmm_run, slim_rows, tmp_path
         run_predict(run=str(xmm_run), **args)
     message = str(err.value)
     assert BAD_INPUT[case] in message and "\n" not in message
-    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before  # nothing written or left
+    assert {
+        p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()
+    } == before  # nothing written or left
     assert not (tmp_path / "missing").exists()
 
 
@@ -435,7 +613,9 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path, slim_fits):
 
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "XrayDataModule": {"classes": Payload()}}, evil)
-    with pytest.raises(XnetError, match="refusing to load a checkpoint holding more than tensors and plain values"):
+    with pytest.raises(
+        XnetError, match="refusing to load a checkpoint holding more than tensors and plain values"
+    ):
         run_predict(run=str(evil), input=str(slim_fits), output=str(tmp_path / "p.parquet"))
     assert not marker.exists() and not (tmp_path / "p.parquet").exists()
 
@@ -444,9 +624,13 @@ def test_run_directory_problems_are_named(tmp_path, slim_fits):
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "summary.csv").write_text("overrides\n")
     with pytest.raises(XnetError, match="is a sweep directory; pass one of its job directories"):
-        run_predict(run=str(tmp_path / "sweep"), input=str(slim_fits), output=str(tmp_path / "p.parquet"))
+        run_predict(
+            run=str(tmp_path / "sweep"), input=str(slim_fits), output=str(tmp_path / "p.parquet")
+        )
     with pytest.raises(XnetError, match="not found; pass a training run directory"):
-        run_predict(run=str(tmp_path / "nothing"), input=str(slim_fits), output=str(tmp_path / "p.parquet"))
+        run_predict(
+            run=str(tmp_path / "nothing"), input=str(slim_fits), output=str(tmp_path / "p.parquet")
+        )
 
 
 def test_labelled_prediction_into_a_run_never_replaces_its_metrics(xmm_run, tmp_path):
@@ -456,22 +640,36 @@ def test_labelled_prediction_into_a_run_never_replaces_its_metrics(xmm_run, tmp_
     training = (run / "metrics.json").read_bytes()
     out, beside = run / "preds.csv", run / "preds.metrics.json"
     summary = run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
-    assert (run / "metrics.json").read_bytes() == training  # the run's own metrics.json is untouched
-    assert json.loads(beside.read_text()) == summary["metrics"] and summary["metrics"]["n_test"] == 198  # the unseen rows (in_training left out)
+    assert (
+        run / "metrics.json"
+    ).read_bytes() == training  # the run's own metrics.json is untouched
+    assert (
+        json.loads(beside.read_text()) == summary["metrics"] and summary["metrics"]["n_test"] == 198
+    )  # the unseen rows (in_training left out)
     with pytest.raises(XnetError) as err:
         run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
-    assert str(err.value) == f"output={out}: {out} and {beside} exist; pass overwrite=true to replace them"
+    assert (
+        str(err.value)
+        == f"output={out}: {out} and {beside} exist; pass overwrite=true to replace them"
+    )
     out.unlink()
     with pytest.raises(XnetError) as err:
         run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
     assert str(err.value) == f"output={out}: {beside} exists; pass overwrite=true to replace it"
     beside.write_text("{}")
     run_predict(run=str(run), input=str(LIN_CSV), output=str(out), overwrite=True)
-    assert json.loads(beside.read_text())["n_test"] == 198 and (run / "metrics.json").read_bytes() == training
+    assert (
+        json.loads(beside.read_text())["n_test"] == 198
+        and (run / "metrics.json").read_bytes() == training
+    )
 
 
-@pytest.mark.parametrize("code, kind", [(errno.ENOSPC, "parquet"), (errno.EFBIG, "csv"), (errno.EFBIG, "fits")])
-def test_full_disk_or_file_size_limit_is_one_line_and_leaves_no_file(xmm_run, slim_fits, tmp_path, monkeypatch, code, kind):
+@pytest.mark.parametrize(
+    "code, kind", [(errno.ENOSPC, "parquet"), (errno.EFBIG, "csv"), (errno.EFBIG, "fits")]
+)
+def test_full_disk_or_file_size_limit_is_one_line_and_leaves_no_file(
+    xmm_run, slim_fits, tmp_path, monkeypatch, code, kind
+):
     """Issue 14: the OS refusing a write (disk full, `ulimit -f`) is one line naming the output and
     the OS error; the temporary file is removed (FITS fails at the end, the others on the first chunk)."""
     from xnet.predict.writers import TableWriter
@@ -479,7 +677,9 @@ def test_full_disk_or_file_size_limit_is_one_line_and_leaves_no_file(xmm_run, sl
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(TableWriter, "_write_astropy" if kind == "fits" else "_write", refuse)  # FITS and VOTable: astropy at the end
+    monkeypatch.setattr(
+        TableWriter, "_write_astropy" if kind == "fits" else "_write", refuse
+    )  # FITS and VOTable: astropy at the end
     out = tmp_path / f"p.{kind}"
     with pytest.raises(XnetError) as err:
         run_predict(run=str(xmm_run), input=str(slim_fits), output=str(out))
@@ -496,13 +696,29 @@ def test_file_size_limit_on_the_command_line_is_one_line(xmm_run, tmp_path):
     import subprocess
     import sys
 
-    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    limit = lambda: resource.setrlimit(
+        resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+    )
     out = tmp_path / "p.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "xnet.predict", f"run={xmm_run}", f"input={LIN_CSV}", f"output={out}", "progress=false"],
-        capture_output=True, text=True, preexec_fn=limit, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "xnet.predict",
+            f"run={xmm_run}",
+            f"input={LIN_CSV}",
+            f"output={out}",
+            "progress=false",
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=300,
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith(f"xnet: error: output={out}: cannot write it (") and result.stderr.count("\n") == 1
+    assert (
+        result.stderr.startswith(f"xnet: error: output={out}: cannot write it (")
+        and result.stderr.count("\n") == 1
+    )
     assert "File too large" in result.stderr and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -6,17 +6,23 @@ import json
 
 import pytest
 import torch
+from conftest import compose_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_config
 from xnet.models.compaction import compact
 from xnet.models.optim import adam, optimizer_settings
 from xnet.training import stacking
 from xnet.training.datamodule import XrayDataModule
 from xnet.training.run import train
-from xnet.training.stacking import Member, fit_stack, make_members, prepare_job
+from xnet.training.stacking import Member, fit_stack, prepare_job
 
-QUICK = ["data=xmm_lin2024", "logger=none", "figures.enabled=false", "early_stopping.patience=2", "trainer.max_epochs=20"]
+QUICK = [
+    "data=xmm_lin2024",
+    "logger=none",
+    "figures.enabled=false",
+    "early_stopping.patience=2",
+    "trainer.max_epochs=20",
+]
 
 
 class Recorder:
@@ -42,7 +48,9 @@ def assert_identical(fits):
     for name, value in reference.best_params.items():
         assert torch.equal(retired.best_params[name], value), name
     for k in range(reference.n_members):
-        assert retired.member_loggers[k].rows == reference.member_loggers[k].rows, f"member {k}'s scalars"
+        assert retired.member_loggers[k].rows == reference.member_loggers[k].rows, (
+            f"member {k}'s scalars"
+        )
         for key, value in reference.member_state_dict(k).items():
             assert torch.equal(retired.member_state_dict(k)[key], value)
     # the stack did shrink: members stopped at different epochs, the last ones trained alone
@@ -51,7 +59,9 @@ def assert_identical(fits):
     assert next(retired.net.parameters()).shape[0] == len(retired.live)
 
 
-def test_members_of_different_widths_dropout_and_an_encoder_retire_bit_for_bit(tmp_path, monkeypatch):
+def test_members_of_different_widths_dropout_and_an_encoder_retire_bit_for_bit(
+    tmp_path, monkeypatch
+):
     """A sweep-like stack (hidden 20 and 28 on two folds) with dropout, class weights and a
     sequence encoder: every parameter (encoder included) is compacted, and the dropout draws are
     taken for the whole stack with each live member using its own, so they do not change either."""
@@ -63,11 +73,24 @@ def test_members_of_different_widths_dropout_and_an_encoder_retire_bit_for_bit(t
     def members(retire):
         out = []
         for hidden in (20, 28):
-            cfg = compose_config([*QUICK, *lightcurve, "cv.folds=2", f"model.hidden={hidden}", "model.dropout=0.1",
-                                  "model.class_weighted=true", "early_stopping.min_delta=0.01", "trainer.max_epochs=14",
-                                  f"batching.retire={retire}"])
+            cfg = compose_config(
+                [
+                    *QUICK,
+                    *lightcurve,
+                    "cv.folds=2",
+                    f"model.hidden={hidden}",
+                    "model.dropout=0.1",
+                    "model.class_weighted=true",
+                    "early_stopping.min_delta=0.01",
+                    "trainer.max_epochs=14",
+                    f"batching.retire={retire}",
+                ]
+            )
             job = prepare_job(cfg, tmp_path / f"{retire}-{hidden}")
-            out += [Member(job=job, split=s, dm=XrayDataModule(job.data, s, cfg.resample)) for s in job.splits]
+            out += [
+                Member(job=job, split=s, dm=XrayDataModule(job.data, s, cfg.resample))
+                for s in job.splits
+            ]
         return out
 
     fits = fit_both(members, monkeypatch)
@@ -82,7 +105,9 @@ def scalars(run_dir):
         acc = EventAccumulator(str(events.parent), size_guidance={"scalars": 0})
         acc.Reload()
         for tag in acc.Tags()["scalars"]:
-            out[(str(events.parent.relative_to(run_dir)), tag)] = [(e.step, e.value) for e in acc.Scalars(tag)]
+            out[(str(events.parent.relative_to(run_dir)), tag)] = [
+                (e.step, e.value) for e in acc.Scalars(tag)
+            ]
     return out
 
 
@@ -90,19 +115,35 @@ def test_a_run_writes_the_same_metrics_and_tensorboard_scalars_with_retirement(t
     """End to end (`train`, TensorBoard on): metrics.json, checkpoints and every scalar the same."""
     runs = {}
     for retire in (True, False):
-        cfg = compose_config([*QUICK, "logger=tensorboard", "trainer.max_epochs=12", "cv.folds=3", f"batching.retire={retire}"])
+        cfg = compose_config(
+            [
+                *QUICK,
+                "logger=tensorboard",
+                "trainer.max_epochs=12",
+                "cv.folds=3",
+                f"batching.retire={retire}",
+            ]
+        )
         runs[retire] = train(cfg, tmp_path / str(retire))
     for a, b in zip(runs[True]["folds"], runs[False]["folds"]):
-        assert {k: a[k] for k in ("epochs", "best_epoch", "accuracy", "balanced_accuracy", "macro_f1")} == \
-            {k: b[k] for k in ("epochs", "best_epoch", "accuracy", "balanced_accuracy", "macro_f1")}
+        assert {
+            k: a[k] for k in ("epochs", "best_epoch", "accuracy", "balanced_accuracy", "macro_f1")
+        } == {
+            k: b[k] for k in ("epochs", "best_epoch", "accuracy", "balanced_accuracy", "macro_f1")
+        }
         wa = torch.load(tmp_path / "True" / a["checkpoint"], weights_only=True)["state_dict"]
         wb = torch.load(tmp_path / "False" / b["checkpoint"], weights_only=True)["state_dict"]
         assert all(torch.equal(wa[key], wb[key]) for key in wb)
     assert len({f["epochs"] for f in runs[False]["folds"]}) > 1  # the folds did stop apart
     board = {retire: scalars(tmp_path / str(retire) / "tensorboard") for retire in (True, False)}
     assert board[True] == board[False] and any(tag == "val/loss" for _, tag in board[True])
-    metrics = {r: json.loads((tmp_path / str(r) / "metrics.json").read_text()) for r in (True, False)}
-    assert metrics[True]["mean"] == metrics[False]["mean"] and metrics[True]["folds"] == metrics[False]["folds"]
+    metrics = {
+        r: json.loads((tmp_path / str(r) / "metrics.json").read_text()) for r in (True, False)
+    }
+    assert (
+        metrics[True]["mean"] == metrics[False]["mean"]
+        and metrics[True]["folds"] == metrics[False]["folds"]
+    )
 
 
 @pytest.mark.parametrize("shape", [(5, 1, 3), (5, 21, 30), (50, 1, 8), (7, 30, 30), (12, 2, 5)])
@@ -118,7 +159,9 @@ def test_fused_adam_through_slots_matches_the_whole_stack_bit_for_bit(shape):
     # members retire in a scattered order: the last, a middle one, the first, then more
     retiring = {3: [shape[0] - 1], 6: [shape[0] // 2], 9: [0], 12: list(range(1, shape[0] // 2, 2))}
     for step in range(20):
-        grad = torch.randn(shape, generator=generator) * 10.0 ** float(torch.randint(-6, 1, (), generator=generator))
+        grad = torch.randn(shape, generator=generator) * 10.0 ** float(
+            torch.randint(-6, 1, (), generator=generator)
+        )
         for member in retiring.get(step, []):
             if member in live and len(live) > 1:
                 positions = torch.tensor([i for i, k in enumerate(live) if k != member])

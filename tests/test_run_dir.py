@@ -9,8 +9,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import FAST, compose_config, raw_lin
+
 from xnet import train as train_entry
 from xnet.api import train
 from xnet.errors import XnetError
@@ -31,7 +31,13 @@ def fake_run(path, extra=()):
     (path / "checkpoints" / "holdout-best.ckpt").write_text("old")
     (path / ".hydra").mkdir()
     (path / ".hydra" / "config.yaml").write_text("old: 1\n")
-    for name in ("metrics.json", "train.log", "confusion_counts.png", "reliability_fold_4.png", *extra):
+    for name in (
+        "metrics.json",
+        "train.log",
+        "confusion_counts.png",
+        "reliability_fold_4.png",
+        *extra,
+    ):
         (path / name).write_text("old")
     return path
 
@@ -41,9 +47,14 @@ def test_finished_run_dir_is_refused_before_hydra_starts(tmp_path, monkeypatch, 
     before = sorted(p.relative_to(run) for p in run.rglob("*"))
     code, err = command_line(monkeypatch, capsys, f"hydra.run.dir={run}", "model.hidden=5")
     assert code == 2 and err.count("\n") == 1
-    assert err.startswith(f"xnet: error: hydra.run.dir={run}: holds a finished run (metrics.json); choose another directory")
+    assert err.startswith(
+        f"xnet: error: hydra.run.dir={run}: holds a finished run (metrics.json); choose another directory"
+    )
     assert "overwrite=true" in err
-    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before and (run / ".hydra" / "config.yaml").read_text() == "old: 1\n"
+    assert (
+        sorted(p.relative_to(run) for p in run.rglob("*")) == before
+        and (run / ".hydra" / "config.yaml").read_text() == "old: 1\n"
+    )
 
 
 def test_overwrite_true_clears_only_the_old_runs_files(tmp_path):
@@ -55,29 +66,50 @@ def test_overwrite_true_clears_only_the_old_runs_files(tmp_path):
     pd.concat([frame, kept.iloc[:100]], ignore_index=True).to_csv(doubled, index=False)
     first = train(compose_config([f"data.path={doubled}", *FAST]), run)
     on_disk = json.loads((run / "metrics.json").read_text())
-    assert on_disk["duplicates"]["rows_with_duplicate_id"] == 200 and on_disk["duplicates"]["grouped_splits"] is True
-    assert any("200 rows share their id with another row (100 ids repeated)" in w for w in on_disk["warnings"])
+    assert (
+        on_disk["duplicates"]["rows_with_duplicate_id"] == 200
+        and on_disk["duplicates"]["grouped_splits"] is True
+    )
+    assert any(
+        "200 rows share their id with another row (100 ids repeated)" in w
+        for w in on_disk["warnings"]
+    )
     with pytest.raises(XnetError, match="holds a finished run"):
         train(compose_config(FAST), run)
     (run / "reliability_fold_4.png").write_text("a figure of an earlier 5-fold run")
     (run / "preds.csv").write_text("a user's prediction")
     (run / "preds.metrics.json").write_text("{}")
     second = train(compose_config([*FAST, "overwrite=true", "model.hidden=7"]), run)
-    assert not (run / "reliability_fold_4.png").exists()  # the old run's figure is gone, not mixed in
-    assert (run / "preds.csv").read_text() == "a user's prediction" and (run / "preds.metrics.json").exists()
+    assert not (
+        run / "reliability_fold_4.png"
+    ).exists()  # the old run's figure is gone, not mixed in
+    assert (run / "preds.csv").read_text() == "a user's prediction" and (
+        run / "preds.metrics.json"
+    ).exists()
     assert json.loads((run / "metrics.json").read_text()) == json.loads(json.dumps(second)) != first
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["holdout-best.ckpt", "holdout-best.npz"]  # checkpoint + NumPy export
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "holdout-best.ckpt",
+        "holdout-best.npz",
+    ]  # checkpoint + NumPy export
 
 
-def test_sweep_dir_with_finished_jobs_is_refused_and_overwrite_clears_each_job(tmp_path, monkeypatch, capsys):
+def test_sweep_dir_with_finished_jobs_is_refused_and_overwrite_clears_each_job(
+    tmp_path, monkeypatch, capsys
+):
     sweep = tmp_path / "sweep"
     fake_run(sweep / "0")
     fake_run(sweep / "1", extra=("mine.txt",))
     (sweep / "summary.csv").write_text("job\n")
-    code, err = command_line(monkeypatch, capsys, "-m", f"hydra.sweep.dir={sweep}", "model.hidden=5,10")
+    code, err = command_line(
+        monkeypatch, capsys, "-m", f"hydra.sweep.dir={sweep}", "model.hidden=5,10"
+    )
     assert code == 2 and "holds finished jobs (0, 1)" in err and err.count("\n") == 1
     run_dir.claim(sweep, overwrite=True, sweep=True)
-    assert sorted(p.relative_to(sweep).as_posix() for p in sweep.rglob("*")) == ["0", "1", "1/mine.txt"]
+    assert sorted(p.relative_to(sweep).as_posix() for p in sweep.rglob("*")) == [
+        "0",
+        "1",
+        "1/mine.txt",
+    ]
 
 
 def test_job_dir_check_keeps_what_hydra_just_wrote(tmp_path):
@@ -92,7 +124,11 @@ def test_job_dir_check_keeps_what_hydra_just_wrote(tmp_path):
 def test_run_dir_under_a_regular_file_is_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "afile").write_text("x")
     code, err = command_line(monkeypatch, capsys, f"hydra.run.dir={tmp_path / 'afile' / 'run'}")
-    assert code == 2 and err == f"xnet: error: hydra.run.dir={tmp_path / 'afile' / 'run'}: is under {tmp_path / 'afile'}, a regular file; choose another directory (hydra.run.dir=<new folder>)\n"
+    assert (
+        code == 2
+        and err
+        == f"xnet: error: hydra.run.dir={tmp_path / 'afile' / 'run'}: is under {tmp_path / 'afile'}, a regular file; choose another directory (hydra.run.dir=<new folder>)\n"
+    )
 
 
 def test_read_only_run_dir_is_one_line(tmp_path, monkeypatch, capsys):
@@ -100,6 +136,7 @@ def test_read_only_run_dir_is_one_line(tmp_path, monkeypatch, capsys):
     locked.mkdir()
     locked.chmod(0o555)
     if os.geteuid() == 0:  # root writes anywhere: make the write probe fail as it does for a user
+
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
@@ -108,5 +145,9 @@ def test_read_only_run_dir_is_one_line(tmp_path, monkeypatch, capsys):
         code, err = command_line(monkeypatch, capsys, f"hydra.run.dir={locked / 'run'}")
     finally:
         locked.chmod(0o755)
-    assert code == 2 and err == f"xnet: error: hydra.run.dir={locked / 'run'}: cannot write into {locked} (Permission denied); choose a writable directory (hydra.run.dir=<folder>)\n"
+    assert (
+        code == 2
+        and err
+        == f"xnet: error: hydra.run.dir={locked / 'run'}: cannot write into {locked} (Permission denied); choose a writable directory (hydra.run.dir=<folder>)\n"
+    )
     assert not (locked / "run").exists()

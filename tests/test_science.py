@@ -3,13 +3,19 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import compose_config
-from xnet.training.coverage import COVERAGES, confidence_scores, coverage_block, coverage_curve, kept_rows
+
 from xnet.data.labelled import make_splits, prepare_labelled_set
-from xnet.training.metrics import classification_report
 from xnet.data.noise import error_resampled, perturbed_frame
 from xnet.data.shifted import splits_for
+from xnet.training.coverage import (
+    COVERAGES,
+    confidence_scores,
+    coverage_block,
+    coverage_curve,
+    kept_rows,
+)
+from xnet.training.metrics import classification_report
 
 CLASSES = ["A", "B", "C"]
 
@@ -40,7 +46,9 @@ def test_most_confident_rows_are_kept_first():
 
 
 def test_confidence_lower_bound_penalises_disagreeing_networks():
-    members = np.array([[[0.9, 0.1], [0.9, 0.1]], [[0.5, 0.5], [0.9, 0.1]]])  # (members, rows, classes)
+    members = np.array(
+        [[[0.9, 0.1], [0.9, 0.1]], [[0.5, 0.5], [0.9, 0.1]]]
+    )  # (members, rows, classes)
     proba = members.mean(axis=0)
     pred = proba.argmax(axis=1)
     plain = confidence_scores(proba, pred, members, "probability")
@@ -51,9 +59,13 @@ def test_confidence_lower_bound_penalises_disagreeing_networks():
         confidence_scores(proba, pred, members, "entropy")
     # decision: p / prior^power renormalised; a rare class (prior 0.1) predicted at p = 0.4
     p = np.array([[0.6, 0.4]])
-    adjusted = confidence_scores(p, np.array([1]), kind="decision", prior=[0.9, 0.1], prior_power=1.0)
+    adjusted = confidence_scores(
+        p, np.array([1]), kind="decision", prior=[0.9, 0.1], prior_power=1.0
+    )
     assert adjusted[0] == pytest.approx((0.4 / 0.1) / (0.6 / 0.9 + 0.4 / 0.1))
-    assert confidence_scores(p, np.array([1]), kind="decision", prior=[0.9, 0.1], prior_power=0.0)[0] == pytest.approx(0.4)
+    assert confidence_scores(p, np.array([1]), kind="decision", prior=[0.9, 0.1], prior_power=0.0)[
+        0
+    ] == pytest.approx(0.4)
 
 
 def test_coverage_block_pools_folds_and_reports_the_81_percent_point():
@@ -64,16 +76,28 @@ def test_coverage_block_pools_folds_and_reports_the_81_percent_point():
         splits.append({"y_true": y, "y_pred": y.copy(), "confidence": rng.random(100)})
     block = coverage_block(splits, CLASSES, "probability")
     assert [p["coverage"] for p in block["curve"]] == list(COVERAGES)
-    assert block["operating_point"]["coverage"] == 0.81 and block["operating_point"]["n_kept"] == 243
+    assert (
+        block["operating_point"]["coverage"] == 0.81 and block["operating_point"]["n_kept"] == 243
+    )
     assert block["operating_point_per_fold"]["accuracy"] == {"mean": 1.0, "std": 0.0}
     assert block["muwclass_confident"]["balanced_accuracy"] == 0.790
 
 
 def test_measurement_error_copies_move_only_columns_with_errors():
-    frame = pd.DataFrame({"flux_soft": [1.0, 2.0], "flux_soft_err": [0.5, 0.0], "j": [15.0, np.nan], "j_err": [0.1, 0.1], "pm": [3.0, 4.0]})
+    frame = pd.DataFrame(
+        {
+            "flux_soft": [1.0, 2.0],
+            "flux_soft_err": [0.5, 0.0],
+            "j": [15.0, np.nan],
+            "j_err": [0.1, 0.1],
+            "pm": [3.0, 4.0],
+        }
+    )
     out = perturbed_frame(frame, np.random.default_rng(0))
     assert out["flux_soft"][0] != 1.0 and out["flux_soft"][1] == 2.0  # zero error: unchanged
-    assert (out["flux_soft"] > 0).all() and np.isnan(out["j"][1]) and out["pm"].tolist() == [3.0, 4.0]
+    assert (
+        (out["flux_soft"] > 0).all() and np.isnan(out["j"][1]) and out["pm"].tolist() == [3.0, 4.0]
+    )
     assert out["flux_soft_err"].tolist() == [0.5, 0.0]
 
     cfg = compose_config(["data=csc_muwclass", "features=xray_mw_plus"])
@@ -107,7 +131,9 @@ def test_shifted_splits_test_the_faintest_and_keep_sky_cells_whole():
     cells = sky_cells(data.frame["ra"].to_numpy(), data.frame["dec"].to_numpy(), 30)
     assert sorted(np.concatenate([f.test for f in folds]).tolist()) == list(range(len(data.y)))
     for f in folds:
-        assert not set(cells[f.test]) & set(cells[np.concatenate([f.train, f.val])])  # no cell on both sides
+        assert not set(cells[f.test]) & set(
+            cells[np.concatenate([f.train, f.val])]
+        )  # no cell on both sides
 
     stratified = splits_for(data, {"scheme": "stratified", "folds": 5}, cfg.split, 1)
     reference = list(make_splits(data.y, cfg.split, 5, 1))
@@ -118,14 +144,30 @@ def test_reddened_agn_copies_are_harder_and_redder():
     from xnet.data.features import compute_feature
     from xnet.data.noise import reddened
 
-    frame = pd.DataFrame({"flux_soft": [1e-14], "flux_medium": [1e-14], "flux_hard": [2e-14], "flux_total": [4e-14],
-                          "gaia_g": [20.5], "j": [15.0], "k": [14.0]})
+    frame = pd.DataFrame(
+        {
+            "flux_soft": [1e-14],
+            "flux_medium": [1e-14],
+            "flux_hard": [2e-14],
+            "flux_total": [4e-14],
+            "gaia_g": [20.5],
+            "j": [15.0],
+            "k": [14.0],
+        }
+    )
     out = reddened(frame, np.random.default_rng(0), (22.0, 22.0))  # N_H = 1e22 cm^-2, A_V ~ 4.5
-    assert out["flux_soft"][0] / 1e-14 < out["flux_medium"][0] / 1e-14 < out["flux_hard"][0] / 2e-14 < 1
+    assert (
+        out["flux_soft"][0] / 1e-14
+        < out["flux_medium"][0] / 1e-14
+        < out["flux_hard"][0] / 2e-14
+        < 1
+    )
     assert compute_feature(out, "hr_hm")[0] > compute_feature(frame, "hr_hm")[0]
     assert np.isnan(out["gaia_g"][0])  # pushed beyond Gaia's limit: no counterpart
     assert out["j"][0] - out["k"][0] > frame["j"][0] - frame["k"][0]  # redder
-    assert out["flux_total"][0] == pytest.approx(out[["flux_soft", "flux_medium", "flux_hard"]].sum(axis=1)[0])
+    assert out["flux_total"][0] == pytest.approx(
+        out[["flux_soft", "flux_medium", "flux_hard"]].sum(axis=1)[0]
+    )
 
     cfg = compose_config(["data=csc_muwclass", "features=xray_mw"])
     data = prepare_labelled_set(cfg.data, cfg.features, 10)

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import FAST, LIN_CSV, compose_config
+
 from xnet.models.export import export_path, read_export
 from xnet.predict import predict, probability_column
 from xnet.training import train
@@ -22,14 +22,23 @@ LIN_PROBS = [probability_column(c) for c in ("AGN", "CV", "LM-STAR")]
 @pytest.fixture(scope="module")
 def cv_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("speed") / "run"
-    train(compose_config(["cv.folds=2", "trainer.max_epochs=20", "logger=none", "figures.enabled=false"]), run)
+    train(
+        compose_config(
+            ["cv.folds=2", "trainer.max_epochs=20", "logger=none", "figures.enabled=false"]
+        ),
+        run,
+    )
     return run
 
 
 def _predict(run, out):
     from test_predict import predict_config
 
-    predict(predict_config(run=str(run), input=str(LIN_CSV), output=str(out), progress=False, overwrite=True))
+    predict(
+        predict_config(
+            run=str(run), input=str(LIN_CSV), output=str(out), progress=False, overwrite=True
+        )
+    )
     return pd.read_parquet(out)
 
 
@@ -46,7 +55,9 @@ def test_numpy_export_gives_the_torch_probabilities(cv_run, tmp_path):
         shutil.move(export_path(c), saved / export_path(c).name)
     slow = _predict(cv_run, tmp_path / "torch.parquet")
     assert list(fast.columns) == list(slow.columns) and len(fast) == 1008
-    np.testing.assert_allclose(fast[LIN_PROBS].to_numpy(), slow[LIN_PROBS].to_numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        fast[LIN_PROBS].to_numpy(), slow[LIN_PROBS].to_numpy(), atol=1e-6, rtol=0
+    )
     assert (fast["pred_class"].astype(str) == slow["pred_class"].astype(str)).all()
     assert (fast["flag"].astype(str) == slow["flag"].astype(str)).all()
     # an export that does not belong to its checkpoint (the .ckpt was replaced) is ignored
@@ -97,16 +108,34 @@ def test_data_figures_are_drawn_once_and_copied_into_each_run(tmp_path, caplog):
     cached = [r.getMessage() for r in caplog.records if r.name == "xnet.plotting.figure_cache"]
     assert cached and "copied from the cache" in cached[-1] and runs[0] == runs[1]
     folder = cache_dir() / content_key(data, split)
-    for name in ("sky_galactic", "class_shares", "features_scaled", "missing_values", "hardness_hr1_hr2"):
+    for name in (
+        "sky_galactic",
+        "class_shares",
+        "features_scaled",
+        "missing_values",
+        "hardness_hr1_hr2",
+    ):
         png = (tmp_path / "run2" / f"{name}.png").read_bytes()
-        assert png == (tmp_path / "run1" / f"{name}.png").read_bytes() == (folder / f"{name}.png").read_bytes()
-    assert (tmp_path / "run2" / "missing_values.csv").read_text() == (tmp_path / "run1" / "missing_values.csv").read_text()
-    assert (tmp_path / "run2" / "confusion_counts.png").exists() and not (folder / "confusion_counts.png").exists()
+        assert (
+            png
+            == (tmp_path / "run1" / f"{name}.png").read_bytes()
+            == (folder / f"{name}.png").read_bytes()
+        )
+    assert (tmp_path / "run2" / "missing_values.csv").read_text() == (
+        tmp_path / "run1" / "missing_values.csv"
+    ).read_text()
+    assert (tmp_path / "run2" / "confusion_counts.png").exists() and not (
+        folder / "confusion_counts.png"
+    ).exists()
     for k in (1, 2):
         events = EventAccumulator(str(tmp_path / f"tb{k}"), size_guidance={"images": 0})
         events.Reload()
-        assert {f"figures/{n}" for n in runs[0] if n != "missing_values_csv"} <= set(events.Tags()["images"])
-    other = next(make_splits(data.y, cfg.split, 0, 2))  # another split: other training rows, other histograms
+        assert {f"figures/{n}" for n in runs[0] if n != "missing_values_csv"} <= set(
+            events.Tags()["images"]
+        )
+    other = next(
+        make_splits(data.y, cfg.split, 0, 2)
+    )  # another split: other training rows, other histograms
     assert content_key(data, other) != content_key(data, split)
 
 
@@ -116,23 +145,29 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     stack's torch threads leave the child's core alone."""
     import multiprocessing
 
+    from xnet.cores import busy_cores
     from xnet.data.labelled import make_splits, prepare_labelled_set
     from xnet.plotting import figure_cache
     from xnet.plotting.run_figures import write_data_figures
-    from xnet.cores import busy_cores
 
     monkeypatch.setenv("XNET_DATA_HOME", str(tmp_path / "home"))
     cfg = compose_config()
     data = prepare_labelled_set(cfg.data, cfg.features, cfg.split.min_class_count)
     split = next(make_splits(data.y, cfg.split, 0, 1))
     figure_cache.draw_ahead(data, split)
-    (*_, child), = [v for k, v in figure_cache._AHEAD.items() if k == (id(data), id(split))]
-    assert child.pid != multiprocessing.current_process().pid and child.is_alive() and busy_cores() >= 1
+    ((*_, child),) = [v for k, v in figure_cache._AHEAD.items() if k == (id(data), id(split))]
+    assert (
+        child.pid != multiprocessing.current_process().pid
+        and child.is_alive()
+        and busy_cores() >= 1
+    )
     written = figure_cache.cached_data_figures(tmp_path / "run", data, split)
     assert child.exitcode == 0 and (id(data), id(split)) not in figure_cache._AHEAD
     assert written == write_data_figures(tmp_path / "here", data, split)
     for name, file_name in written.items():
-        assert (tmp_path / "run" / file_name).read_bytes() == (tmp_path / "here" / file_name).read_bytes(), name
+        assert (tmp_path / "run" / file_name).read_bytes() == (
+            tmp_path / "here" / file_name
+        ).read_bytes(), name
     figure_cache.draw_ahead(data, split)  # cached now: nothing to draw
     assert (id(data), id(split)) not in figure_cache._AHEAD
 
@@ -163,24 +198,46 @@ def test_early_stopping_study_is_scikit_learns_rule():
     n, epochs = 6, 400
     steps = rng.choice([0.0, 0.0, 0.0, 5e-5, 1e-4, 2e-3, -1e-3], size=(n, epochs))
     # as the trainer computes them: float32 accuracies
-    scores = (0.5 + np.cumsum(steps, axis=1) * (np.arange(n)[:, None] % 3 + 1) / 3).astype(np.float32).astype(float)
-    stopping = MemberEarlyStopping(n, str(cfg.monitor), str(cfg.mode), int(cfg.patience), float(cfg.min_delta))
+    scores = (
+        (0.5 + np.cumsum(steps, axis=1) * (np.arange(n)[:, None] % 3 + 1) / 3)
+        .astype(np.float32)
+        .astype(float)
+    )
+    stopping = MemberEarlyStopping(
+        n, str(cfg.monitor), str(cfg.mode), int(cfg.patience), float(cfg.min_delta)
+    )
     for epoch in range(epochs):
         stopping.update(epoch, torch.tensor(scores[:, epoch], dtype=torch.float32))
     for k in range(n):
         best_epoch, stop = _sklearn_rule(scores[k])
         assert int(stopping.best_epoch[k]) == best_epoch
-        assert bool(stopping.stopped[k]) == (stop is not None) and (stop is None or int(stopping.stop_epoch[k]) == stop)
+        assert bool(stopping.stopped[k]) == (stop is not None) and (
+            stop is None or int(stopping.stop_epoch[k]) == stop
+        )
 
 
 def test_training_progress_on_request_and_quiet_off_a_terminal(tmp_path, capsys):
     """progress=true shows epochs, networks still training and the best validation score; the
     default (auto) stays quiet when stderr is not a terminal, as under pytest."""
-    train(compose_config(["cv.folds=2", "trainer.max_epochs=4", "logger=none", "figures.enabled=false", "progress=true"]), tmp_path / "a")
+    train(
+        compose_config(
+            [
+                "cv.folds=2",
+                "trainer.max_epochs=4",
+                "logger=none",
+                "figures.enabled=false",
+                "progress=true",
+            ]
+        ),
+        tmp_path / "a",
+    )
     shown = capsys.readouterr().err
     assert "xnet.train (2 networks)" in shown
     assert "4/4" in shown.split("\r")[-1] and "training 2/2, best val/loss" in shown.split("\r")[-1]
-    train(compose_config(["trainer.max_epochs=4", "logger=none", "figures.enabled=false"]), tmp_path / "b")
+    train(
+        compose_config(["trainer.max_epochs=4", "logger=none", "figures.enabled=false"]),
+        tmp_path / "b",
+    )
     assert "xnet.train" not in capsys.readouterr().err
 
 
@@ -190,7 +247,17 @@ def test_per_epoch_scalars_written_in_bulk_for_every_epoch_each_member_trained(t
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run = tmp_path / "run"
-    metrics = train(compose_config(["cv.folds=2", "trainer.max_epochs=60", "early_stopping.patience=4", "figures.enabled=false"]), run)
+    metrics = train(
+        compose_config(
+            [
+                "cv.folds=2",
+                "trainer.max_epochs=60",
+                "early_stopping.patience=4",
+                "figures.enabled=false",
+            ]
+        ),
+        run,
+    )
     for k, fold in enumerate(metrics["folds"]):
         events = EventAccumulator(str(run / "tensorboard" / "members" / f"fold_{k}"))
         events.Reload()
@@ -208,8 +275,17 @@ def test_threads_split_rows_and_write_behind_give_the_same_file(cv_run, tmp_path
     tables = {}
     for workers in (1, 2, 3):
         out = tmp_path / f"w{workers}.parquet"
-        predict(predict_config(run=str(cv_run), input=str(LIN_CSV), output=str(out), progress=False,
-                               workers=workers, chunk_size=300, batch_size=64))
+        predict(
+            predict_config(
+                run=str(cv_run),
+                input=str(LIN_CSV),
+                output=str(out),
+                progress=False,
+                workers=workers,
+                chunk_size=300,
+                batch_size=64,
+            )
+        )
         tables[workers] = pd.read_parquet(out)
     assert len(tables[1]) == 1008
     pd.testing.assert_frame_equal(tables[1], tables[2])
@@ -226,11 +302,19 @@ def test_row_threads_cut_at_batch_edges():
     assert sorted(seen) == [296, 320, 384]  # 16 batches of 64 (the last of 40): 5, 6 and 5 of them
 
 
-@pytest.mark.parametrize("argv, default", [
-    ([], True), (["model.hidden=10", "seed=2", "hydra.run.dir=x"], True), (["-m", "model.hidden=10,30"], True),
-    (["data=csc_muwclass"], False), (["hparams_search=optuna"], False), (["hydra.mode=MULTIRUN"], False),
-    (["--config-name", "other"], False), (["-cd=conf2"], False),
-])
+@pytest.mark.parametrize(
+    "argv, default",
+    [
+        ([], True),
+        (["model.hidden=10", "seed=2", "hydra.run.dir=x"], True),
+        (["-m", "model.hidden=10,30"], True),
+        (["data=csc_muwclass"], False),
+        (["hparams_search=optuna"], False),
+        (["hydra.mode=MULTIRUN"], False),
+        (["--config-name", "other"], False),
+        (["-cd=conf2"], False),
+    ],
+)
 def test_compose_once_only_where_hydra_would_find_no_mode(argv, default, monkeypatch):
     """`xnet.startup.compose_once` skips Hydra's mode-only compose only where the command line can
     leave `hydra.mode` unset; there Hydra's own `get_mode` (composing) answers None as well."""
@@ -249,9 +333,13 @@ def test_compose_once_only_where_hydra_would_find_no_mode(argv, default, monkeyp
     overrides = [a for a in argv if "=" in a and not a.startswith("-")]
     GlobalHydra.instance().clear()
     try:
-        hydra = Hydra.create_main_hydra2(task_name="xnet.train", config_search_path=create_config_search_path(str(CONFIG_DIR)))
+        hydra = Hydra.create_main_hydra2(
+            task_name="xnet.train", config_search_path=create_config_search_path(str(CONFIG_DIR))
+        )
         # get_mode's own compose, without its `except Exception: return None`
-        cfg = hydra.compose_config("train", overrides, run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False)
+        cfg = hydra.compose_config(
+            "train", overrides, run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False
+        )
         assert cfg.hydra.mode is None
         assert hydra.get_mode(config_name="train", overrides=overrides) is None
         startup.compose_once(argv, CONFIG_DIR)
@@ -300,8 +388,12 @@ def test_data_prepared_in_a_child_is_the_data_prepared_here(tmp_path, monkeypatc
     assert len(data.prepared) == 2 and prefetch.take(cfg) is None  # taken once
     here, here_splits = prefetch.job_data(cfg)
     np.testing.assert_array_equal(data.x, here.x)
-    assert all((a.train == b.train).all() and (a.test == b.test).all() for a, b in zip(splits, here_splits))
-    scaler, x_train, y_train = data.prepared[prefetch.split_key(splits[0], dict(cfg.resample), int(cfg.seed))]
+    assert all(
+        (a.train == b.train).all() and (a.test == b.test).all() for a, b in zip(splits, here_splits)
+    )
+    scaler, x_train, y_train = data.prepared[
+        prefetch.split_key(splits[0], dict(cfg.resample), int(cfg.seed))
+    ]
     _, x_here, y_here = prefetch.fit_split(here, here_splits[0], dict(cfg.resample), int(cfg.seed))
     np.testing.assert_array_equal(x_train, x_here)
     np.testing.assert_array_equal(y_train, y_here)
@@ -312,7 +404,10 @@ def test_data_prepared_in_a_child_is_the_data_prepared_here(tmp_path, monkeypatc
             prefetch.start(cfg)
         train(cfg, tmp_path / name)
         metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())
-    assert metrics["ahead"]["mean"] == metrics["here"]["mean"] and metrics["ahead"]["folds"] == metrics["here"]["folds"]
+    assert (
+        metrics["ahead"]["mean"] == metrics["here"]["mean"]
+        and metrics["ahead"]["folds"] == metrics["here"]["folds"]
+    )
 
     bad = compose_config(["cv.folds=1", *FAST])
     prefetch.start(bad)

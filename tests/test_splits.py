@@ -8,11 +8,17 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FAST, compose_config, data_config, raw_lin
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from conftest import FAST, compose_config, data_config, raw_lin
 from xnet.api import train
-from xnet.data.labelled import Split, check_training_classes, ensemble_splits, make_splits, prepare_labelled_set
+from xnet.data.labelled import (
+    Split,
+    check_training_classes,
+    ensemble_splits,
+    make_splits,
+    prepare_labelled_set,
+)
 from xnet.errors import XnetError
 
 
@@ -23,7 +29,9 @@ def lin_copy(tmp_path, edit, name="lin.csv") -> str:
 
 
 def labelled(path: str, min_class_count: int = 10, data: str = "xmm_lin2024"):
-    cfg = compose_config([f"data={data}", f"data.path={path}", f"split.min_class_count={min_class_count}"])
+    cfg = compose_config(
+        [f"data={data}", f"data.path={path}", f"split.min_class_count={min_class_count}"]
+    )
     return cfg, prepare_labelled_set(cfg.data, cfg.features, min_class_count)
 
 
@@ -38,14 +46,21 @@ def test_duplicated_catalog_is_reported_and_no_id_crosses_any_split(tmp_path, ca
     with caplog.at_level(logging.WARNING):
         cfg, data = labelled(path)
     n = len(data.y)
-    assert data.duplicates.n_rows_duplicate_id == n == 2 * 988 + 2 * 14  # NS and HMXB (7 each) now have 14 rows
+    assert (
+        data.duplicates.n_rows_duplicate_id == n == 2 * 988 + 2 * 14
+    )  # NS and HMXB (7 each) now have 14 rows
     assert data.duplicates.n_ids_repeated == n // 2 and data.groups is not None
     messages = [r.getMessage() for r in caplog.records if "duplicate sources" in r.getMessage()]
-    assert len(messages) == 1 and f"{n} rows share their id with another row ({n // 2} ids repeated)" in messages[0]
+    assert (
+        len(messages) == 1
+        and f"{n} rows share their id with another row ({n // 2} ids repeated)" in messages[0]
+    )
     assert "e.g. id 4XMM J" in messages[0] and " x2" in messages[0]
     ids = data.frame["source_id"].to_numpy(dtype=object)
     for folds in (0, 3):
-        splits = list(make_splits(data.y, cfg.split, folds, 1, groups=data.groups, classes=data.classes))
+        splits = list(
+            make_splits(data.y, cfg.split, folds, 1, groups=data.groups, classes=data.classes)
+        )
         assert len(splits) == max(folds, 1)
         tested = set()
         for split in splits:
@@ -75,10 +90,21 @@ def test_without_duplicates_the_splits_are_the_plain_stratified_ones(data):
     train, test = train_test_split(rows, test_size=0.2, stratify=y, random_state=1)
     tr, va = train_test_split(train, test_size=0.1, stratify=y[train], random_state=1)
     split = next(make_splits(y, cfg.split, 0, 1))
-    assert [list(split.train), list(split.val), list(split.test)] == [sorted(tr), sorted(va), sorted(test)]
-    for split, (train, test) in zip(make_splits(y, cfg.split, 5, 1), StratifiedKFold(5, shuffle=True, random_state=1).split(rows, y)):
+    assert [list(split.train), list(split.val), list(split.test)] == [
+        sorted(tr),
+        sorted(va),
+        sorted(test),
+    ]
+    for split, (train, test) in zip(
+        make_splits(y, cfg.split, 5, 1),
+        StratifiedKFold(5, shuffle=True, random_state=1).split(rows, y),
+    ):
         tr, va = train_test_split(train, test_size=0.1, stratify=y[train], random_state=1)
-        assert [list(split.train), list(split.val), list(split.test)] == [sorted(tr), sorted(va), sorted(test)]
+        assert [list(split.train), list(split.val), list(split.test)] == [
+            sorted(tr),
+            sorted(va),
+            sorted(test),
+        ]
 
 
 def two_member_class(frame: pd.DataFrame) -> pd.DataFrame:
@@ -89,11 +115,26 @@ def two_member_class(frame: pd.DataFrame) -> pd.DataFrame:
 
 SIZE_CASES = {  # overrides -> what the one line must say
     # caught by the config schema before the labelled set is read
-    "min_class_count=1": (["split.min_class_count=1"], "split.min_class_count=1", "must be an integer >= 2"),
-    "min_class_count=2, test_size=0.5": (["split.min_class_count=2", "split.test_size=0.5"],
-                                         "split.test_size=0.5 needs at least 5 sources per class", "'PAIR' has 2"),
-    "min_class_count=2, cv.folds=2": (["split.min_class_count=2", "cv.folds=2"], "cv.folds=2 needs at least 4 sources per class", "'PAIR' has 2"),
-    "test_size=0.8": (["split.min_class_count=2", "split.test_size=0.8"], "split.test_size=0.8 needs at least 11 sources per class", "'PAIR' has 2"),
+    "min_class_count=1": (
+        ["split.min_class_count=1"],
+        "split.min_class_count=1",
+        "must be an integer >= 2",
+    ),
+    "min_class_count=2, test_size=0.5": (
+        ["split.min_class_count=2", "split.test_size=0.5"],
+        "split.test_size=0.5 needs at least 5 sources per class",
+        "'PAIR' has 2",
+    ),
+    "min_class_count=2, cv.folds=2": (
+        ["split.min_class_count=2", "cv.folds=2"],
+        "cv.folds=2 needs at least 4 sources per class",
+        "'PAIR' has 2",
+    ),
+    "test_size=0.8": (
+        ["split.min_class_count=2", "split.test_size=0.8"],
+        "split.test_size=0.8 needs at least 11 sources per class",
+        "'PAIR' has 2",
+    ),
 }
 
 
@@ -112,12 +153,19 @@ def test_split_sizes_are_checked_up_front(tmp_path, case):
 def test_class_absent_from_a_training_part_is_an_error():
     y = np.array([0, 0, 0, 1, 1, 1, 2, 2])
     split = Split(fold=0, train=np.array([0, 1, 3, 4]), val=np.array([2, 5]), test=np.array([6, 7]))
-    with pytest.raises(XnetError, match="split.test_size=0.8: class 'XRB' has no source in the training part of the hold-out split"):
+    with pytest.raises(
+        XnetError,
+        match="split.test_size=0.8: class 'XRB' has no source in the training part of the hold-out split",
+    ):
         check_training_classes(split, y, ["AGN", "STAR", "XRB"], "split.test_size=0.8")
 
 
 def test_class_with_mostly_missing_features_is_named(tmp_path, caplog):
-    features = [c for k, c in data_config("xmm_lin2024")["columns"].items() if k not in ("sum_flag", "poserr", "det_ml")]
+    features = [
+        c
+        for k, c in data_config("xmm_lin2024")["columns"].items()
+        if k not in ("sum_flag", "poserr", "det_ml")
+    ]
 
     def blank_cv(frame):
         frame = frame.copy()

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 import torch
+from conftest import CSC_CSV, FAST, compose_config, raw_lin, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import CSC_CSV, FAST, compose_config, raw_lin, run_cli
 from xnet.api import train
 from xnet.data.preprocessing import scaler_from_state, transform
 from xnet.errors import XnetError
@@ -32,22 +32,31 @@ def test_default_run_writes_metrics_checkpoint_and_tensorboard(tmp_path):
     assert [metrics["per_class"][c]["support"] for c in metrics["classes"]] == [sum(r) for r in cm]
     assert metrics["accuracy"] == pytest.approx(sum(cm[i][i] for i in range(3)) / 198)
 
-    events = EventAccumulator(str(run / "tensorboard" / "members" / "holdout"), size_guidance={"images": 0})
+    events = EventAccumulator(
+        str(run / "tensorboard" / "members" / "holdout"), size_guidance={"images": 0}
+    )
     events.Reload()
     scalars, images = events.Tags()["scalars"], events.Tags()["images"]
     for c in metrics["classes"]:
         assert f"val/acc_{c}" in scalars and f"test/acc_{c}" in scalars
     assert {"train/loss", "val/loss", "train/accuracy", "val/balanced_accuracy"} <= set(scalars)
-    job = EventAccumulator(str(run / "tensorboard"))  # the run's own TensorBoard run: hparams session
+    job = EventAccumulator(
+        str(run / "tensorboard")
+    )  # the run's own TensorBoard run: hparams session
     job.Reload()
-    assert job.Scalars("hp/test_balanced_accuracy")[0].value == pytest.approx(metrics["balanced_accuracy"])
+    assert job.Scalars("hp/test_balanced_accuracy")[0].value == pytest.approx(
+        metrics["balanced_accuracy"]
+    )
     assert {"val/confusion_matrix", "test/confusion_matrix"} <= set(images)
 
     # the checkpoint loads anywhere (plain hyperparameters) and carries classes and scaler
     ckpt_path = run / metrics["checkpoint"]
     state = torch.load(ckpt_path, weights_only=True)
     dm_state = state["XrayDataModule"]
-    assert dm_state["classes"] == metrics["classes"] and dm_state["feature_names"] == metrics["feature_names"]
+    assert (
+        dm_state["classes"] == metrics["classes"]
+        and dm_state["feature_names"] == metrics["feature_names"]
+    )
     model = XrayClassifier.load_from_checkpoint(ckpt_path, weights_only=True)
     assert model.hparams.hidden == 30 and model.class_names == metrics["classes"]
     scaler = scaler_from_state(dm_state["scaler"])
@@ -62,11 +71,28 @@ def test_checkpoint_of_the_previous_layout_still_loads(tmp_path):
     """Checkpoints written before the sub-package layout hold the same plain hyperparameters
     and weight names: both loaders read one (written here as that code wrote it)."""
     old = {
-        "state_dict": {**{k: torch.zeros_like(v) for k, v in Classifier(3, ["a", "b"]).state_dict().items()}},
-        "hyper_parameters": dict(n_features=3, class_names=["a", "b"], hidden=30, depth=2, dropout=0.0, lr=0.01,
-                                 beta1=0.15, beta2=0.99, eps=1e-10, l2_alpha=1e-4, batch_size=200,
-                                 class_weighted=False, prior_power=0.0, class_prior=[0.5, 0.5]),
-        "pytorch-lightning_version": "2.6.0", "epoch": 3, "global_step": 0,
+        "state_dict": {
+            **{k: torch.zeros_like(v) for k, v in Classifier(3, ["a", "b"]).state_dict().items()}
+        },
+        "hyper_parameters": dict(
+            n_features=3,
+            class_names=["a", "b"],
+            hidden=30,
+            depth=2,
+            dropout=0.0,
+            lr=0.01,
+            beta1=0.15,
+            beta2=0.99,
+            eps=1e-10,
+            l2_alpha=1e-4,
+            batch_size=200,
+            class_weighted=False,
+            prior_power=0.0,
+            class_prior=[0.5, 0.5],
+        ),
+        "pytorch-lightning_version": "2.6.0",
+        "epoch": 3,
+        "global_step": 0,
     }
     old["state_dict"]["temperature"] = torch.tensor(2.0)
     torch.save(old, tmp_path / "old.ckpt")
@@ -82,17 +108,21 @@ def test_cross_validation_writes_fold_blocks_and_mean_std(tmp_path):
     assert sum(f["n_test"] for f in metrics["folds"]) == 2941
     mean = sum(f["balanced_accuracy"] for f in metrics["folds"]) / 3
     assert metrics["mean"]["balanced_accuracy"] == pytest.approx(mean)
-    assert metrics["std"]["accuracy"] >= 0 and set(metrics["mean"]["recall"]) == set(metrics["classes"])
+    assert metrics["std"]["accuracy"] >= 0 and set(metrics["mean"]["recall"]) == set(
+        metrics["classes"]
+    )
 
 
 def test_catalog_added_from_user_config_dir(tmp_path):
     """A new labelled catalog is one YAML in the user's own config dir: no code change."""
-    frame = pd.read_csv(CSC_CSV).rename(columns={"Fs": "soft", "Fm": "medium", "Fh": "hard", "Fb": "broad", "True_Class": "cls"})
+    frame = pd.read_csv(CSC_CSV).rename(
+        columns={"Fs": "soft", "Fm": "medium", "Fh": "hard", "Fb": "broad", "True_Class": "cls"}
+    )
     frame.to_csv(tmp_path / "mine.csv", index=False)
     (tmp_path / "conf" / "data").mkdir(parents=True)
     (tmp_path / "conf" / "data" / "mycat.yaml").write_text(
         f"""name: mycat
-path: {tmp_path / 'mine.csv'}
+path: {tmp_path / "mine.csv"}
 label: cls
 id: CSCv2_name
 ra: CSCv2_RA
@@ -108,9 +138,19 @@ columns:
 """
     )
     # in-process, `--config-dir` is Hydra's search path
-    metrics = train(compose_config([f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "data=mycat", *FAST]), tmp_path / "run")
+    metrics = train(
+        compose_config([f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "data=mycat", *FAST]),
+        tmp_path / "run",
+    )
     assert metrics["dataset"] == "mycat" and metrics["classes"] == ["AGN", "LM-STAR", "YSO"]
-    assert metrics["feature_names"] == ["log_flux", "hr_ms", "hr_hm", "hr_hms", "p_intra", "p_intra_missing"]
+    assert metrics["feature_names"] == [
+        "log_flux",
+        "hr_ms",
+        "hr_hm",
+        "hr_hms",
+        "p_intra",
+        "p_intra_missing",
+    ]
 
 
 def bad_csv(tmp_path, name, edit):
@@ -122,15 +162,24 @@ def bad_csv(tmp_path, name, edit):
 
 
 BAD_INPUT = {
-    "no_label": (lambda p: [f"data.path={bad_csv(p, 'a.csv', lambda f: f.drop(columns=['Class']))}"],
-                 "label column 'Class' not found"),
-    "mapped_column_absent": (lambda p: [f"data.path={bad_csv(p, 'b.csv', lambda f: f.drop(columns=['HR3']))}"],
-                             "column 'HR3' (for hr3) not found"),
+    "no_label": (
+        lambda p: [f"data.path={bad_csv(p, 'a.csv', lambda f: f.drop(columns=['Class']))}"],
+        "label column 'Class' not found",
+    ),
+    "mapped_column_absent": (
+        lambda p: [f"data.path={bad_csv(p, 'b.csv', lambda f: f.drop(columns=['HR3']))}"],
+        "column 'HR3' (for hr3) not found",
+    ),
     "empty_file": (lambda p: [f"data.path={(p / 'e.csv').absolute()}"], "file is empty"),
-    "text_in_feature": (lambda p: [f"data.path={bad_csv(p, 'c.csv', lambda f: f.assign(sc_fvar='high'))}"],
-                        "column 'sc_fvar' (feature input 'fvar') holds non-numeric text 'high'"),
+    "text_in_feature": (
+        lambda p: [f"data.path={bad_csv(p, 'c.csv', lambda f: f.assign(sc_fvar='high'))}"],
+        "column 'sc_fvar' (feature input 'fvar') holds non-numeric text 'high'",
+    ),
     "unknown_class": (lambda p: ["data.classes=[AGN,GALAXY]"], "unknown class 'GALAXY'"),
-    "unknown_feature_set": (lambda p: ["features=optical_only"], "features=optical_only: no such features config"),
+    "unknown_feature_set": (
+        lambda p: ["features=optical_only"],
+        "features=optical_only: no such features config",
+    ),
 }
 
 

@@ -4,29 +4,57 @@ ensemble's out-of-bag (inner) and test probabilities (networks only) for blend.p
     XNET_DUMP=/tmp/sci/s1.pkl python benchmarks/offline/capture.py experiment=csc_best ensemble.trees=0 \
         cv.folds=5 seed=1 figures.enabled=false logger=none hydra.run.dir=/tmp/sci/cap_s1
 """
-import pickle, sys, os
+
+import os
+import pickle
+import sys
+
 import numpy as np
+
 from xnet.training import inner_validation
+
 orig = inner_validation.out_of_bag_report
 DUMP = os.environ["XNET_DUMP"]
 store = []
+
+
 def hooked(results, classes, trees=None):
     n = len(classes)
     total, count, truth = {}, {}, {}
     for r in results:
         for row, p, t in zip(r["member"].split.val, r["proba"]["val"], r["truth"]["val"]):
-            row = int(row); total[row] = total.get(row, np.zeros(n)) + p; count[row] = count.get(row, 0) + 1; truth[row] = int(t)
+            row = int(row)
+            total[row] = total.get(row, np.zeros(n)) + p
+            count[row] = count.get(row, 0) + 1
+            truth[row] = int(t)
     rows = np.array(sorted(total))
-    m = results[0]["member"]; data = m.job.data
-    store.append(dict(
-        fold=m.split.fold, oob_rows=rows, oob_proba=np.stack([total[r]/count[r] for r in rows]), oob_y=np.array([truth[r] for r in rows]),
-        test_rows=np.asarray(m.split.test), test_proba=np.stack([r["proba"]["test"] for r in results]).mean(0), test_y=results[0]["truth"]["test"],
-        train_rows=np.concatenate([m.split.train, m.split.val]), prior=results[0]["model"].class_prior, classes=list(classes)))
+    m = results[0]["member"]
+    data = m.job.data
+    store.append(
+        dict(
+            fold=m.split.fold,
+            oob_rows=rows,
+            oob_proba=np.stack([total[r] / count[r] for r in rows]),
+            oob_y=np.array([truth[r] for r in rows]),
+            test_rows=np.asarray(m.split.test),
+            test_proba=np.stack([r["proba"]["test"] for r in results]).mean(0),
+            test_y=results[0]["truth"]["test"],
+            train_rows=np.concatenate([m.split.train, m.split.val]),
+            prior=results[0]["model"].class_prior,
+            classes=list(classes),
+        )
+    )
     if len(store) == 1:
-        pickle.dump(dict(x=data.x, y=data.y, names=data.feature_names, classes=list(classes)), open(DUMP + ".data.pkl", "wb"))
+        pickle.dump(
+            dict(x=data.x, y=data.y, names=data.feature_names, classes=list(classes)),
+            open(DUMP + ".data.pkl", "wb"),
+        )
     pickle.dump(store, open(DUMP, "wb"))
     return orig(results, classes, trees)
+
+
 inner_validation.out_of_bag_report = hooked
 from xnet.train import main
+
 sys.argv = ["xnet.train"] + sys.argv[1:]
 main()

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 from omegaconf import DictConfig
@@ -37,13 +37,21 @@ def train(overrides: Sequence[str] | DictConfig = (), run_dir: str | Path | None
     if not isinstance(overrides, DictConfig):
         check_override_keys(list(overrides), "train", CONFIG_DIR)
     cfg = overrides if isinstance(overrides, DictConfig) else compose_config(list(overrides))
-    run_dir = Path(run_dir or Path("outputs") / str(cfg.task_name) / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    run_dir = Path(
+        run_dir
+        or Path("outputs") / str(cfg.task_name) / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S")
+    )
     claim(run_dir, bool(cfg.get("overwrite", False)), key="run_dir")
     quiet_lightning()
     return train_run(cfg, run_dir)
 
 
-def predict(run: str | Path, input: str | Path, output: str | Path | None = None, overrides: Sequence[str] = ()) -> pd.DataFrame:
+def predict(
+    run: str | Path,
+    input: str | Path,
+    output: str | Path | None = None,
+    overrides: Sequence[str] = (),
+) -> pd.DataFrame:
     """`python -m xnet.predict run=<run> input=<input> output=<output> <overrides>` in-process;
     returns the output table (read back from `output`, or from a temporary Parquet file when no
     output is given)."""
@@ -52,7 +60,10 @@ def predict(run: str | Path, input: str | Path, output: str | Path | None = None
     check_override_keys(list(overrides), "predict", CONFIG_DIR)
     with tempfile.TemporaryDirectory(prefix="xnet-predict-") as tmp:
         target = Path(output) if output is not None else Path(tmp) / "predictions.parquet"
-        cfg = compose_config([f"run={run}", f"input={input}", f"output={target}", "progress=false", *overrides], config_name="predict")
+        cfg = compose_config(
+            [f"run={run}", f"input={input}", f"output={target}", "progress=false", *overrides],
+            config_name="predict",
+        )
         predict_catalog(cfg)
         if target.suffix.lower() in (".csv",):
             return pd.read_csv(target, keep_default_na=False, na_values=[""])

@@ -57,7 +57,9 @@ def check_compatible(checkpoint: dict, path: Path) -> None:
         )
     state = checkpoint.get("XrayDataModule") or {}
     if list(schema.get("feature_names") or []) != list(state.get("feature_names") or []):
-        raise XnetError(f"run={path}: the checkpoint's feature schema and its scaler's feature names differ; the file is damaged, retrain")
+        raise XnetError(
+            f"run={path}: the checkpoint's feature schema and its scaler's feature names differ; the file is damaged, retrain"
+        )
 
 
 def file_kind(path: Path) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from omegaconf import OmegaConf
 
@@ -29,14 +29,20 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("xnet_data", lambda name: str(BUNDLED_DATA_DIR / name))
     if not OmegaConf.has_resolver("xnet_data_home"):
         OmegaConf.register_new_resolver("xnet_data_home", lambda name: str(data_home() / name))
-    if not OmegaConf.has_resolver("xnet_choices"):  # `${xnet_choices:}`: the data configs, for help texts
+    if not OmegaConf.has_resolver(
+        "xnet_choices"
+    ):  # `${xnet_choices:}`: the data configs, for help texts
         OmegaConf.register_new_resolver("xnet_choices", lambda: ", ".join(data_config_names()))
 
 
 register_resolvers()
 
 
-def compose_config(overrides: Sequence[str] | None = None, config_name: str = "train", config_dir: str | Path | None = None):
+def compose_config(
+    overrides: Sequence[str] | None = None,
+    config_name: str = "train",
+    config_dir: str | Path | None = None,
+):
     """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose API;
     for tests, benchmarks, notebooks and `xnet.api`)."""
     from hydra import compose, initialize_config_dir
@@ -71,7 +77,6 @@ def compose_data_config(name: str, *, resolve: bool = True) -> dict:
     (interpolations resolved where they can be). The one data-config composer: training's
     catalogs, `xnet.fetch` and `xnet.predict`'s catalog= all come through here."""
     from hydra import compose
-    from omegaconf import OmegaConf
 
     from xnet.errors import XnetError
 
@@ -84,8 +89,12 @@ def compose_data_config(name: str, *, resolve: bool = True) -> dict:
         except Exception as err:  # Hydra's MissingConfigException, ConfigCompositionException, ...
             known = data_config_names()
             if name not in known:
-                raise XnetError(f"catalog={name}: no such data config; available: {', '.join(known)}") from None
-            raise XnetError(f"catalog={name}: data config cannot be composed ({str(err).splitlines()[0]})") from None
+                raise XnetError(
+                    f"catalog={name}: no such data config; available: {', '.join(known)}"
+                ) from None
+            raise XnetError(
+                f"catalog={name}: data config cannot be composed ({str(err).splitlines()[0]})"
+            ) from None
     return plain_config(cfg.data, resolve=resolve)
 
 
@@ -100,7 +109,12 @@ def _self_contained(name: str):
         loaded = GlobalHydra.instance().config_loader().repository.load_config(f"data/{name}")
     except Exception:  # not found, unreadable, or another Hydra: composing says what is wrong
         return None
-    if loaded is None or loaded.defaults_list or "defaults" in loaded.config or (loaded.header or {}).get("package"):
+    if (
+        loaded is None
+        or loaded.defaults_list
+        or "defaults" in loaded.config
+        or (loaded.header or {}).get("package")
+    ):
         return None
     return loaded.config
 
@@ -112,6 +126,8 @@ def plain_config(node, *, resolve: bool = True) -> dict:
     if resolve:
         try:
             return OmegaConf.to_container(node, resolve=True)
-        except Exception:  # an interpolation that cannot be resolved here (the training file's path)
+        except (
+            Exception
+        ):  # an interpolation that cannot be resolved here (the training file's path)
             pass
     return OmegaConf.to_container(node, resolve=False)

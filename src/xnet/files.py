@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
     """An empty hidden file `.<name>.<pid>.<random><suffix>` in `path`'s folder (the same file
     system, so the rename is atomic); the process id lets a later run tell a stale one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=suffix
+    )
     os.close(fd)
     return Path(tmp)
 

@@ -3,8 +3,8 @@ does not pull in what only some of its modules need (Lightning, matplotlib)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Callable, Mapping
 
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], object]:

@@ -14,19 +14,23 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from xnet.config import CONFIG_DIR
 from xnet import startup
+from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError, exit_on_error
 from xnet.training import launcher_state
+from xnet.training.job_logs import record_log_files
 from xnet.training.run import check_config, optimized_value
 from xnet.training.run_dir import check_command_line, check_job_dir
 from xnet.validation import check_override_keys
-from xnet.training.job_logs import record_log_files
-
 
 #: what training imports (Lightning, torch, torchmetrics, scikit-learn, pandas), loaded once the
 #: command line and config are checked, with the garbage collector paused (`xnet.startup`)
-TRAINING_MODULES = ("xnet.training.board", "xnet.training.evaluation", "xnet.training.report", "xnet.training.stacking")
+TRAINING_MODULES = (
+    "xnet.training.board",
+    "xnet.training.evaluation",
+    "xnet.training.report",
+    "xnet.training.stacking",
+)
 
 
 def _job(cfg: DictConfig) -> float | None:
@@ -41,7 +45,9 @@ def _job(cfg: DictConfig) -> float | None:
         prefetch.start(cfg)  # the data, prepared on the idle core while Lightning and torch import
     startup.resume(*TRAINING_MODULES)
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
-        launcher_state.recorded.append((cfg, run_dir, record_log_files()))  # the job's own log, for later
+        launcher_state.recorded.append(
+            (cfg, run_dir, record_log_files())
+        )  # the job's own log, for later
         return None
     payload = train(cfg, run_dir)
     return optimized_value(payload, str(cfg.optimized_metric))
@@ -65,7 +71,14 @@ def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
     for arg in argv:
         key, sep, value = arg.partition("=")
         key = key.lstrip("+~")
-        if not sep or "." in key or "/" in key or key.startswith("-") or not value or value == "null":
+        if (
+            not sep
+            or "." in key
+            or "/" in key
+            or key.startswith("-")
+            or not value
+            or value == "null"
+        ):
             continue
         groups = [d / key for d in dirs if (d / key).is_dir()]
         if not groups:
@@ -73,7 +86,9 @@ def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
         for choice in value.split(","):
             if not any((g / f"{choice}.yaml").exists() for g in groups):
                 options = sorted({p.stem for g in groups for p in g.glob("*.yaml")})
-                raise XnetError(f"{key}={choice}: no such {key} config; available: {', '.join(options)}")
+                raise XnetError(
+                    f"{key}={choice}: no such {key} config; available: {', '.join(options)}"
+                )
 
 
 def main() -> None:

@@ -14,18 +14,39 @@ Keys are read from the YAML files themselves, so a key added to a config file is
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from xnet.errors import XnetError
 
 #: maps whose sub-keys are free: entries a user adds (`+data.columns.my_col=COL`) are not typos
-OPEN = ("data.columns", "data.filters", "data.label_map", "data.inputs", "model.encoders", "trainer",
-        "logger", "resample.targets", "hydra")
+OPEN = (
+    "data.columns",
+    "data.filters",
+    "data.label_map",
+    "data.inputs",
+    "model.encoders",
+    "trainer",
+    "logger",
+    "resample.targets",
+    "hydra",
+)
 #: command-line options that take the next argument as their value
-_OPTION_ARGS = {"--config-dir", "-cd", "--config-name", "-cn", "--config-path", "-cp", "--info", "-i",
-                "--package", "-p", "--experimental-rerun"}
+_OPTION_ARGS = {
+    "--config-dir",
+    "-cd",
+    "--config-name",
+    "-cn",
+    "--config-path",
+    "-cp",
+    "--info",
+    "-i",
+    "--package",
+    "-p",
+    "--experimental-rerun",
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,9 @@ class Rule:
             return False
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             return False
-        return self.high is None or not (value > self.high or (self.high_open and value == self.high))
+        return self.high is None or not (
+            value > self.high or (self.high_open and value == self.high)
+        )
 
 
 def _num(x: float) -> str:
@@ -94,27 +117,45 @@ SHARE = Float(0, 1, low_open=True, high_open=True)
 RULES: dict[str, dict[str, Rule]] = {
     "train": {
         "seed": Int(0),
-        "model.hidden": Int(1), "model.depth": Int(1), "model.dropout": Float(0, 1, high_open=True),
-        "model.lr": Float(0, low_open=True), "model.beta1": Float(0, 1, high_open=True),
-        "model.beta2": Float(0, 1, high_open=True), "model.eps": Float(0, low_open=True),
-        "model.l2_alpha": Float(0), "model.batch_size": Int(1), "model.class_weighted": BOOL,
+        "model.hidden": Int(1),
+        "model.depth": Int(1),
+        "model.dropout": Float(0, 1, high_open=True),
+        "model.lr": Float(0, low_open=True),
+        "model.beta1": Float(0, 1, high_open=True),
+        "model.beta2": Float(0, 1, high_open=True),
+        "model.eps": Float(0, low_open=True),
+        "model.l2_alpha": Float(0),
+        "model.batch_size": Int(1),
+        "model.class_weighted": BOOL,
         "model.num_threads": Int(1, also=("auto",)),
         "trainer.max_epochs": Int(1),
-        "split.test_size": SHARE, "split.val_size": SHARE, "split.min_class_count": Int(2),
+        "split.test_size": SHARE,
+        "split.val_size": SHARE,
+        "split.min_class_count": Int(2),
         "cv.folds": Int(2, also=(0,)),
-        "ensemble.members": Int(1), "ensemble.trees": Float(0, 1),
+        "ensemble.members": Int(1),
+        "ensemble.trees": Float(0, 1),
         "decision.prior_power": Float(0),
-        "calibration.enabled": BOOL, "calibration.n_bins": Int(1),
+        "calibration.enabled": BOOL,
+        "calibration.n_bins": Int(1),
         "figures.enabled": BOOL,
         "early_stopping.patience": Int(0),
         "early_stopping.mode": Rule("choice", choices=("min", "max")),
-        "batching.enabled": BOOL, "batching.log_every_n_epochs": Int(1), "batching.max_width_ratio": Float(1),
+        "batching.enabled": BOOL,
+        "batching.log_every_n_epochs": Int(1),
+        "batching.max_width_ratio": Float(1),
     },
     "predict": {
-        "overwrite": BOOL, "chunk_size": Int(1), "batch_size": Int(1), "num_threads": Int(1), "workers": Int(1, also=("auto",)),
+        "overwrite": BOOL,
+        "chunk_size": Int(1),
+        "batch_size": Int(1),
+        "num_threads": Int(1),
+        "workers": Int(1, also=("auto",)),
         "progress": Rule("bool", also=("auto",)),
-        "flags.missing_below": Float(0, 1, nullable=True), "flags.range_margin": Float(0, nullable=True),
-        "flags.max_sum_flag": Float(nullable=True), "flags.max_extent": Float(0, nullable=True),
+        "flags.missing_below": Float(0, 1, nullable=True),
+        "flags.range_margin": Float(0, nullable=True),
+        "flags.max_sum_flag": Float(nullable=True),
+        "flags.max_extent": Float(0, nullable=True),
     },
 }
 
@@ -135,7 +176,9 @@ def validate_config(cfg, name: str) -> None:
 
 
 def _show(value: Any) -> str:
-    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return (
+        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    )
 
 
 # ----------------------------------------------------------------------------------- known keys
@@ -226,11 +269,19 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
         if key in keys or key in OPEN:
             continue
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
-        if free is not None:  # a new entry of a free map, unless it is a near-miss of an existing one
-            close = difflib.get_close_matches(key, sorted(k for k in keys if k.startswith(free + ".")), n=1, cutoff=0.85)
+        if (
+            free is not None
+        ):  # a new entry of a free map, unless it is a near-miss of an existing one
+            close = difflib.get_close_matches(
+                key, sorted(k for k in keys if k.startswith(free + ".")), n=1, cutoff=0.85
+            )
             if not close:
                 continue
         else:
             close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else f"see `python -m xnet.{config_name} --cfg job` for the keys"
+        hint = (
+            f"did you mean {close[0]}?"
+            if close
+            else f"see `python -m xnet.{config_name} --cfg job` for the keys"
+        )
         raise XnetError(f"{key}: no such config key; {hint}")

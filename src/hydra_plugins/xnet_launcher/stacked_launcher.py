@@ -8,14 +8,20 @@ writes each job's metrics.json and hands each job's optimized metric back to Hyd
 such as Optuna work unchanged).
 """
 
-
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
 
 from hydra.core.config_store import ConfigStore
-from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import (
+    JobReturn,
+    JobStatus,
+    configure_log,
+    filter_overrides,
+    run_job,
+    setup_globals,
+)
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
@@ -28,37 +34,49 @@ class StackedLauncherConf:
     _target_: str = "hydra_plugins.xnet_launcher.stacked_launcher.StackedLauncher"
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="xnet_stacked", node=StackedLauncherConf, provider="xnet")
+ConfigStore.instance().store(
+    group="hydra/launcher", name="xnet_stacked", node=StackedLauncherConf, provider="xnet"
+)
 
 
 class StackedLauncher(Launcher):
     def __init__(self) -> None:
         super().__init__()
-        self.config: Optional[DictConfig] = None
-        self.task_function: Optional[TaskFunction] = None
-        self.hydra_context: Optional[HydraContext] = None
+        self.config: DictConfig | None = None
+        self.task_function: TaskFunction | None = None
+        self.hydra_context: HydraContext | None = None
 
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
 
-    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
         from xnet.training import run as xtrain
         from xnet.training.launcher_state import deferred_jobs
 
         setup_globals()
-        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
+        assert (
+            self.hydra_context is not None
+            and self.config is not None
+            and self.task_function is not None
+        )
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         log.info(f"Launching {len(job_overrides)} jobs locally, stacked")
-        runs: List[JobReturn] = []
+        runs: list[JobReturn] = []
         deferred: list = []
         with deferred_jobs(deferred):
             for idx, overrides in enumerate(job_overrides):
                 idx = initial_job_idx + idx
                 log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-                sweep_config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+                sweep_config = self.hydra_context.config_loader.load_sweep_config(
+                    self.config, list(overrides)
+                )
                 with open_dict(sweep_config):
                     sweep_config.hydra.job.id = idx
                     sweep_config.hydra.job.num = idx
@@ -72,7 +90,9 @@ class StackedLauncher(Launcher):
                     )
                 )
                 configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        recorded = [(ret, job) for ret, job in zip(runs, deferred) if ret.status == JobStatus.COMPLETED]
+        recorded = [
+            (ret, job) for ret, job in zip(runs, deferred) if ret.status == JobStatus.COMPLETED
+        ]
         if recorded:
             from xnet.errors import exit_on_error
 

@@ -8,9 +8,9 @@ after this module works on canonical names only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,8 +52,12 @@ def to_numeric(values: pd.Series, *, path: Path, column: str, canonical: str) ->
     present = stripped.dropna()
     present = present[~present.isin([s.lower() for s in NA_STRINGS])]
     if len(present) and present.map(lambda v: isinstance(v, str) and v in FLAG_VALUES).all():
-        return stripped.map(lambda v: FLAG_VALUES.get(v, np.nan) if isinstance(v, str) else np.nan).astype(float)
-    numbers = pd.to_numeric(stripped.where(~stripped.isin([s.lower() for s in NA_STRINGS])), errors="coerce")
+        return stripped.map(
+            lambda v: FLAG_VALUES.get(v, np.nan) if isinstance(v, str) else np.nan
+        ).astype(float)
+    numbers = pd.to_numeric(
+        stripped.where(~stripped.isin([s.lower() for s in NA_STRINGS])), errors="coerce"
+    )
     bad = numbers.isna() & stripped.notna() & ~stripped.isin([s.lower() for s in NA_STRINGS])
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -90,7 +94,11 @@ def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
             f"{path}: label column '{label}' not found (data '{name}'; columns in the file: {info.seen()}); "
             f"set data.label=<column>"
         )
-    missing = [f"'{col}' (for {canon})" for canon, col in {**special, **mapping}.items() if not info.find(col)]
+    missing = [
+        f"'{col}' (for {canon})"
+        for canon, col in {**special, **mapping}.items()
+        if not info.find(col)
+    ]
     if missing:
         raise XnetError(
             f"{path}: column {', '.join(missing)} not found (columns in the file: {info.seen()}); "
@@ -108,24 +116,32 @@ def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
         frame[SOURCE_ID] = raw[special[SOURCE_ID]].astype(object).to_numpy()
     for key in (RA, DEC):
         if key in special:
-            frame[key] = to_numeric(raw[special[key]], path=path, column=special[key], canonical=key)
+            frame[key] = to_numeric(
+                raw[special[key]], path=path, column=special[key], canonical=key
+            )
     for canon, col in mapping.items():
         frame[canon] = to_numeric(raw[col], path=path, column=col, canonical=canon)
     if labelled:
         frame[LABEL] = label_values(raw[label], data_cfg.get("label_map"), path=path, column=label)
         unlabelled = int(frame[LABEL].isna().sum())
         if unlabelled:
-            log.warning("%s: %d rows without a class in '%s' are left out", path.name, unlabelled, label)
+            log.warning(
+                "%s: %d rows without a class in '%s' are left out", path.name, unlabelled, label
+            )
             frame = frame[frame[LABEL].notna()]
     frame = apply_filters(frame, data_cfg.get("filters") or {}, name=name)
     if labelled:
         frame = select_classes(frame, data_cfg.get("classes"), path=path, label=str(label))
     if frame.empty:
-        raise XnetError(f"{path}: no sources left after the filters and class selection of data '{name}'")
+        raise XnetError(
+            f"{path}: no sources left after the filters and class selection of data '{name}'"
+        )
     return Catalog(name=name, path=path, frame=frame.reset_index(drop=True), columns=mapping)
 
 
-def label_values(values: pd.Series, label_map: Mapping | None = None, *, path: Path | str = "", column: str = "") -> np.ndarray:
+def label_values(
+    values: pd.Series, label_map: Mapping | None = None, *, path: Path | str = "", column: str = ""
+) -> np.ndarray:
     """Class labels as stripped strings exactly as written (read as text: '0', never '0.0'), None
     where missing (empty or an NA spelling), renamed by the data YAML's `label_map` ({as written:
     class}). Labels that differ only in case or spacing (`AGN`, ` agn`) are an error naming them."""
@@ -133,7 +149,10 @@ def label_values(values: pd.Series, label_map: Mapping | None = None, *, path: P
     labels = labels.map(lambda v: str(v).strip() if v is not None else None)
     labels = labels.where(labels.map(lambda v: bool(v) and v not in NA_STRINGS), None)
     if label_map:
-        renames = {str(k).strip(): (None if v is None else str(v).strip()) for k, v in dict(label_map).items()}
+        renames = {
+            str(k).strip(): (None if v is None else str(v).strip())
+            for k, v in dict(label_map).items()
+        }
         labels = labels.map(lambda v: renames.get(v, v) if v is not None else None)
     check_near_duplicates(labels.dropna().unique(), path=path, column=column)
     return labels.to_numpy(dtype=object)
@@ -165,12 +184,20 @@ def apply_filters(frame: pd.DataFrame, filters: Mapping, *, name: str) -> pd.Dat
         if bounds.get("max") is not None:
             keep &= ~(values > float(bounds["max"]))
         if (~keep).any():
-            log.info("data '%s': filter %s %s removes %d sources", name, column, dict(bounds), int((~keep).sum()))
+            log.info(
+                "data '%s': filter %s %s removes %d sources",
+                name,
+                column,
+                dict(bounds),
+                int((~keep).sum()),
+            )
         frame = frame[keep]
     return frame
 
 
-def select_classes(frame: pd.DataFrame, classes: Sequence[str] | None, *, path: Path, label: str) -> pd.DataFrame:
+def select_classes(
+    frame: pd.DataFrame, classes: Sequence[str] | None, *, path: Path, label: str
+) -> pd.DataFrame:
     """Keep only the listed classes; a name the file does not contain is an error."""
     if not classes:
         return frame

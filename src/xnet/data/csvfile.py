@@ -25,7 +25,7 @@ _TAIL_BYTES = 1 << 16
 
 def encoding_error(path: Path, encoding: str | None, err: UnicodeDecodeError) -> XnetError:
     return XnetError(
-        f"{path}: not valid {encoding or 'utf-8'} text (byte {err.object[err.start:err.start + 1]!r} at offset "
+        f"{path}: not valid {encoding or 'utf-8'} text (byte {err.object[err.start : err.start + 1]!r} at offset "
         f"{err.start}); set its encoding in the data YAML, e.g. `encoding: latin-1` (or data.encoding=latin-1)"
     )
 
@@ -38,7 +38,9 @@ def read_header(path: Path, encoding: str | None, delimiter: str) -> list[str]:
     except UnicodeDecodeError as err:
         raise encoding_error(path, encoding, err) from None
     except LookupError:
-        raise XnetError(f"{path}: unknown encoding {encoding!r} in the data YAML; use e.g. utf-8 or latin-1") from None
+        raise XnetError(
+            f"{path}: unknown encoding {encoding!r} in the data YAML; use e.g. utf-8 or latin-1"
+        ) from None
     if len(header) == 1:
         counts = {d: header[0].count(d) for d in _CANDIDATES if d != delimiter}
         seems = max(counts, key=counts.get)
@@ -69,5 +71,7 @@ def check_tail(path: Path, n_fields: int, encoding: str | None, delimiter: str) 
     cut = fields[-1] if fields else ""
     where = f"{path}: line {line}, the last, has {len(fields)} of {n_fields} fields and no line end"
     if cut.strip() and _NUMBERISH.match(cut.strip()) and len(fields) <= n_fields:
-        raise XnetError(f"{where}: the file is cut at the number {cut!r}, which may be incomplete; restore the whole file or delete that line")
+        raise XnetError(
+            f"{where}: the file is cut at the number {cut!r}, which may be incomplete; restore the whole file or delete that line"
+        )
     log.warning("%s: the file looks cut short; its missing fields are read as empty", where)

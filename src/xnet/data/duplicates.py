@@ -22,8 +22,8 @@ class Duplicates:
     are then exactly the ungrouped stratified ones)."""
 
     groups: np.ndarray | None
-    n_rows_duplicate_id: int = 0       # rows whose id appears on another row
-    n_ids_repeated: int = 0            # distinct ids that appear more than once
+    n_rows_duplicate_id: int = 0  # rows whose id appears on another row
+    n_ids_repeated: int = 0  # distinct ids that appear more than once
     n_rows_identical_features: int = 0  # rows identical in every feature to another row
     examples: list[str] = field(default_factory=list)
 
@@ -44,12 +44,17 @@ class Duplicates:
     def message(self, catalog: str) -> str:
         parts = []
         if self.n_rows_duplicate_id:
-            parts.append(f"{self.n_rows_duplicate_id} rows share their id with another row ({self.n_ids_repeated} ids repeated)")
+            parts.append(
+                f"{self.n_rows_duplicate_id} rows share their id with another row ({self.n_ids_repeated} ids repeated)"
+            )
         if self.n_rows_identical_features:
-            parts.append(f"{self.n_rows_identical_features} rows are identical in every feature to another row")
+            parts.append(
+                f"{self.n_rows_identical_features} rows are identical in every feature to another row"
+            )
         how = (
             "splits keep all rows of an id (or, without an id, of identical features) on one side"
-            if self.groups is not None else "their ids differ, so they are split as separate sources"
+            if self.groups is not None
+            else "their ids differ, so they are split as separate sources"
         )
         return f"{catalog}: duplicate sources: {'; '.join(parts)}; {how} (e.g. {'; '.join(self.examples)})"
 
@@ -57,7 +62,11 @@ class Duplicates:
 def find_duplicates(ids: pd.Series, x: np.ndarray, n_examples: int = 3) -> Duplicates:
     """Duplicate ids and identical feature rows among the labelled rows, and the split groups."""
     ids = pd.Series(ids).reset_index(drop=True)
-    text = ids.astype(object).where(ids.notna(), None).map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
+    text = (
+        ids.astype(object)
+        .where(ids.notna(), None)
+        .map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
+    )
     features = pd.DataFrame(x)
     identical = features.duplicated(keep=False).to_numpy()
     fingerprint = pd.util.hash_pandas_object(features, index=False).astype(str)
@@ -71,7 +80,9 @@ def find_duplicates(ids: pd.Series, x: np.ndarray, n_examples: int = 3) -> Dupli
     for value in pd.unique(fingerprint[identical & ~repeated_id])[: n_examples - len(examples)]:
         twins = np.flatnonzero((fingerprint == value).to_numpy())
         names = [text[t] if text[t] is not None else f"row {t}" for t in twins[:3]]
-        examples.append(f"identical features: {', '.join(names)}{', ...' if len(twins) > 3 else ''}")
+        examples.append(
+            f"identical features: {', '.join(names)}{', ...' if len(twins) > 3 else ''}"
+        )
     grouped = len(uniques) < len(key)
     return Duplicates(
         groups=codes.astype(np.int64) if grouped else None,

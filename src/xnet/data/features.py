@@ -8,8 +8,8 @@ catalog maps a derived name directly (Lin et al. ship `bp_rp`), its column is us
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,16 +20,71 @@ log = logging.getLogger(__name__)
 
 #: catalog inputs the shipped data YAMLs map to (a user's catalog may add more)
 CANONICAL_COLUMNS = {
-    "flux_b1", "flux_b2", "flux_b3", "flux_b4", "flux_b5", "flux_total", "flux_min", "flux_max",
-    "rate_total", "flux_soft", "flux_medium", "flux_hard",
-    "flux_soft_err", "flux_medium_err", "flux_hard_err", "flux_total_err",
-    "hr1", "hr2", "hr3", "hr4", "hr1_err", "hr2_err", "hr3_err", "hr4_err",
-    "chi2prob", "fvar", "fvar_err", "var_flag", "extent", "ext_ml", "det_ml", "sum_flag",
-    "poserr", "snr", "n_detections", "p_intra", "p_inter",
-    "gaia_g", "gaia_bp", "gaia_rp", "j", "h", "k", "w1", "w2", "w3",
-    "gaia_g_err", "gaia_bp_err", "gaia_rp_err", "j_err", "h_err", "k_err",
-    "w1_err", "w2_err", "w3_err", "dist", "parallax", "parallax_err", "pm", "fx_fo",
-    "flux_b1_err", "flux_b2_err", "flux_b3_err", "flux_b4_err", "flux_b5_err",
+    "flux_b1",
+    "flux_b2",
+    "flux_b3",
+    "flux_b4",
+    "flux_b5",
+    "flux_total",
+    "flux_min",
+    "flux_max",
+    "rate_total",
+    "flux_soft",
+    "flux_medium",
+    "flux_hard",
+    "flux_soft_err",
+    "flux_medium_err",
+    "flux_hard_err",
+    "flux_total_err",
+    "hr1",
+    "hr2",
+    "hr3",
+    "hr4",
+    "hr1_err",
+    "hr2_err",
+    "hr3_err",
+    "hr4_err",
+    "chi2prob",
+    "fvar",
+    "fvar_err",
+    "var_flag",
+    "extent",
+    "ext_ml",
+    "det_ml",
+    "sum_flag",
+    "poserr",
+    "snr",
+    "n_detections",
+    "p_intra",
+    "p_inter",
+    "gaia_g",
+    "gaia_bp",
+    "gaia_rp",
+    "j",
+    "h",
+    "k",
+    "w1",
+    "w2",
+    "w3",
+    "gaia_g_err",
+    "gaia_bp_err",
+    "gaia_rp_err",
+    "j_err",
+    "h_err",
+    "k_err",
+    "w1_err",
+    "w2_err",
+    "w3_err",
+    "dist",
+    "parallax",
+    "parallax_err",
+    "pm",
+    "fx_fo",
+    "flux_b1_err",
+    "flux_b2_err",
+    "flux_b3_err",
+    "flux_b4_err",
+    "flux_b5_err",
 }
 
 MISSING_SUFFIX = "_missing"
@@ -52,7 +107,9 @@ def log_flux_with_range(c: pd.DataFrame) -> pd.Series:
     Lin et al. leave the total-band flux empty for about half of the sources, while the per-detection
     flux range (4XMM `SC_EP_8_FMIN`/`FMAX`) is always present and equals the flux for single detections.
     """
-    fallback = np.sqrt(c["flux_min"].where(c["flux_min"] > 0) * c["flux_max"].where(c["flux_max"] > 0))
+    fallback = np.sqrt(
+        c["flux_min"].where(c["flux_min"] > 0) * c["flux_max"].where(c["flux_max"] > 0)
+    )
     return log10_positive(c["flux_total"].fillna(fallback))
 
 
@@ -61,7 +118,9 @@ def log_flux_with_range(c: pd.DataFrame) -> pd.Series:
 FX_FO_ZERO_POINT = 5.37
 
 
-def hardness_ratio_error(hard: pd.Series, soft: pd.Series, hard_err: pd.Series, soft_err: pd.Series) -> pd.Series:
+def hardness_ratio_error(
+    hard: pd.Series, soft: pd.Series, hard_err: pd.Series, soft_err: pd.Series
+) -> pd.Series:
     """1-sigma error of (H - S) / (H + S) from the band errors (first-order propagation):
     2 sqrt(S^2 sH^2 + H^2 sS^2) / (H + S)^2. Faint sources have wide errors: the network can
     learn how far to trust a hardness ratio."""
@@ -112,9 +171,15 @@ DERIVED: dict[str, Derived] = {
         ],
         doc="log10 total-band flux",
     ),
-    "log_rate": Derived([(("rate_total",), lambda c: log10_positive(c["rate_total"]))], doc="log10 count rate"),
-    "hr_ms": Derived([(("flux_medium", "flux_soft"), lambda c: hardness_ratio(c["flux_medium"], c["flux_soft"]))]),
-    "hr_hm": Derived([(("flux_hard", "flux_medium"), lambda c: hardness_ratio(c["flux_hard"], c["flux_medium"]))]),
+    "log_rate": Derived(
+        [(("rate_total",), lambda c: log10_positive(c["rate_total"]))], doc="log10 count rate"
+    ),
+    "hr_ms": Derived(
+        [(("flux_medium", "flux_soft"), lambda c: hardness_ratio(c["flux_medium"], c["flux_soft"]))]
+    ),
+    "hr_hm": Derived(
+        [(("flux_hard", "flux_medium"), lambda c: hardness_ratio(c["flux_hard"], c["flux_medium"]))]
+    ),
     "hr_hms": Derived(
         [
             (
@@ -133,29 +198,55 @@ DERIVED: dict[str, Derived] = {
     "log_fx_fo": Derived(
         [
             (("fx_fo",), lambda c: log10_positive(c["fx_fo"])),
-            (("flux_total", "gaia_g"), lambda c: log10_positive(c["flux_total"]) + c["gaia_g"] / 2.5 + FX_FO_ZERO_POINT),
+            (
+                ("flux_total", "gaia_g"),
+                lambda c: log10_positive(c["flux_total"]) + c["gaia_g"] / 2.5 + FX_FO_ZERO_POINT,
+            ),
         ],
         doc="log10 X-ray to optical flux ratio",
     ),
     "abs_g": Derived(
-        [(("gaia_g", "dist"), lambda c: c["gaia_g"] - 5 * np.log10(c["dist"].where(c["dist"] > 0) / 10))],
+        [
+            (
+                ("gaia_g", "dist"),
+                lambda c: c["gaia_g"] - 5 * np.log10(c["dist"].where(c["dist"] > 0) / 10),
+            )
+        ],
         doc="absolute G magnitude from the distance in pc",
     ),
     # physics features beyond the study (conf/features/xray_mw_plus.yaml)
     **{
         f"{name}_err": Derived(
-            [((hard, soft, f"{hard}_err", f"{soft}_err"),
-              lambda c, h=hard, s=soft: hardness_ratio_error(c[h], c[s], c[f"{h}_err"], c[f"{s}_err"]))],
+            [
+                (
+                    (hard, soft, f"{hard}_err", f"{soft}_err"),
+                    lambda c, h=hard, s=soft: hardness_ratio_error(
+                        c[h], c[s], c[f"{h}_err"], c[f"{s}_err"]
+                    ),
+                )
+            ],
             doc=f"1-sigma error of {name}",
         )
-        for name, hard, soft in (("hr_ms", "flux_medium", "flux_soft"), ("hr_hm", "flux_hard", "flux_medium"))
+        for name, hard, soft in (
+            ("hr_ms", "flux_medium", "flux_soft"),
+            ("hr_hm", "flux_hard", "flux_medium"),
+        )
     },
     "hr_hms_err": Derived(
         [
             (
-                ("flux_soft", "flux_medium", "flux_hard", "flux_soft_err", "flux_medium_err", "flux_hard_err"),
+                (
+                    "flux_soft",
+                    "flux_medium",
+                    "flux_hard",
+                    "flux_soft_err",
+                    "flux_medium_err",
+                    "flux_hard_err",
+                ),
                 lambda c: hardness_ratio_error(
-                    c["flux_hard"], c["flux_medium"] + c["flux_soft"], c["flux_hard_err"],
+                    c["flux_hard"],
+                    c["flux_medium"] + c["flux_soft"],
+                    c["flux_hard_err"],
                     np.sqrt(c["flux_medium_err"] ** 2 + c["flux_soft_err"] ** 2),
                 ),
             )
@@ -163,16 +254,39 @@ DERIVED: dict[str, Derived] = {
         doc="1-sigma error of hr_hms",
     ),
     **{
-        f"log_{band}": Derived([((band,), lambda c, b=band: log10_positive(c[b]))], doc=f"log10 {band}")
-        for band in ("flux_soft", "flux_medium", "flux_hard", "flux_b1", "flux_b2", "flux_b3", "flux_b4", "flux_b5")
+        f"log_{band}": Derived(
+            [((band,), lambda c, b=band: log10_positive(c[b]))], doc=f"log10 {band}"
+        )
+        for band in (
+            "flux_soft",
+            "flux_medium",
+            "flux_hard",
+            "flux_b1",
+            "flux_b2",
+            "flux_b3",
+            "flux_b4",
+            "flux_b5",
+        )
     },
     "log_flux_rel_err": Derived(
-        [(("flux_total", "flux_total_err"), lambda c: log10_positive(c["flux_total_err"] / c["flux_total"].where(c["flux_total"] > 0)))],
+        [
+            (
+                ("flux_total", "flux_total_err"),
+                lambda c: log10_positive(
+                    c["flux_total_err"] / c["flux_total"].where(c["flux_total"] > 0)
+                ),
+            )
+        ],
         doc="log10 fractional error of the total-band flux (about -log S/N)",
     ),
     **{
         f"log_fx_f{band}": Derived(
-            [(("flux_total", band), lambda c, b=band: log_flux_ratio_to_band(c["flux_total"], c[b], b))],
+            [
+                (
+                    ("flux_total", band),
+                    lambda c, b=band: log_flux_ratio_to_band(c["flux_total"], c[b], b),
+                )
+            ],
             doc=f"log10 X-ray to {band.upper()} (nu F_nu) flux ratio",
         )
         for band in NU_F_NU_ZERO
@@ -183,14 +297,28 @@ DERIVED: dict[str, Derived] = {
     "w1_w3": _difference("w1", "w3"),
     "w2_w3": _difference("w2", "w3"),
     "log_lx": Derived(
-        [(("flux_total", "dist"), lambda c: log10_positive(c["flux_total"] * FOUR_PI_PC2 * c["dist"].where(c["dist"] > 0) ** 2))],
+        [
+            (
+                ("flux_total", "dist"),
+                lambda c: log10_positive(
+                    c["flux_total"] * FOUR_PI_PC2 * c["dist"].where(c["dist"] > 0) ** 2
+                ),
+            )
+        ],
         doc="log10 X-ray luminosity [erg/s] at the (Gaia) distance",
     ),
     "parallax_snr": Derived(
-        [(("parallax", "parallax_err"), lambda c: c["parallax"] / c["parallax_err"].where(c["parallax_err"] > 0))],
+        [
+            (
+                ("parallax", "parallax_err"),
+                lambda c: c["parallax"] / c["parallax_err"].where(c["parallax_err"] > 0),
+            )
+        ],
         doc="parallax over its error: significant for Galactic sources, ~0 for AGN",
     ),
-    "log_pm": Derived([(("pm",), lambda c: log10_positive(c["pm"]))], doc="log10 proper motion [mas/yr]"),
+    "log_pm": Derived(
+        [(("pm",), lambda c: log10_positive(c["pm"]))], doc="log10 proper motion [mas/yr]"
+    ),
 }
 
 
@@ -225,13 +353,23 @@ def resolve_features(features_cfg: Mapping, available: Sequence[str]) -> Feature
             f"feature set '{name}': unknown feature {', '.join(map(repr, unknown))} "
             f"(missing indicators must name listed features); known derived features: {', '.join(sorted(DERIVED))}"
         )
-    usable = [f for f in wanted if f in available_set or (f in DERIVED and DERIVED[f].way_for(available_set))]
+    usable = [
+        f
+        for f in wanted
+        if f in available_set or (f in DERIVED and DERIVED[f].way_for(available_set))
+    ]
     skipped = [f for f in wanted if f not in usable]
     if not usable:
         raise XnetError(f"feature set '{name}': the catalog provides none of its features {wanted}")
     drop_missing = bool(features_cfg.get("drop_missing", False))
     indicators = [] if drop_missing else [f for f in indicators_wanted if f in usable]
-    return FeatureSpec(name=name, features=usable, indicators=indicators, skipped=skipped, drop_missing=drop_missing)
+    return FeatureSpec(
+        name=name,
+        features=usable,
+        indicators=indicators,
+        skipped=skipped,
+        drop_missing=drop_missing,
+    )
 
 
 def compute_feature(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -14,8 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from xnet.data.catalog import load_catalog
 from xnet.config import DATA_HOME_ENV, compose_data_config, data_home
+from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError, exit_on_error
 from xnet.files import publish, temporary_beside
 
@@ -47,7 +47,9 @@ def validate_catalog(path: Path, remote: RemoteCatalog) -> int:
     catalog = load_catalog(cfg, labelled=True)
     unknown = sorted(set(catalog.classes) - set(remote.classes))
     if unknown:
-        raise XnetError(f"{path}: unexpected class labels {unknown}; expected only {list(remote.classes)}")
+        raise XnetError(
+            f"{path}: unexpected class labels {unknown}; expected only {list(remote.classes)}"
+        )
     return len(catalog.frame)
 
 
@@ -59,7 +61,9 @@ def download(url: str, target: Path, progress: bool = True, final: Path | None =
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress) as bar:
+            with tqdm(
+                total=total, unit="B", unit_scale=True, desc=target.name, disable=not progress
+            ) as bar:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     digest.update(chunk)
@@ -73,7 +77,14 @@ def download(url: str, target: Path, progress: bool = True, final: Path | None =
     return digest.hexdigest()
 
 
-def fetch(name: str, *, home: str | Path | None = None, url: str | None = None, force: bool = False, progress: bool = True) -> Path:
+def fetch(
+    name: str,
+    *,
+    home: str | Path | None = None,
+    url: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Path to the catalog `name` in the data home, downloading and validating it if missing."""
     if name not in REMOTE:
         raise XnetError(f"unknown catalog {name!r}; available: {', '.join(REMOTE)}")
@@ -85,12 +96,16 @@ def fetch(name: str, *, home: str | Path | None = None, url: str | None = None, 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise XnetError(f"cannot create data home {folder} ({err.strerror}); set {DATA_HOME_ENV} to a writable folder") from None
+        raise XnetError(
+            f"cannot create data home {folder} ({err.strerror}); set {DATA_HOME_ENV} to a writable folder"
+        ) from None
     tmp = temporary_beside(target, suffix=".part" + "".join(target.suffixes))  # keeps the file type
     try:
         sha = download(url or remote.url, tmp, progress=progress, final=target)
         if remote.sha256 and sha != remote.sha256:
-            raise XnetError(f"{url or remote.url}: checksum {sha} does not match the expected {remote.sha256}")
+            raise XnetError(
+                f"{url or remote.url}: checksum {sha} does not match the expected {remote.sha256}"
+            )
         n = validate_catalog(tmp, remote)
         publish(tmp, target)
     finally:
@@ -100,15 +115,31 @@ def fetch(name: str, *, home: str | Path | None = None, url: str | None = None, 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m xnet.fetch", description="Download a labelled catalog into the data home.")
+    parser = argparse.ArgumentParser(
+        prog="python -m xnet.fetch", description="Download a labelled catalog into the data home."
+    )
     parser.add_argument("name", choices=sorted(REMOTE), help="catalog to download")
-    parser.add_argument("--data-home", default=None, help=f"folder to store it in (default ${DATA_HOME_ENV} or ~/xnet_data)")
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help=f"folder to store it in (default ${DATA_HOME_ENV} or ~/xnet_data)",
+    )
     parser.add_argument("--url", default=None, help="download from this address instead (a mirror)")
-    parser.add_argument("--force", action="store_true", help="download again even if the file exists")
+    parser.add_argument(
+        "--force", action="store_true", help="download again even if the file exists"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     exit_on_error(
-        lambda: print(fetch(args.name, home=args.data_home, url=args.url, force=args.force, progress=not args.no_progress))
+        lambda: print(
+            fetch(
+                args.name,
+                home=args.data_home,
+                url=args.url,
+                force=args.force,
+                progress=not args.no_progress,
+            )
+        )
     )
 
 

@@ -39,7 +39,11 @@ def known_rows(values, ids: set[str]) -> np.ndarray:
     if not isinstance(values, (pa.Array, pa.ChunkedArray)):
         values = np.asarray(values)
         try:
-            values = pa.array(values, pa.binary()).cast(pa.string()) if values.dtype.kind == "S" else pa.array(values, from_pandas=True)
+            values = (
+                pa.array(values, pa.binary()).cast(pa.string())
+                if values.dtype.kind == "S"
+                else pa.array(values, from_pandas=True)
+            )
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects
             values = pa.array(id_strings(values), pa.string())
     kind = values.type
@@ -50,7 +54,11 @@ def known_rows(values, ids: set[str]) -> np.ndarray:
         text = pc.utf8_trim_whitespace(values)
     elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         text = values.cast(pa.int64()).cast(pa.string())
-    elif pa.types.is_floating(kind) and pc.all(pc.or_kleene(pc.is_nan(values), pc.equal(values, pc.floor(values)))).as_py() is not False:
+    elif (
+        pa.types.is_floating(kind)
+        and pc.all(pc.or_kleene(pc.is_nan(values), pc.equal(values, pc.floor(values)))).as_py()
+        is not False
+    ):
         text = pc.if_else(pc.is_nan(values), None, values).cast(pa.int64()).cast(pa.string())
     else:  # mixed objects, fractional floats: one value at a time
         text = pa.array(id_strings(values.to_numpy(zero_copy_only=False)), pa.string())

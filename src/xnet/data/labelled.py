@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train
 
 from xnet.data.catalog import LABEL, SOURCE_ID, Catalog, load_catalog
 from xnet.data.duplicates import Duplicates, find_duplicates
-from xnet.errors import XnetError
 from xnet.data.features import FeatureSpec, build_features, resolve_features
+from xnet.errors import XnetError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,11 @@ def missing_features(skipped: list[str], used: list[str]) -> tuple[list[str], li
     a skipped feature belongs to another instrument when the catalog gives none of that
     instrument's features; those are expected and not worth a log line."""
     other = [
-        f for names in INSTRUMENT_FEATURES.values() if not set(names) & set(used) for f in skipped if f in names
+        f
+        for names in INSTRUMENT_FEATURES.values()
+        if not set(names) & set(used)
+        for f in skipped
+        if f in names
     ]
     return [f for f in skipped if f not in other], other
 
@@ -58,9 +62,13 @@ class LabelledSet:
     y: np.ndarray  # int64 codes into `classes`
     classes: list[str]
     frame: pd.DataFrame  # the catalog rows kept, canonical columns
-    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # extra named per-row arrays (data.inputs)
+    inputs: dict[str, np.ndarray] = field(
+        default_factory=dict
+    )  # extra named per-row arrays (data.inputs)
     duplicates: Duplicates | None = None  # duplicate ids / identical rows; .groups for the splits
-    warnings: list[str] = field(default_factory=list)  # warnings logged while selecting (metrics.json)
+    warnings: list[str] = field(
+        default_factory=list
+    )  # warnings logged while selecting (metrics.json)
     # training sets prepared ahead by xnet.training.prefetch, taken by XrayDataModule.setup
     prepared: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -99,19 +107,34 @@ def drop_small_classes(labels: pd.Series, min_count: int) -> pd.Series:
     return labels.isin(counts[counts >= min_count].index)
 
 
-def prepare_labelled_set(data_cfg: Mapping, features_cfg: Mapping, min_class_count: int) -> LabelledSet:
+def prepare_labelled_set(
+    data_cfg: Mapping, features_cfg: Mapping, min_class_count: int
+) -> LabelledSet:
     catalog = load_catalog(data_cfg, labelled=True)
     frame = catalog.frame
     spec = resolve_features(features_cfg, [c for c in frame.columns if c != LABEL])
     wanted_missing, other_instrument = missing_features(spec.skipped, spec.features)
     if wanted_missing:
-        log.info("feature set '%s': catalog '%s' does not provide %s", spec.name, catalog.name, ", ".join(wanted_missing))
+        log.info(
+            "feature set '%s': catalog '%s' does not provide %s",
+            spec.name,
+            catalog.name,
+            ", ".join(wanted_missing),
+        )
     if other_instrument:
-        log.debug("feature set '%s': %s are another instrument's features", spec.name, ", ".join(other_instrument))
+        log.debug(
+            "feature set '%s': %s are another instrument's features",
+            spec.name,
+            ", ".join(other_instrument),
+        )
     features = build_features(frame, spec)
     if spec.drop_missing:
         complete = features.notna().all(axis=1)
-        log.info("features.drop_missing: %d of %d sources have every feature", int(complete.sum()), len(frame))
+        log.info(
+            "features.drop_missing: %d of %d sources have every feature",
+            int(complete.sum()),
+            len(frame),
+        )
         frame, features = frame[complete], features[complete]
     all_nan = [c for c in spec.features if features[c].isna().all()]
     if all_nan:
@@ -123,12 +146,18 @@ def prepare_labelled_set(data_cfg: Mapping, features_cfg: Mapping, min_class_cou
     frame, features = frame[keep], features[keep]
     classes = sorted(frame[LABEL].unique())
     if len(classes) < 2:
-        raise XnetError(f"{catalog.path}: fewer than two classes with at least {min_class_count} sources")
-    y = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(np.int64)
+        raise XnetError(
+            f"{catalog.path}: fewer than two classes with at least {min_class_count} sources"
+        )
+    y = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(
+        np.int64
+    )
     frame = frame.reset_index(drop=True)
     x = features.to_numpy(dtype=float)
     found: list[str] = []
-    duplicates = find_duplicates(frame[SOURCE_ID] if SOURCE_ID in frame else pd.Series([None] * len(frame)), x)
+    duplicates = find_duplicates(
+        frame[SOURCE_ID] if SOURCE_ID in frame else pd.Series([None] * len(frame)), x
+    )
     if duplicates.any:
         found.append(duplicates.message(str(catalog.path)))
     found += missing_feature_warnings(x[:, : len(spec.features)], y, classes)
@@ -183,7 +212,9 @@ def extra_inputs(specs: Mapping | None, frame: pd.DataFrame) -> dict[str, np.nda
     return out
 
 
-def _held_out(rows: np.ndarray, y: np.ndarray, groups: np.ndarray | None, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _held_out(
+    rows: np.ndarray, y: np.ndarray, groups: np.ndarray | None, share: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(kept, held-out) rows (in the splitter's order), about `share` held out, stratified by
     class. Without groups: train_test_split of the rows. With groups: train_test_split of the
     groups, stratified by each group's class (that of its first row), so whole groups move together
@@ -191,12 +222,16 @@ def _held_out(rows: np.ndarray, y: np.ndarray, groups: np.ndarray | None, share:
     if groups is None:
         return tuple(train_test_split(rows, test_size=share, stratify=y[rows], random_state=seed))
     names, first, inverse = np.unique(groups[rows], return_index=True, return_inverse=True)
-    _, held = train_test_split(np.arange(len(names)), test_size=share, stratify=y[rows][first], random_state=seed)
+    _, held = train_test_split(
+        np.arange(len(names)), test_size=share, stratify=y[rows][first], random_state=seed
+    )
     out = np.isin(inverse, held)
     return rows[~out], rows[out]
 
 
-def _train_val(train: np.ndarray, y: np.ndarray, val_size: float, seed: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _train_val(
+    train: np.ndarray, y: np.ndarray, val_size: float, seed: int, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     tr, va = _held_out(train, y, groups, val_size, seed)
     return np.sort(tr), np.sort(va)
 
@@ -221,7 +256,13 @@ def needed_per_class(split_cfg: Mapping, folds: int) -> tuple[int, str]:
     return max(2, math.floor(2 / (1 - test_size)) + 1), f"split.test_size={test_size:g}"
 
 
-def check_split_sizes(y: np.ndarray, split_cfg: Mapping, folds: int, classes: list[str] | None = None, groups: np.ndarray | None = None) -> None:
+def check_split_sizes(
+    y: np.ndarray,
+    split_cfg: Mapping,
+    folds: int,
+    classes: list[str] | None = None,
+    groups: np.ndarray | None = None,
+) -> None:
     """Before any split is drawn: one line naming each class too small for the requested split."""
     classes = classes or [str(c) for c in range(int(y.max()) + 1)]
     counts = sources_per_class(y, groups, len(classes))
@@ -250,7 +291,12 @@ def check_training_classes(split: Split, y: np.ndarray, classes: list[str], sett
 
 
 def make_splits(
-    y: np.ndarray, split_cfg: Mapping, folds: int, seed: int, groups: np.ndarray | None = None, classes: list[str] | None = None
+    y: np.ndarray,
+    split_cfg: Mapping,
+    folds: int,
+    seed: int,
+    groups: np.ndarray | None = None,
+    classes: list[str] | None = None,
 ) -> Iterator[Split]:
     """One seeded stratified train/test split, or StratifiedKFold when `folds` >= 2; the training
     part of each keeps a stratified validation share for early stopping. With `groups` (duplicate
@@ -265,7 +311,8 @@ def make_splits(
         if folds >= 2:
             kfold = (
                 StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-                if groups is None else StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+                if groups is None
+                else StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
             )
             parts = list(kfold.split(rows, y, groups))
         else:
@@ -276,11 +323,18 @@ def make_splits(
             check_training_classes(split, y, classes, setting)
             yield split
     except ValueError as err:  # a size scikit-learn still refuses (e.g. fewer rows than classes)
-        raise XnetError(f"{setting}, split.val_size={val_size:g}: cannot split the labelled set ({err}); raise split.min_class_count or change the split sizes") from None
+        raise XnetError(
+            f"{setting}, split.val_size={val_size:g}: cannot split the labelled set ({err}); raise split.min_class_count or change the split sizes"
+        ) from None
 
 
 def ensemble_splits(
-    split: Split, y: np.ndarray, val_size: float, seed: int, members: int, groups: np.ndarray | None = None
+    split: Split,
+    y: np.ndarray,
+    val_size: float,
+    seed: int,
+    members: int,
+    groups: np.ndarray | None = None,
 ) -> list[tuple[Split, int]]:
     """For an ensemble of `members` networks per split: network m gets its own stratified
     train/validation split of the split's training part (seed + m) and trains with seed + m; the

@@ -11,20 +11,22 @@ test rows keep their catalog values. A flux redrawn to zero or below keeps its c
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from xnet.data.labelled import LabelledSet
 from xnet.data.features import build_features
+from xnet.data.labelled import LabelledSet
 
 #: canonical columns that must stay positive when redrawn
 POSITIVE = ("flux_", "rate_")
 ERR_SUFFIX = "_err"
 
 
-def perturbed_frame(frame: pd.DataFrame, rng: np.random.Generator, scale: float = 1.0) -> pd.DataFrame:
+def perturbed_frame(
+    frame: pd.DataFrame, rng: np.random.Generator, scale: float = 1.0
+) -> pd.DataFrame:
     """A copy of `frame` with each column that has an `_err` partner redrawn within its error."""
     out = frame.copy()
     for column in frame.columns:
@@ -41,17 +43,37 @@ def perturbed_frame(frame: pd.DataFrame, rng: np.random.Generator, scale: float 
 
 
 #: A_band / A_V (Wang & Chen 2019, ApJ 877, 116) and A_V = N_H / 2.21e21 cm^-2 (Guver & Ozel 2009)
-EXTINCTION_PER_AV = {"gaia_g": 0.789, "gaia_bp": 1.002, "gaia_rp": 0.589, "j": 0.243, "h": 0.131,
-                     "k": 0.078, "w1": 0.039, "w2": 0.026, "w3": 0.040}
+EXTINCTION_PER_AV = {
+    "gaia_g": 0.789,
+    "gaia_bp": 1.002,
+    "gaia_rp": 0.589,
+    "j": 0.243,
+    "h": 0.131,
+    "k": 0.078,
+    "w1": 0.039,
+    "w2": 0.026,
+    "w3": 0.040,
+}
 NH_PER_AV = 2.21e21
 #: Chandra bands [keV] of the canonical band fluxes
 X_BANDS = {"flux_soft": (0.5, 1.2), "flux_medium": (1.2, 2.0), "flux_hard": (2.0, 7.0)}
 #: counterparts fainter than these are not detected (Gaia G/BP/RP, 2MASS, WISE; approximate limits)
-DETECTION_LIMIT = {"gaia_g": 21.0, "gaia_bp": 21.0, "gaia_rp": 20.5, "j": 17.0, "h": 16.5, "k": 16.0,
-                   "w1": 18.0, "w2": 17.0, "w3": 13.0}
+DETECTION_LIMIT = {
+    "gaia_g": 21.0,
+    "gaia_bp": 21.0,
+    "gaia_rp": 20.5,
+    "j": 17.0,
+    "h": 16.5,
+    "k": 16.0,
+    "w1": 18.0,
+    "w2": 17.0,
+    "w3": 13.0,
+}
 
 
-def band_transmission(nh: np.ndarray, low: float, high: float, photon_index: float = 1.8) -> np.ndarray:
+def band_transmission(
+    nh: np.ndarray, low: float, high: float, photon_index: float = 1.8
+) -> np.ndarray:
     """Energy-flux-weighted photoelectric transmission of a power law through N_H over a band,
     with the cross-section approximated as 2.4e-22 (E / keV)^(-8/3) cm^2 (Morrison & McCammon 1983)."""
     energy = np.linspace(low, high, 64)
@@ -60,7 +82,9 @@ def band_transmission(nh: np.ndarray, low: float, high: float, photon_index: flo
     return (np.exp(-np.outer(nh, sigma)) * weight).sum(axis=1) / weight.sum()
 
 
-def reddened(frame: pd.DataFrame, rng: np.random.Generator, log_nh: tuple[float, float]) -> pd.DataFrame:
+def reddened(
+    frame: pd.DataFrame, rng: np.random.Generator, log_nh: tuple[float, float]
+) -> pd.DataFrame:
     """The sources seen through a random Galactic column N_H (log-uniform): X-ray bands absorbed,
     optical/IR magnitudes extinguished, counterparts beyond the survey limits lost (MUWCLASS's
     reddened-AGN oversampling: AGN behind the Galactic plane)."""
@@ -84,7 +108,9 @@ def reddened(frame: pd.DataFrame, rng: np.random.Generator, log_nh: tuple[float,
     return out
 
 
-def error_resampled(data: LabelledSet, rows: np.ndarray, resample_cfg: Mapping, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def error_resampled(
+    data: LabelledSet, rows: np.ndarray, resample_cfg: Mapping, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Raw features and labels of `rows`, followed by `resample.error_copies` copies redrawn within
     `resample.error_scale` times the quoted errors, and by `resample.reddened_agn_copies` copies of
     the AGN among them seen through N_H from 10^`reddened_log_nh`[0] to 10^[1] cm^-2."""
@@ -98,12 +124,16 @@ def error_resampled(data: LabelledSet, rows: np.ndarray, resample_cfg: Mapping, 
     xs, ys = [x], [y]
     scale = float(resample_cfg.get("error_scale", 1.0))
     for _ in range(max(copies, 0)):
-        xs.append(build_features(perturbed_frame(frame, rng, scale), data.spec).to_numpy(dtype=float))
+        xs.append(
+            build_features(perturbed_frame(frame, rng, scale), data.spec).to_numpy(dtype=float)
+        )
         ys.append(y)
     if agn_copies > 0 and "AGN" in data.classes:
         agn = y == data.classes.index("AGN")
         log_nh = tuple(float(v) for v in resample_cfg.get("reddened_log_nh", (21.0, 22.5)))
         for _ in range(agn_copies):
-            xs.append(build_features(reddened(frame[agn], rng, log_nh), data.spec).to_numpy(dtype=float))
+            xs.append(
+                build_features(reddened(frame[agn], rng, log_nh), data.spec).to_numpy(dtype=float)
+            )
             ys.append(y[agn])
     return np.concatenate(xs), np.concatenate(ys)

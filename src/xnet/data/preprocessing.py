@@ -8,7 +8,7 @@ checkpoints as plain lists, so loading a model never unpickles code.
 from __future__ import annotations
 
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from sklearn.impute import SimpleImputer
@@ -127,7 +127,14 @@ def scaler_from_state(state: Mapping) -> Pipeline:
     power.n_features_in_ = len(stats)
     standard.fit(np.stack([mean - scale, mean + scale]))
     standard.scale_ = scale  # exact, and 1.0 where the training column was constant, as fitted
-    minmax.fit(np.stack([np.asarray(state["minmax_data_min"], float), np.asarray(state["minmax_data_max"], float)]))
+    minmax.fit(
+        np.stack(
+            [
+                np.asarray(state["minmax_data_min"], float),
+                np.asarray(state["minmax_data_max"], float),
+            ]
+        )
+    )
     return scaler
 
 
@@ -173,7 +180,9 @@ def resample_training_set(
                 f"(smallest class to oversample has {smallest})"
             )
         if k < int(resample_cfg.get("k_neighbors", 5)):
-            log.info("SMOTE k_neighbors shrunk to %d for a class with %d training sources", k, smallest)
+            log.info(
+                "SMOTE k_neighbors shrunk to %d for a class with %d training sources", k, smallest
+            )
         x, y = SMOTE(sampling_strategy=up, k_neighbors=k, random_state=seed).fit_resample(x, y)
     if method == "smote_under":
         down = {index[c]: t for c, t in targets.items() if t < counts[c]}

@@ -13,20 +13,22 @@ a stratified validation share for early stopping, as there.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from xnet.data.catalog import DEC, RA
+from xnet.data.features import compute_feature
 from xnet.data.labelled import LabelledSet, Split, make_splits
 from xnet.errors import XnetError
-from xnet.data.features import compute_feature
 
 SCHEMES = ("stratified", "faint", "sky")
 
 
-def _train_val(train: np.ndarray, y: np.ndarray, val_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _train_val(
+    train: np.ndarray, y: np.ndarray, val_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(y[train])
     stratify = y[train] if counts[counts > 0].min() >= 2 else None
     tr, va = train_test_split(train, test_size=val_size, stratify=stratify, random_state=seed)
@@ -55,11 +57,15 @@ def sky_cells(ra: np.ndarray, dec: np.ndarray, cell_deg: float) -> np.ndarray:
     return l_cell * 1000 + b_cell
 
 
-def sky_folds(data: LabelledSet, folds: int, cell_deg: float, val_size: float, seed: int) -> list[Split]:
+def sky_folds(
+    data: LabelledSet, folds: int, cell_deg: float, val_size: float, seed: int
+) -> list[Split]:
     """Leave-sky-region-out K folds (cells kept whole, class shares balanced where possible)."""
     if RA not in data.frame or DEC not in data.frame:
         raise XnetError("cv.scheme=sky needs sky positions: map 'ra' and 'dec' in the data config")
-    groups = sky_cells(data.frame[RA].to_numpy(dtype=float), data.frame[DEC].to_numpy(dtype=float), cell_deg)
+    groups = sky_cells(
+        data.frame[RA].to_numpy(dtype=float), data.frame[DEC].to_numpy(dtype=float), cell_deg
+    )
     kfold = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     out = []
     for k, (train, test) in enumerate(kfold.split(np.zeros(len(data.y)), data.y, groups)):
@@ -74,9 +80,17 @@ def splits_for(data: LabelledSet, cv_cfg: Mapping, split_cfg: Mapping, seed: int
     folds = int(cv_cfg.get("folds") or 0)
     val_size = float(split_cfg["val_size"])
     if scheme == "stratified":
-        return list(make_splits(data.y, split_cfg, folds, seed, groups=data.groups, classes=data.classes))
+        return list(
+            make_splits(data.y, split_cfg, folds, seed, groups=data.groups, classes=data.classes)
+        )
     if scheme == "faint":
         return [faint_split(data, float(cv_cfg.get("faint_fraction", 0.2)), val_size, seed)]
     if scheme == "sky":
-        return sky_folds(data, folds if folds >= 2 else 5, float(cv_cfg.get("sky_cell_deg", 30.0)), val_size, seed)
+        return sky_folds(
+            data,
+            folds if folds >= 2 else 5,
+            float(cv_cfg.get("sky_cell_deg", 30.0)),
+            val_size,
+            seed,
+        )
     raise XnetError(f"cv.scheme={scheme!r} is not one of {', '.join(SCHEMES)}")

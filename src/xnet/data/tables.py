@@ -7,9 +7,9 @@ DataFrame for training, is that reader run to the end.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,9 @@ class TableChunk:
     columns: dict[str, np.ndarray]  # file column name -> values (numbers, bool, bytes or objects)
 
 
-def table_info(path: str | Path, encoding: str | None = None, delimiter: str | None = None) -> TableInfo:
+def table_info(
+    path: str | Path, encoding: str | None = None, delimiter: str | None = None
+) -> TableInfo:
     """Column names and row count from the header alone (no data read; for CSV also the last line,
     to catch a file cut short). `encoding` and `delimiter` apply to CSV (a data YAML's keys)."""
     path = Path(path).expanduser()
@@ -88,26 +90,48 @@ def table_info(path: str | Path, encoding: str | None = None, delimiter: str | N
                 raise XnetError(f"{path}: file is empty")
             if not path.name.lower().endswith(".gz"):
                 check_tail(path, len(header), encoding, sep)
-            return TableInfo(path, "tsv" if kind == "tsv" else "csv", header, None, encoding=encoding, delimiter=sep)
+            return TableInfo(
+                path,
+                "tsv" if kind == "tsv" else "csv",
+                header,
+                None,
+                encoding=encoding,
+                delimiter=sep,
+            )
         if kind in ("fits", "fit", "fts"):
             from astropy.io import fits
 
             with fits.open(path, memmap=True) as hdul:
-                index = next((i for i, h in enumerate(hdul) if isinstance(h, (fits.BinTableHDU, fits.TableHDU))), None)
+                index = next(
+                    (
+                        i
+                        for i, h in enumerate(hdul)
+                        if isinstance(h, (fits.BinTableHDU, fits.TableHDU))
+                    ),
+                    None,
+                )
                 if index is None:
-                    raise XnetError(f"{path}: FITS file has no table HDU; xnet reads the first binary or ASCII table")
+                    raise XnetError(
+                        f"{path}: FITS file has no table HDU; xnet reads the first binary or ASCII table"
+                    )
                 hdu = hdul[index]
-                return TableInfo(path, "fits", list(hdu.columns.names), int(hdu.header.get("NAXIS2", 0)), index)
+                return TableInfo(
+                    path, "fits", list(hdu.columns.names), int(hdu.header.get("NAXIS2", 0)), index
+                )
         if kind in ("parquet", "pq"):
             import pyarrow.parquet as pq
 
             meta = pq.ParquetFile(path).metadata
-            return TableInfo(path, "parquet", list(meta.schema.to_arrow_schema().names), int(meta.num_rows))
+            return TableInfo(
+                path, "parquet", list(meta.schema.to_arrow_schema().names), int(meta.num_rows)
+            )
     except XnetError:
         raise
     except pd.errors.EmptyDataError:
         raise XnetError(f"{path}: file is empty") from None
-    except Exception as err:  # astropy, pyarrow and pandas each raise their own types for a damaged file
+    except (
+        Exception
+    ) as err:  # astropy, pyarrow and pandas each raise their own types for a damaged file
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise XnetError(f"{path}: cannot be read as {kind.upper()} ({reason})") from None
     raise XnetError(f"{path}: unknown file type '.{kind}'; use .csv, .fits or .parquet")
@@ -140,7 +164,9 @@ def iter_table_chunks(
         raise XnetError(f"{info.path}: cannot be read as {info.kind.upper()} ({reason})") from None
 
 
-def _csv_chunks(info: TableInfo, columns: list[str], chunk_rows: int, text: Sequence[str]) -> Iterator[TableChunk]:
+def _csv_chunks(
+    info: TableInfo, columns: list[str], chunk_rows: int, text: Sequence[str]
+) -> Iterator[TableChunk]:
     reader = pd.read_csv(
         info.path,
         usecols=columns,
@@ -166,7 +192,8 @@ def _parquet_chunks(info: TableInfo, columns: list[str], chunk_rows: int) -> Ite
     for batch in pq.ParquetFile(info.path).iter_batches(batch_size=chunk_rows, columns=columns):
         n = batch.num_rows
         yield TableChunk(
-            np.arange(start, start + n), {c: batch.column(c).to_numpy(zero_copy_only=False) for c in columns}
+            np.arange(start, start + n),
+            {c: batch.column(c).to_numpy(zero_copy_only=False) for c in columns},
         )
         start += n
 
@@ -207,18 +234,29 @@ def _fits_chunks(info: TableInfo, columns: list[str], chunk_rows: int) -> Iterat
                 )
             fields[name] = (letter, col.bscale, col.bzero, col.null)
     if record.itemsize != row_bytes:
-        raise XnetError(f"{info.path}: table rows are {row_bytes} bytes but its columns add up to {record.itemsize}; the file is damaged")
+        raise XnetError(
+            f"{info.path}: table rows are {row_bytes} bytes but its columns add up to {record.itemsize}; the file is damaged"
+        )
     block = max(1, _FITS_BLOCK_BYTES // max(row_bytes, 1))
     for start in range(0, n_rows, chunk_rows):
         stop = min(start + chunk_rows, n_rows)
         out = {name: np.empty(stop - start, record[name].newbyteorder("=")) for name in columns}
         for first in range(start, stop, block):
             last = min(first + block, stop)
-            rows = np.memmap(info.path, dtype=record, mode="r", offset=offset + first * row_bytes, shape=(last - first,))
+            rows = np.memmap(
+                info.path,
+                dtype=record,
+                mode="r",
+                offset=offset + first * row_bytes,
+                shape=(last - first,),
+            )
             for name in columns:
                 out[name][first - start : last - start] = rows[name]
             del rows  # unmapped: these pages leave our memory
-        yield TableChunk(np.arange(start, stop), {name: _fits_values(out[name], *fields[name]) for name in columns})
+        yield TableChunk(
+            np.arange(start, stop),
+            {name: _fits_values(out[name], *fields[name]) for name in columns},
+        )
 
 
 def _fits_values(raw: np.ndarray, letter: str, bscale, bzero, null) -> np.ndarray:
@@ -232,7 +270,12 @@ def _fits_values(raw: np.ndarray, letter: str, bscale, bzero, null) -> np.ndarra
         values = np.where(raw == null, np.nan, raw.astype(float))
     if bscale not in (None, 1) or bzero not in (None, 0):
         scale, zero = float(bscale if bscale is not None else 1), bzero if bzero is not None else 0
-        if letter in "BIJK" and scale == 1 and float(zero).is_integer() and values.dtype.kind in "iu":
+        if (
+            letter in "BIJK"
+            and scale == 1
+            and float(zero).is_integer()
+            and values.dtype.kind in "iu"
+        ):
             # unsigned integers stored signed (TZERO 2**15, 2**31, 2**63; -128 for signed bytes)
             unsigned = {"I": np.uint16, "J": np.uint32, "K": np.uint64}.get(letter)
             if unsigned is not None and int(zero) == 2 ** (8 * raw.dtype.itemsize - 1):
@@ -242,7 +285,9 @@ def _fits_values(raw: np.ndarray, letter: str, bscale, bzero, null) -> np.ndarra
     return values
 
 
-def _fits_chunks_in_memory(info: TableInfo, columns: list[str], chunk_rows: int) -> Iterator[TableChunk]:
+def _fits_chunks_in_memory(
+    info: TableInfo, columns: list[str], chunk_rows: int
+) -> Iterator[TableChunk]:
     """Compressed files and ASCII tables: astropy reads the table, chunks are cut from it."""
     from astropy.io import fits
 
@@ -263,13 +308,19 @@ def _fits_chunks_in_memory(info: TableInfo, columns: list[str], chunk_rows: int)
             yield TableChunk(np.arange(start, start + len(part)), out)
 
 
-def read_table(path: str | Path | TableInfo, columns: Sequence[str] | None = None, *, text: Sequence[str] = ()) -> pd.DataFrame:
+def read_table(
+    path: str | Path | TableInfo, columns: Sequence[str] | None = None, *, text: Sequence[str] = ()
+) -> pd.DataFrame:
     """The whole table (only `columns` where given, matched by `TableInfo.find`, under the file's
     spelling) as one DataFrame: the chunked reader run to the end. Rows that are entirely empty
     (trailing comma-only lines in the published CSVs) are dropped; FITS text is decoded and
     right-trimmed; `text` columns (file spellings) are read from CSV as written, as strings."""
     info = path if isinstance(path, TableInfo) else table_info(path)
-    wanted = info.columns if columns is None else [info.find(c) for c in dict.fromkeys(columns) if info.find(c)]
+    wanted = (
+        info.columns
+        if columns is None
+        else [info.find(c) for c in dict.fromkeys(columns) if info.find(c)]
+    )
     parts: dict[str, list[np.ndarray]] = {c: [] for c in wanted}
     for chunk in iter_table_chunks(info, wanted, WHOLE_TABLE_CHUNK, text=text):
         for name in wanted:

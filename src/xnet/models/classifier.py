@@ -9,8 +9,8 @@ LightningModule, for `XrayClassifier.load_from_checkpoint`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -41,12 +41,20 @@ class Classifier(nn.Module):
         self.prior_power = float(prior_power or 0.0)
         self.class_prior = None if class_prior is None else [float(v) for v in class_prior]
         self.hyper_parameters = dict(
-            n_features=int(n_features), class_names=self.class_names, hidden=int(hidden), depth=int(depth),
-            dropout=float(dropout), prior_power=self.prior_power, class_prior=self.class_prior, **fit_settings,
+            n_features=int(n_features),
+            class_names=self.class_names,
+            hidden=int(hidden),
+            depth=int(depth),
+            dropout=float(dropout),
+            prior_power=self.prior_power,
+            class_prior=self.class_prior,
+            **fit_settings,
         )
         if encoders:
             self.hyper_parameters["encoders"] = {str(k): dict(v) for k, v in dict(encoders).items()}
-        self.net = single_network(n_features, len(self.class_names), hidden, depth, dropout, encoders)
+        self.net = single_network(
+            n_features, len(self.class_names), hidden, depth, dropout, encoders
+        )
         # softmax temperature; 1.0 until calibration fits it on the validation split (saved with the weights)
         self.register_buffer("temperature", torch.ones(()))
 
@@ -75,7 +83,7 @@ class Classifier(nn.Module):
         return decide(proba, self.class_prior, self.prior_power)
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: Mapping) -> "Classifier":
+    def from_checkpoint(cls, checkpoint: Mapping) -> Classifier:
         """The model of a checkpoint dict (see `read_checkpoint`). Raises KeyError or TypeError
         (arguments this class does not take) or RuntimeError (weights that do not fit)."""
         model = cls(**dict(checkpoint["hyper_parameters"]))

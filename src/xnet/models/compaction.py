@@ -30,7 +30,9 @@ import torch
 MOMENTS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
 
-def widen(live_values: torch.Tensor, live: torch.Tensor, n_members: int, fill: float = float("nan")) -> torch.Tensor:
+def widen(
+    live_values: torch.Tensor, live: torch.Tensor, n_members: int, fill: float = float("nan")
+) -> torch.Tensor:
     """Per-live-member values (first axis) as a full-size tensor over all members (`fill` for the
     retired ones)."""
     if len(live) == n_members:
@@ -64,14 +66,14 @@ class AdamSlot:
         self.t = len(index)
         self.pad = (self.t - n) % unit
         storage = data.new_zeros(self.pad + n)
-        storage[self.pad:] = data.reshape(-1)
-        p.data, p.grad = storage[self.pad:].view(data.shape), None
+        storage[self.pad :] = data.reshape(-1)
+        p.data, p.grad = storage[self.pad :].view(data.shape), None
         self.p, self.body_end = p, self.pad + n - self.t
         self.body = storage[: self.body_end] if self.body_end else None
         self.tail = data.new_zeros(total - first) if self.t else None
         self.index = torch.tensor(index, dtype=torch.long, device=data.device)
         if self.tail is not None:
-            self.tail[self.index] = data.reshape(-1)[n - self.t:]
+            self.tail[self.index] = data.reshape(-1)[n - self.t :]
         for buffer in self.buffers:
             buffer.grad = torch.zeros_like(buffer)
 
@@ -84,11 +86,11 @@ class AdamSlot:
         out = []
         if self.body is not None:
             body = flat.new_zeros(self.body_end)
-            body[self.pad:] = flat[: self.body_end - self.pad]
+            body[self.pad :] = flat[: self.body_end - self.pad]
             out.append(body)
         if self.tail is not None:
             tail = flat.new_zeros(self.tail.shape)
-            tail[self.index] = flat[flat.numel() - self.t:]
+            tail[self.index] = flat[flat.numel() - self.t :]
             out.append(tail)
         return out
 
@@ -96,7 +98,7 @@ class AdamSlot:
         """The inverse of `pack`."""
         pieces = []
         if self.body is not None:
-            pieces.append(parts.pop(0)[self.pad:])
+            pieces.append(parts.pop(0)[self.pad :])
         if self.tail is not None:
             pieces.append(parts.pop(0)[self.index])
         return torch.cat(pieces)
@@ -104,14 +106,14 @@ class AdamSlot:
     def load_grad(self) -> None:
         grad = self.p.grad.reshape(-1)
         if self.body is not None:
-            self.body.grad[self.pad:].copy_(grad[: self.body_end - self.pad])
+            self.body.grad[self.pad :].copy_(grad[: self.body_end - self.pad])
         if self.tail is not None:
-            self.tail.grad[self.index] = grad[grad.numel() - self.t:]
+            self.tail.grad[self.index] = grad[grad.numel() - self.t :]
 
     def store(self) -> None:
         """After Adam's step: the tail's live elements back into p (the body is p's own storage)."""
         if self.tail is not None:
-            self.p.data.view(-1)[self.p.numel() - self.t:] = self.tail[self.index]
+            self.p.data.view(-1)[self.p.numel() - self.t :] = self.tail[self.index]
 
 
 def with_passengers(still: torch.Tensor, least: int) -> torch.Tensor:
@@ -126,20 +128,35 @@ def with_passengers(still: torch.Tensor, least: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def compact(p: torch.Tensor, slot: AdamSlot | None, optimizer, positions: torch.Tensor, live: list[int],
-            n_members: int) -> AdamSlot:
+def compact(
+    p: torch.Tensor,
+    slot: AdamSlot | None,
+    optimizer,
+    positions: torch.Tensor,
+    live: list[int],
+    n_members: int,
+) -> AdamSlot:
     """Keep the members at `positions` (of the current stack) of parameter p, and of its Adam state
     (under `slot` after an earlier retirement, else under p); `live`: their numbers in the whole
     stack. The caller puts the new slot's buffers in the optimizer's parameter group."""
     owned = slot.buffers if slot is not None else [p]
     state = [optimizer.state.pop(b, {}) for b in owned]
-    moments = {key: slot.unpack([s[key] for s in state]) if slot else state[0][key].reshape(-1)
-               for key in MOMENTS if key in state[0]}
+    moments = {
+        key: slot.unpack([s[key] for s in state]) if slot else state[0][key].reshape(-1)
+        for key in MOMENTS
+        if key in state[0]
+    }
     data = p.data.index_select(0, positions)
     new = AdamSlot(p, data, live, n_members)
-    packed = {key: new.pack(m.view(-1, data[0].numel()).index_select(0, positions).reshape(-1)) for key, m in moments.items()}
+    packed = {
+        key: new.pack(m.view(-1, data[0].numel()).index_select(0, positions).reshape(-1))
+        for key, m in moments.items()
+    }
     for i, buffer in enumerate(new.buffers):
-        optimizer.state[buffer] = {"step": state[0]["step"].clone(), **{key: packed[key][i] for key in packed}}
+        optimizer.state[buffer] = {
+            "step": state[0]["step"].clone(),
+            **{key: packed[key][i] for key in packed},
+        }
     return new
 
 
@@ -155,7 +172,10 @@ def retire(module, still: torch.Tensor) -> None:
     optimizer = module.optimizers().optimizer
     params = list(module.net.parameters())
     old = module.adam_slots or [None] * len(params)
-    module.adam_slots = [compact(p, slot, optimizer, on_device, live.tolist(), module.n_members) for p, slot in zip(params, old)]
+    module.adam_slots = [
+        compact(p, slot, optimizer, on_device, live.tolist(), module.n_members)
+        for p, slot in zip(params, old)
+    ]
     optimizer.param_groups[0]["params"] = [b for slot in module.adam_slots for b in slot.buffers]
     module.net.head.retain(on_device)
     module.loss_weights = module.loss_weights.index_select(0, on_device)

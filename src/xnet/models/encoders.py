@@ -13,7 +13,7 @@ config; trainer, datamodule and predict need no change.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -37,13 +37,21 @@ class SequenceCNN(Encoder):
     """A small 1-D CNN over a binned sequence (a light curve): one convolution, ReLU, mean over
     time. The members are the groups of one grouped convolution, so a stack costs one kernel."""
 
-    def __init__(self, n_members: int = 1, channels: int = 8, kernel_size: int = 5, in_channels: int = 1):
+    def __init__(
+        self, n_members: int = 1, channels: int = 8, kernel_size: int = 5, in_channels: int = 1
+    ):
         super().__init__()
-        self.n_members, self.in_channels, self.out_features = int(n_members), int(in_channels), int(channels)
+        self.n_members, self.in_channels, self.out_features = (
+            int(n_members),
+            int(in_channels),
+            int(channels),
+        )
         bound = 1 / math.sqrt(self.in_channels * int(kernel_size))  # nn.Conv1d's initialisation
         shape = (self.n_members, self.out_features, self.in_channels, int(kernel_size))
         self.weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(self.n_members, self.out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(
+            torch.empty(self.n_members, self.out_features).uniform_(-bound, bound)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:  # (members, rows, length): one channel
@@ -51,7 +59,9 @@ class SequenceCNN(Encoder):
         members, rows, channels, length = x.shape
         h = x.transpose(0, 1).reshape(rows, members * channels, length)
         weight = self.weight.reshape(members * self.out_features, channels, -1)
-        h = F.conv1d(h, weight, self.bias.reshape(-1), padding=weight.shape[-1] // 2, groups=members)
+        h = F.conv1d(
+            h, weight, self.bias.reshape(-1), padding=weight.shape[-1] // 2, groups=members
+        )
         h = torch.relu(h).mean(-1)  # (rows, members * out)
         return h.view(rows, members, self.out_features).transpose(0, 1)
 
@@ -68,8 +78,12 @@ def build_encoders(specs: Mapping | None, n_members: int = 1) -> nn.ModuleDict:
         try:
             cls = get_class(target)
         except Exception as err:
-            raise XnetError(f"model.encoders.{name}: cannot import {target!r} ({str(err).splitlines()[0]})") from None
+            raise XnetError(
+                f"model.encoders.{name}: cannot import {target!r} ({str(err).splitlines()[0]})"
+            ) from None
         if not (isinstance(cls, type) and issubclass(cls, Encoder)):
-            raise XnetError(f"model.encoders.{name}: {target!r} is not an xnet.models.encoders.Encoder")
+            raise XnetError(
+                f"model.encoders.{name}: {target!r} is not an xnet.models.encoders.Encoder"
+            )
         encoders[str(name)] = cls(n_members=n_members, **spec)
     return encoders

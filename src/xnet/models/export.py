@@ -18,9 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -95,13 +95,22 @@ class NumpyScaler:
         stats = np.asarray(state["impute_statistics"], float)
         if not np.isfinite(stats).all():
             return None  # scikit-learn's imputer drops/keeps empty features its own way: use it
-        lo, hi = np.asarray(state["minmax_data_min"], float), np.asarray(state["minmax_data_max"], float)
+        lo, hi = (
+            np.asarray(state["minmax_data_min"], float),
+            np.asarray(state["minmax_data_max"], float),
+        )
         span = hi - lo
         span[span < 10 * np.finfo(float).eps] = 1.0  # scikit-learn's _handle_zeros_in_scale
         mm_scale = 1.0 / span
         scale = np.asarray(state["standard_scale"], float)
-        return cls(stats, np.asarray(state["power_lambdas"], float), np.asarray(state["standard_mean"], float),
-                   np.where(scale == 0, 1.0, scale), mm_scale, -lo * mm_scale)
+        return cls(
+            stats,
+            np.asarray(state["power_lambdas"], float),
+            np.asarray(state["standard_mean"], float),
+            np.where(scale == 0, 1.0, scale),
+            mm_scale,
+            -lo * mm_scale,
+        )
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -154,9 +163,20 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
                 found.setdefault(int(match[1]), {})[match[2]] = value
             elif key != "temperature":
                 return None
-        layers = [(np.ascontiguousarray(found[i]["weight"].T, np.float32), found[i]["bias"].astype(np.float32)) for i in sorted(found)]
-        model = NumpyModel(layers, float(arrays.get("temperature", 1.0)), list(hp["class_names"]),
-                           hp.get("class_prior"), float(hp.get("prior_power") or 0.0))
+        layers = [
+            (
+                np.ascontiguousarray(found[i]["weight"].T, np.float32),
+                found[i]["bias"].astype(np.float32),
+            )
+            for i in sorted(found)
+        ]
+        model = NumpyModel(
+            layers,
+            float(arrays.get("temperature", 1.0)),
+            list(hp["class_names"]),
+            hp.get("class_prior"),
+            float(hp.get("prior_power") or 0.0),
+        )
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
         return None
     return meta, model

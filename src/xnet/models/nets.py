@@ -19,7 +19,14 @@ FEATURES = "features"
 class MLP(nn.Module):
     """`depth` hidden layers of `hidden` ReLU units; returns logits (softmax lives in the loss)."""
 
-    def __init__(self, n_features: int, n_classes: int, hidden: int = 30, depth: int = 2, dropout: float = 0.0):
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        hidden: int = 30,
+        depth: int = 2,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         width = n_features
@@ -66,13 +73,17 @@ class StackedMLP(nn.Module):
         self.biases = nn.ParameterList([nn.Parameter(torch.zeros(m, 1, o)) for _, o in shapes])
         keep = torch.tensor([1.0 - d for d in self.dropouts]).view(m, 1, 1)
         self.register_buffer("keep", keep, persistent=False)
-        self.n_stacked = m  # members at construction; `hiddens`, `dropouts` and `k` always count these
+        self.n_stacked = (
+            m  # members at construction; `hiddens`, `dropouts` and `k` always count these
+        )
         self.live: torch.Tensor | None = None  # their numbers, once some have retired (`retain`)
         with torch.no_grad():
             for k, seed in enumerate(seeds or [0] * m):
                 torch.manual_seed(int(seed))
                 member = MLP(n_features, n_classes, self.hiddens[k], depth, self.dropouts[k])
-                for layer, linear in enumerate(l for l in member.layers if isinstance(l, nn.Linear)):
+                for layer, linear in enumerate(
+                    l for l in member.layers if isinstance(l, nn.Linear)
+                ):
                     out_features, in_features = linear.weight.shape
                     self.weights[layer][k, :in_features, :out_features] = linear.weight.T
                     self.biases[layer][k, 0, :out_features] = linear.bias
@@ -100,25 +111,39 @@ class StackedMLP(nn.Module):
         """Keep only the members at these positions of the current stack in the per-member buffers
         (`xnet.models.compaction` slices the parameters and their optimizer state)."""
         positions = positions.to(self.keep.device)
-        live = self.live if self.live is not None else torch.arange(self.n_stacked, device=self.keep.device)
+        live = (
+            self.live
+            if self.live is not None
+            else torch.arange(self.n_stacked, device=self.keep.device)
+        )
         self.live, self.keep = live[positions], self.keep[positions]
 
-    def member_state_dict(self, k: int, source: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def member_state_dict(
+        self, k: int, source: list[torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
         """Member k as the state dict of its own `MLP` (from `source`, a snapshot of
         `list(self.parameters())`, when given; a stack that members have left holds only its live
         ones, so then `source` must be a full-size snapshot)."""
         if source is None and self.live is not None:
-            raise ValueError("members have retired from this stack: pass a full-size snapshot as source")
+            raise ValueError(
+                "members have retired from this stack: pass a full-size snapshot as source"
+            )
         params = source if source is not None else [p.detach() for p in self.parameters()]
         n_layers = len(self.weights)
         weights, biases = params[:n_layers], params[n_layers:]
-        reference = MLP(self.n_features, self.n_classes, self.hiddens[k], self.depth, self.dropouts[k])
+        reference = MLP(
+            self.n_features, self.n_classes, self.hiddens[k], self.depth, self.dropouts[k]
+        )
         state = {}
-        names = [name for name, mod in reference.layers.named_children() if isinstance(mod, nn.Linear)]
+        names = [
+            name for name, mod in reference.layers.named_children() if isinstance(mod, nn.Linear)
+        ]
         for layer, name in enumerate(names):
             linear = reference.layers[int(name)]
             out_features, in_features = linear.weight.shape
-            state[f"layers.{name}.weight"] = weights[layer][k, :in_features, :out_features].T.clone()
+            state[f"layers.{name}.weight"] = weights[layer][
+                k, :in_features, :out_features
+            ].T.clone()
             state[f"layers.{name}.bias"] = biases[layer][k, 0, :out_features].clone()
         return state
 
@@ -134,7 +159,9 @@ def _embedded(features: torch.Tensor, encoders: nn.ModuleDict, inputs) -> torch.
 class MultiInputNet(nn.Module):
     """One network with named inputs: encoders (one member each) in front of an `MLP` head."""
 
-    def __init__(self, n_features: int, n_classes: int, hidden: int, depth: int, dropout: float, encoders):
+    def __init__(
+        self, n_features: int, n_classes: int, hidden: int, depth: int, dropout: float, encoders
+    ):
         super().__init__()
         self.encoders = build_encoders(encoders, n_members=1)
         width = n_features + sum(e.out_features for e in self.encoders.values())
@@ -146,7 +173,14 @@ class MultiInputNet(nn.Module):
         return self.head(x[0])
 
 
-def single_network(n_features: int, n_classes: int, hidden: int = 30, depth: int = 2, dropout: float = 0.0, encoders=None) -> nn.Module:
+def single_network(
+    n_features: int,
+    n_classes: int,
+    hidden: int = 30,
+    depth: int = 2,
+    dropout: float = 0.0,
+    encoders=None,
+) -> nn.Module:
     """The network of one checkpoint: a plain `MLP`, or a `MultiInputNet` with encoders."""
     if encoders:
         return MultiInputNet(n_features, n_classes, hidden, depth, dropout, encoders)
@@ -156,8 +190,16 @@ def single_network(n_features: int, n_classes: int, hidden: int = 30, depth: int
 class StackedInputNet(nn.Module):
     """A stack's network: stacked encoders (if any) in front of a `StackedMLP` head."""
 
-    def __init__(self, n_features: int, n_classes: int, hiddens: list[int], depth: int = 2,
-                 dropouts: list[float] | None = None, seeds: list[int] | None = None, encoders=None):
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        hiddens: list[int],
+        depth: int = 2,
+        dropouts: list[float] | None = None,
+        seeds: list[int] | None = None,
+        encoders=None,
+    ):
         super().__init__()
         self.encoders = build_encoders(encoders, n_members=len(hiddens))
         width = n_features + sum(e.out_features for e in self.encoders.values())
@@ -173,10 +215,14 @@ class StackedInputNet(nn.Module):
             return self.head(inputs[FEATURES])
         return self.head(_embedded(inputs[FEATURES], self.encoders, inputs))
 
-    def member_state_dict(self, k: int, source: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def member_state_dict(
+        self, k: int, source: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
         """Member k as the state dict of its `single_network` (from `source`, a snapshot of
         `named_parameters()`, when given)."""
-        source = source if source is not None else {n: p.detach() for n, p in self.named_parameters()}
+        source = (
+            source if source is not None else {n: p.detach() for n, p in self.named_parameters()}
+        )
         head = [source[f"head.{n}"] for n, _ in self.head.named_parameters()]
         state = self.head.member_state_dict(k, head)
         if not len(self.encoders):
@@ -184,6 +230,8 @@ class StackedInputNet(nn.Module):
         out = {f"head.{key}": value for key, value in state.items()}
         for name, encoder in self.encoders.items():
             prefix = f"encoders.{name}."
-            own = {key[len(prefix):]: value for key, value in source.items() if key.startswith(prefix)}
+            own = {
+                key[len(prefix) :]: value for key, value in source.items() if key.startswith(prefix)
+            }
             out.update({prefix + key: value for key, value in encoder.member_state(own, k).items()})
         return out

@@ -6,7 +6,7 @@ all read them from here; no module repeats the numbers.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 
@@ -33,7 +33,9 @@ def optimizer_settings(model_cfg: Mapping | None = None) -> dict:
 def adam(params, settings: Mapping) -> torch.optim.Adam:
     """Adam with the settings' lr, betas and eps, one parameter group (one fused kernel per step
     where the device has it). The L2 penalty is added to the gradients by the trainer."""
-    kwargs = dict(lr=settings["lr"], betas=(settings["beta1"], settings["beta2"]), eps=settings["eps"])
+    kwargs = dict(
+        lr=settings["lr"], betas=(settings["beta1"], settings["beta2"]), eps=settings["eps"]
+    )
     params = list(params)
     try:
         return torch.optim.Adam(params, fused=True, **kwargs)

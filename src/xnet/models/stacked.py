@@ -9,7 +9,7 @@ inside it under manual optimisation, and metrics are logged once per epoch.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import lightning as L
 import torch
@@ -53,20 +53,37 @@ class StackedClassifier(L.LightningModule):
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.class_names = list(class_names)
-        self.n_members = len(hiddens)  # members at construction; per-member results are indexed by these
-        self.live = torch.arange(self.n_members)  # which of them are still in the live tensors (compaction)
-        self.adam_slots: list | None = None  # how Adam sees the parameters once members have retired
+        self.n_members = len(
+            hiddens
+        )  # members at construction; per-member results are indexed by these
+        self.live = torch.arange(
+            self.n_members
+        )  # which of them are still in the live tensors (compaction)
+        self.adam_slots: list | None = (
+            None  # how Adam sees the parameters once members have retired
+        )
         self.settings = dict(optimizer) if optimizer is not None else optimizer_settings()
         self.stopping = MemberEarlyStopping(self.n_members, **dict(early_stopping or {}))
         self.net = StackedInputNet(
-            n_features, len(self.class_names), list(hiddens), depth, list(dropouts or []) or None,
-            list(seeds or []) or None, encoders,
+            n_features,
+            len(self.class_names),
+            list(hiddens),
+            depth,
+            list(dropouts or []) or None,
+            list(seeds or []) or None,
+            encoders,
         )
-        self.best_params: dict[str, torch.Tensor] = {}  # snapshot per parameter, taken in on_fit_start
-        self.member_loggers: list = [None] * self.n_members  # TensorBoardLogger per member, set by the caller
+        self.best_params: dict[
+            str, torch.Tensor
+        ] = {}  # snapshot per parameter, taken in on_fit_start
+        self.member_loggers: list = [
+            None
+        ] * self.n_members  # TensorBoardLogger per member, set by the caller
         self._log_rows: list = []  # (epoch, members x scalars, written per member), see flush_logs
         self._log_names: list[str] = []
-        self.progress = None  # a live progress bar (xnet.training.progress.StackProgress), set by the caller
+        self.progress = (
+            None  # a live progress bar (xnet.training.progress.StackProgress), set by the caller
+        )
 
     @property
     def best_epoch(self) -> torch.Tensor:
@@ -105,7 +122,9 @@ class StackedClassifier(L.LightningModule):
         width = data.batch_size
         rows_per_step = valid.view(n_live, -1, width).sum(2)
         if bool((rows_per_step == 0).any()):
-            raise RuntimeError("stacked members need the same number of batches per epoch (see stacking.plan_stacks)")
+            raise RuntimeError(
+                "stacked members need the same number of batches per epoch (see stacking.plan_stacks)"
+            )
         full_steps = set((rows_per_step == width).all(0).nonzero().flatten().tolist())
         track = any(self.member_loggers)  # per-epoch train metrics only when someone logs them
         hits = torch.zeros(n_live, n_classes, device=self.device)
@@ -150,11 +169,17 @@ class StackedClassifier(L.LightningModule):
         ce = F.cross_entropy(logits.transpose(1, 2), data.y_val, reduction="none")
         w = torch.gather(self.loss_weights, 1, data.y_val) * data.val_mask
         values = {"val/loss": (ce * w).sum(1) / w.sum(1).clamp_min(1e-12)}
-        if any(self.member_loggers) or self.stopping.monitor != "val/loss":  # skip the confusion matrices when unused
-            cm = confusion_matrices(logits.argmax(2), data.y_val, data.val_mask, len(self.class_names))
+        if (
+            any(self.member_loggers) or self.stopping.monitor != "val/loss"
+        ):  # skip the confusion matrices when unused
+            cm = confusion_matrices(
+                logits.argmax(2), data.y_val, data.val_mask, len(self.class_names)
+            )
             val = headline_from_confusion(cm)
             values.update({f"val/{k}": v for k, v in val.items() if k != "recall"})
-            values.update({f"val/acc_{c}": val["recall"][:, i] for i, c in enumerate(self.class_names)})
+            values.update(
+                {f"val/acc_{c}": val["recall"][:, i] for i, c in enumerate(self.class_names)}
+            )
         return values
 
     @torch.no_grad()
@@ -176,11 +201,15 @@ class StackedClassifier(L.LightningModule):
         if any(self.member_loggers) and (epoch % every == 0 or self.trainer.should_stop):
             self._log_epoch(epoch, data, hits, loss_sum, values, newly)
         if self.hparams.retire and newly.any() and not self.stopping.all_stopped:
-            still = with_passengers(~self.stopping.stopped[self.live], 2 if len(self.net.encoders) else 1)
+            still = with_passengers(
+                ~self.stopping.stopped[self.live], 2 if len(self.net.encoders) else 1
+            )
             if not still.all():
                 retire(self, still)
 
-    def _log_epoch(self, epoch: int, data, hits, loss_sum, values: dict, newly: torch.Tensor) -> None:
+    def _log_epoch(
+        self, epoch: int, data, hits, loss_sum, values: dict, newly: torch.Tensor
+    ) -> None:
         """One row of scalars per member still training (or stopping now), kept in memory (on the
         device, no synchronisation) and written to each member's logger by `flush_logs` at the end
         of the fit: TensorBoard's per-scalar cost is paid once, in bulk, not every epoch."""
@@ -188,13 +217,17 @@ class StackedClassifier(L.LightningModule):
         table = {
             "train/loss": loss_sum / data.n_train.float(),
             "train/accuracy": hits.sum(1) / data.n_train.float(),
-            "train/balanced_accuracy": (hits / self.train_support.clamp_min(1) * train_present).sum(1)
+            "train/balanced_accuracy": (hits / self.train_support.clamp_min(1) * train_present).sum(
+                1
+            )
             / train_present.sum(1).clamp_min(1),
             **values,
         }
         self._log_names = list(table)
         writing = ~self.stopping.stopped | newly
-        rows = widen(torch.stack([table[n] for n in self._log_names], dim=1), self.live, self.n_members)
+        rows = widen(
+            torch.stack([table[n] for n in self._log_names], dim=1), self.live, self.n_members
+        )
         self._log_rows.append((epoch, rows, writing))
 
     def flush_logs(self) -> None:

@@ -43,7 +43,7 @@ class TreeMember:
     weight: float
     test: np.ndarray
     oob: dict[int, np.ndarray]  # training row -> probability from a model that did not train on it
-    arrays: "TreeArrays"
+    arrays: TreeArrays
 
     def blend(self, proba: np.ndarray, tree_proba: np.ndarray) -> np.ndarray:
         return (1.0 - self.weight) * proba + self.weight * tree_proba
@@ -52,8 +52,15 @@ class TreeMember:
         return self.blend(proba, np.stack([self.oob[int(r)] for r in rows]))
 
 
-def fit_member(x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, n_classes: int,
-               weight: float, seed: int) -> TreeMember:
+def fit_member(
+    x: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    n_classes: int,
+    weight: float,
+    seed: int,
+) -> TreeMember:
     """The tree member of one outer split: fitted on `train` rows only (test rows never seen)."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -65,8 +72,12 @@ def fit_member(x: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray
         inner = make_model(seed).fit(x[train[fit_rows]], y[train[fit_rows]])
         for row, p in zip(train[held], full_proba(inner, x[train[held]], n_classes)):
             oob[int(row)] = p
-    return TreeMember(weight=float(weight), test=full_proba(model, x[np.asarray(test)], n_classes),
-                      oob=oob, arrays=export(model, n_classes))
+    return TreeMember(
+        weight=float(weight),
+        test=full_proba(model, x[np.asarray(test)], n_classes),
+        oob=oob,
+        arrays=export(model, n_classes),
+    )
 
 
 @dataclass
@@ -93,7 +104,9 @@ class TreeArrays:
         while not self.leaf[node].all():
             v = x[rows, self.feature[node]]
             go_left = np.where(np.isnan(v), self.missing_left[node], v <= self.threshold[node])
-            node = np.where(self.leaf[node], node, np.where(go_left, self.left[node], self.right[node]))
+            node = np.where(
+                self.leaf[node], node, np.where(go_left, self.left[node], self.right[node])
+            )
         scores = np.tile(self.baseline, (len(x), 1))
         np.add.at(scores.T, self.tree_class, self.value[node].T)
         return scores
@@ -117,7 +130,7 @@ class TreeArrays:
         atomic_write(path, write)
 
     @classmethod
-    def load(cls, path: Path) -> "TreeArrays":
+    def load(cls, path: Path) -> TreeArrays:
         with np.load(path, allow_pickle=False) as f:
             return cls(**{k: (int(f[k]) if k == "n_classes" else f[k]) for k in f.files})
 
@@ -137,9 +150,15 @@ def export(model, n_classes: int) -> TreeArrays:
     shift = np.concatenate([np.full(len(n), o) for n, o in parts])
     return TreeArrays(
         baseline=np.asarray(model._baseline_prediction, dtype=float).ravel(),
-        tree_class=np.asarray(tree_class), root=np.asarray(roots), feature=nodes["feature_idx"].astype(np.int64),
-        threshold=nodes["num_threshold"].astype(float), missing_left=nodes["missing_go_to_left"].astype(bool),
-        left=nodes["left"].astype(np.int64) + shift, right=nodes["right"].astype(np.int64) + shift,
-        leaf=nodes["is_leaf"].astype(bool), value=nodes["value"].astype(float),
-        classes=np.asarray(model.classes_), n_classes=int(n_classes),
+        tree_class=np.asarray(tree_class),
+        root=np.asarray(roots),
+        feature=nodes["feature_idx"].astype(np.int64),
+        threshold=nodes["num_threshold"].astype(float),
+        missing_left=nodes["missing_go_to_left"].astype(bool),
+        left=nodes["left"].astype(np.int64) + shift,
+        right=nodes["right"].astype(np.int64) + shift,
+        leaf=nodes["is_leaf"].astype(bool),
+        value=nodes["value"].astype(float),
+        classes=np.asarray(model.classes_),
+        n_classes=int(n_classes),
     )

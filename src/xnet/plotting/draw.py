@@ -5,7 +5,7 @@ Which figures a run writes, and where, is `xnet.plotting.run_figures`; these onl
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
@@ -32,7 +32,9 @@ def class_colours(classes: Sequence[str]) -> dict[str, tuple]:
     return {c: cmap(i % cmap.N) for i, c in enumerate(classes)}
 
 
-def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str = "", normalize: bool = False):
+def confusion_matrix_figure(
+    cm: np.ndarray, classes: Sequence[str], title: str = "", normalize: bool = False
+):
     """Rows true class, columns predicted; counts, or row-normalised fractions.
 
     Laid out on fixed margins in inches (from the label lengths), not by a layout pass: render it
@@ -41,7 +43,9 @@ def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str =
     cm = np.asarray(cm, dtype=float)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     n = len(classes)
-    row_labels = [f"{c} (N={int(k)})" for c, k in zip(classes, cm.sum(axis=1))]  # sources per true class
+    row_labels = [
+        f"{c} (N={int(k)})" for c, k in zip(classes, cm.sum(axis=1))
+    ]  # sources per true class
     cell = 0.55
     left = 0.45 + 0.075 * max(len(s) for s in row_labels)  # y label and tick labels
     bottom = 0.45 + 0.055 * max(len(c) for c in classes)  # rotated x tick labels and x label
@@ -51,7 +55,9 @@ def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str =
     width, height = left + cell * n + right, bottom + cell * n + top
     fig = plt.figure(figsize=(width, height))
     ax = fig.add_axes((left / width, bottom / height, cell * n / width, cell * n / height))
-    bar = fig.add_axes(((left + cell * n + 0.15) / width, bottom / height, 0.18 / width, cell * n / height))
+    bar = fig.add_axes(
+        ((left + cell * n + 0.15) / width, bottom / height, 0.18 / width, cell * n / height)
+    )
     image = ax.imshow(values, cmap="Blues", vmin=0, aspect="auto")
     fig.colorbar(image, cax=bar)
     ticks = np.arange(n)
@@ -64,7 +70,15 @@ def confusion_matrix_figure(cm: np.ndarray, classes: Sequence[str], title: str =
     for i in range(n):
         for j in range(n):
             text = f"{values[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if values[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if values[i, j] > threshold else "black",
+            )
     return fig
 
 
@@ -74,18 +88,31 @@ def class_shares_figure(counts: Mapping[str, int], title: str = ""):
     values = np.array([counts[c] for c in classes], dtype=float)
     colours = class_colours(classes)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    wedges, _ = ax.pie(values, colors=[colours[c] for c in classes], startangle=90, counterclock=False,
-                       wedgeprops={"linewidth": 0.6, "edgecolor": "white"})
+    wedges, _ = ax.pie(
+        values,
+        colors=[colours[c] for c in classes],
+        startangle=90,
+        counterclock=False,
+        wedgeprops={"linewidth": 0.6, "edgecolor": "white"},
+    )
     total = values.sum()
     labels = [f"{c}: {int(n)} ({100 * n / total:.1f} %)" for c, n in zip(classes, values)]
-    ax.legend(wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    ax.legend(
+        wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False
+    )
     ax.set_title(title or f"class shares ({int(total)} sources)")
     ax.axis("equal")
     fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
-def sky_figure(l_deg: np.ndarray, b_deg: np.ndarray, labels: Sequence[str], classes: Sequence[str], title: str = ""):
+def sky_figure(
+    l_deg: np.ndarray,
+    b_deg: np.ndarray,
+    labels: Sequence[str],
+    classes: Sequence[str],
+    title: str = "",
+):
     """Positions in galactic coordinates, Mollweide projection, l = 0 at the centre increasing to
     the left (the astronomers' convention)."""
     l_wrapped = np.remainder(np.asarray(l_deg, dtype=float) + 180.0, 360.0) - 180.0
@@ -96,22 +123,53 @@ def sky_figure(l_deg: np.ndarray, b_deg: np.ndarray, labels: Sequence[str], clas
     ax = fig.add_subplot(111, projection="mollweide")
     for c in classes:
         at = labels == c
-        ax.scatter(x[at], y[at], s=4, color=colours[c], label=f"{c} ({int(at.sum())})", alpha=0.8, linewidths=0)
+        ax.scatter(
+            x[at],
+            y[at],
+            s=4,
+            color=colours[c],
+            label=f"{c} ({int(at.sum())})",
+            alpha=0.8,
+            linewidths=0,
+        )
     ticks = np.arange(-150, 180, 30)
     ax.set_xticks(np.radians(ticks), [""] * len(ticks))
-    for t in ticks:  # longitude labels below the plane (b = -40 deg), where sources are sparse, not over them
-        ax.text(np.radians(t), np.radians(-40), f"{(-t) % 360}°", fontsize=7, color="0.35", ha="center", va="center")
+    for t in (
+        ticks
+    ):  # longitude labels below the plane (b = -40 deg), where sources are sparse, not over them
+        ax.text(
+            np.radians(t),
+            np.radians(-40),
+            f"{(-t) % 360}°",
+            fontsize=7,
+            color="0.35",
+            ha="center",
+            va="center",
+        )
     ax.grid(True, lw=0.4, alpha=0.5)
     ax.set_xlabel("galactic longitude l")
     ax.set_ylabel("galactic latitude b")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.28), ncol=min(len(classes), 5), fontsize=8, markerscale=3, frameon=False)
+    ax.legend(
+        loc="lower center",
+        bbox_to_anchor=(0.5, -0.28),
+        ncol=min(len(classes), 5),
+        fontsize=8,
+        markerscale=3,
+        frameon=False,
+    )
     ax.set_title(title or "sky positions (galactic, Mollweide)", pad=14)
     fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
     return fig
 
 
 def hardness_figure(
-    x: np.ndarray, y: np.ndarray, labels: Sequence[str], classes: Sequence[str], x_name: str, y_name: str, title: str = ""
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: Sequence[str],
+    classes: Sequence[str],
+    x_name: str,
+    y_name: str,
+    title: str = "",
 ):
     """One hardness ratio against another, one panel for all classes plus one per class (the study
     found CVs inside the AGN region; per-class panels show overlaps a single scatter hides)."""
@@ -122,8 +180,13 @@ def hardness_figure(
     n = len(classes) + 1
     cols = min(n, 5)
     rows = int(np.ceil(n / cols))
-    width, height = 2.7 * cols, 2.6 * rows + (0.8 if rows == 1 else 0.0)  # one row: room for the y label
-    fig, axes = plt.subplots(rows, cols, figsize=(width, height), sharex=True, sharey=True, squeeze=False)
+    width, height = (
+        2.7 * cols,
+        2.6 * rows + (0.8 if rows == 1 else 0.0),
+    )  # one row: room for the y label
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width, height), sharex=True, sharey=True, squeeze=False
+    )
     axes = axes.ravel()
     # markers as Line2D (one marker path stamped per point), not scatter collections: the same
     # dots (diameter = sqrt of scatter's area) at a fraction of the cost with 10^4 sources per panel
@@ -131,7 +194,9 @@ def hardness_figure(
     for c in classes:
         at = ok & (labels == c)
         axes[0].plot(x[at], y[at], ms=1.7, color=colours[c], alpha=0.6, label=c, **dots)
-    axes[0].set_title("all classes", fontsize=9, y=1.0)  # y given: no title placement pass per panel
+    axes[0].set_title(
+        "all classes", fontsize=9, y=1.0
+    )  # y given: no title placement pass per panel
     axes[0].legend(fontsize=6, markerscale=3, frameon=False, loc="best")
     for ax, c in zip(axes[1:], classes):
         ax.plot(x[ok], y[ok], ms=1.4, color="0.85", **dots)
@@ -144,19 +209,29 @@ def hardness_figure(
         ax.set_xlim(-1.05, 1.05)
         ax.set_ylim(-1.05, 1.05)
     fig.supxlabel(HARDNESS_BANDS.get(x_name, x_name))
-    fig.supylabel(HARDNESS_BANDS.get(y_name, y_name).replace(": ", ":\n"), fontsize=10)  # two lines: fits one row
+    fig.supylabel(
+        HARDNESS_BANDS.get(y_name, y_name).replace(": ", ":\n"), fontsize=10
+    )  # two lines: fits one row
     fig.suptitle(title or f"{y_name} against {x_name}")
     # fixed margins in inches (axis labels, tick labels, titles), not a layout pass over every
     # panel's ticks: render with tight=False, one draw
     left, right, bottom, top, gap_x, gap_y = 1.0, 0.15, 0.8, 0.6, 0.3, 0.4
     panel_w = (width - left - right - gap_x * (cols - 1)) / cols
     panel_h = (height - bottom - top - gap_y * (rows - 1)) / rows
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
-                        wspace=gap_x / panel_w, hspace=gap_y / panel_h)
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=gap_x / panel_w,
+        hspace=gap_y / panel_h,
+    )
     return fig
 
 
-def feature_histograms_figure(values: np.ndarray, names: Sequence[str], title: str = "", bins: int = 40):
+def feature_histograms_figure(
+    values: np.ndarray, names: Sequence[str], title: str = "", bins: int = 40
+):
     """One histogram per feature column (NaNs left out, their share in the panel title).
 
     Counts come from `np.histogram` and are drawn as one filled step outline per panel (`stairs`),
@@ -168,8 +243,14 @@ def feature_histograms_figure(values: np.ndarray, names: Sequence[str], title: s
     rows = int(np.ceil(n / cols))
     width, height = 2.3 * cols, 1.8 * rows + 0.3
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
-    fig.subplots_adjust(left=0.45 / width, right=1 - 0.15 / width, bottom=0.3 / height, top=1 - 0.6 / height,
-                        wspace=0.35, hspace=0.6)
+    fig.subplots_adjust(
+        left=0.45 / width,
+        right=1 - 0.15 / width,
+        bottom=0.3 / height,
+        top=1 - 0.6 / height,
+        wspace=0.35,
+        hspace=0.6,
+    )
     axes = axes.ravel()
     for i, (ax, name) in enumerate(zip(axes, names)):
         column = values[:, i]
@@ -179,7 +260,11 @@ def feature_histograms_figure(values: np.ndarray, names: Sequence[str], title: s
             ax.stairs(counts, edges, fill=True, color="tab:blue", alpha=0.8)
         missing = 1 - len(finite) / max(len(column), 1)
         # y given: the title sits where it would, without a placement pass over each panel's ticks
-        ax.set_title(f"{name}" + (f" ({100 * missing:.0f} % missing)" if missing > 0 else ""), fontsize=7, y=1.0)
+        ax.set_title(
+            f"{name}" + (f" ({100 * missing:.0f} % missing)" if missing > 0 else ""),
+            fontsize=7,
+            y=1.0,
+        )
         ax.tick_params(labelsize=6)
         ax.locator_params(axis="x", nbins=4)
         ax.locator_params(axis="y", nbins=3)
@@ -201,7 +286,9 @@ def missing_values_figure(table: pd.DataFrame, title: str = ""):
     return fig
 
 
-def accuracy_vs_width_figure(widths: Sequence[float], curves: Mapping[str, Sequence[float]], title: str = ""):
+def accuracy_vs_width_figure(
+    widths: Sequence[float], curves: Mapping[str, Sequence[float]], title: str = ""
+):
     """The study's model-choice plot: accuracy against neurons per hidden layer, log axis."""
     order = np.argsort(np.asarray(widths, dtype=float))
     widths = np.asarray(widths, dtype=float)[order]
@@ -215,7 +302,9 @@ def accuracy_vs_width_figure(widths: Sequence[float], curves: Mapping[str, Seque
     ax.set_xlabel("neurons per hidden layer")
     ax.set_ylabel("accuracy")
     ax.grid(True, which="both", lw=0.4, alpha=0.5)
-    if len(curves) > 3:  # one set of curves per combination of the other varying overrides: legend beside
+    if (
+        len(curves) > 3
+    ):  # one set of curves per combination of the other varying overrides: legend beside
         ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
     else:
         ax.legend()

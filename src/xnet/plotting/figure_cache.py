@@ -47,7 +47,12 @@ def content_key(data: LabelledSet, split: Split) -> str:
     h = hashlib.sha256()
     for module in (draw, run_figures):  # new drawing code draws anew
         h.update(Path(module.__file__).read_bytes())
-    header = [data.catalog.name, list(data.classes), list(data.feature_names), list(data.spec.features)]
+    header = [
+        data.catalog.name,
+        list(data.classes),
+        list(data.feature_names),
+        list(data.spec.features),
+    ]
     h.update(json.dumps(header).encode())
     for array in (data.x, data.y, split.train):
         array = np.ascontiguousarray(array)
@@ -80,7 +85,9 @@ def _draw(folder: Path, data: LabelledSet, split: Split) -> dict[str, str]:
 
 #: data figures being drawn by a child process: (id(data), id(split)) -> (data, split, cache folder,
 #: process); holding data and split keeps their ids from being reused by other objects meanwhile
-_AHEAD: dict[tuple[int, int], tuple[LabelledSet, Split, Path, multiprocessing.process.BaseProcess]] = {}
+_AHEAD: dict[
+    tuple[int, int], tuple[LabelledSet, Split, Path, multiprocessing.process.BaseProcess]
+] = {}
 
 
 def draw_ahead(data: LabelledSet, split: Split) -> None:
@@ -92,7 +99,9 @@ def draw_ahead(data: LabelledSet, split: Split) -> None:
     folder = cache_dir() / content_key(data, split)
     if (folder / MANIFEST).exists():
         return
-    child = multiprocessing.get_context("fork").Process(target=_draw, args=(folder, data, split), daemon=True)
+    child = multiprocessing.get_context("fork").Process(
+        target=_draw, args=(folder, data, split), daemon=True
+    )
     child.start()
     _AHEAD[(id(data), id(split))] = (data, split, folder, child)
 
@@ -105,11 +114,16 @@ def _cache_folder(data: LabelledSet, split: Split) -> Path:
     _, _, folder, child = ahead
     child.join()
     if child.exitcode != 0 and not (folder / MANIFEST).exists():
-        log.warning("the background drawing of the data figures failed (exit code %s); drawing them here", child.exitcode)
+        log.warning(
+            "the background drawing of the data figures failed (exit code %s); drawing them here",
+            child.exitcode,
+        )
     return folder
 
 
-def cached_data_figures(run_dir: Path, data: LabelledSet, split: Split, tb_writer=None) -> dict[str, str]:
+def cached_data_figures(
+    run_dir: Path, data: LabelledSet, split: Split, tb_writer=None
+) -> dict[str, str]:
     """The data figures in `run_dir` (and TensorBoard, under `figures/<name>`), from the cache;
     drawn into the cache first where absent. Returns {figure name: file name}."""
     folder = _cache_folder(data, split)

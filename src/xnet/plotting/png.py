@@ -22,7 +22,9 @@ def png_bytes(fig, dpi: int = 110, tight: bool = True) -> bytes:
     try:
         engine = fig.get_layout_engine()
         if tight and engine is not None and type(engine).__name__ == "TightLayoutEngine":
-            engine.execute(fig)  # lay out once, not again in each of the two draws a tight bbox makes
+            engine.execute(
+                fig
+            )  # lay out once, not again in each of the two draws a tight bbox makes
             fig.set_layout_engine("none")
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     finally:
@@ -50,9 +52,13 @@ def add_png(writer, tag: str, png: bytes, step: int = 0) -> None:
     from tensorboard.compat.proto.summary_pb2 import Summary
 
     width, height = png_size(png)
-    channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(png[25], 4)  # IHDR colour type: grey, RGB, grey+alpha, RGBA
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(
+        png[25], 4
+    )  # IHDR colour type: grey, RGB, grey+alpha, RGBA
     image = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png)
-    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
+    writer._get_file_writer().add_summary(
+        Summary(value=[Summary.Value(tag=tag, image=image)]), step
+    )
 
 
 class Renderer:
@@ -63,10 +69,14 @@ class Renderer:
     submission order. A child that fails is made up for here."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple] = []  # (figure, dpi, tight, path, then, child or None, bytes or None)
+        self.pending: list[
+            tuple
+        ] = []  # (figure, dpi, tight, path, then, child or None, bytes or None)
         self.folder = None
 
-    def submit(self, fig, path: str | Path | None = None, then=None, dpi: int = 110, tight: bool = True) -> None:
+    def submit(
+        self, fig, path: str | Path | None = None, then=None, dpi: int = 110, tight: bool = True
+    ) -> None:
         """Render `fig` (closed afterwards), write it to `path` (if any) and call `then(png)`."""
         from xnet.cores import can_fork, idle_cores
 
@@ -77,11 +87,15 @@ class Renderer:
             if self.folder is None:
                 self.folder = tempfile.TemporaryDirectory(prefix="xnet-figures-")
             target = Path(self.folder.name) / f"{len(self.pending)}.png"
-            child = multiprocessing.get_context("fork").Process(target=_render_to, args=(fig, dpi, tight, target), daemon=True)
+            child = multiprocessing.get_context("fork").Process(
+                target=_render_to, args=(fig, dpi, tight, target), daemon=True
+            )
             child.start()
             from xnet.plotting.draw import plt
 
-            plt.close(fig)  # out of pyplot's registry; the object stays drawable should the child fail
+            plt.close(
+                fig
+            )  # out of pyplot's registry; the object stays drawable should the child fail
             self.pending.append((fig, dpi, tight, path, then, (child, target), None))
         else:
             self.pending.append((None, dpi, tight, path, then, None, png_bytes(fig, dpi, tight)))
@@ -107,7 +121,11 @@ class Renderer:
             if child is not None:
                 process, target = child
                 process.join()
-                png = target.read_bytes() if process.exitcode == 0 and target.exists() else png_bytes(fig, dpi, tight)
+                png = (
+                    target.read_bytes()
+                    if process.exitcode == 0 and target.exists()
+                    else png_bytes(fig, dpi, tight)
+                )
             if path is not None:
                 Path(path).write_bytes(png)
             if then is not None:

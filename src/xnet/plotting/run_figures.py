@@ -9,15 +9,16 @@ confusion matrix in counts and row-normalised. Calibration figures are `xnet.tra
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from xnet.data.catalog import DEC, LABEL, RA
-from xnet.data.labelled import LabelledSet, Split
 from xnet.data.features import DERIVED, compute_feature
+from xnet.data.labelled import LabelledSet, Split
+from xnet.data.preprocessing import fit_scaler, transform
 from xnet.plotting.draw import (
     class_shares_figure,
     confusion_matrix_figure,
@@ -26,7 +27,6 @@ from xnet.plotting.draw import (
     missing_values_figure,
     sky_figure,
 )
-from xnet.data.preprocessing import fit_scaler, transform
 from xnet.plotting.png import Renderer, add_png, save_png
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,9 @@ def galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.nd
     import astropy.units as u
     from astropy.coordinates import SkyCoord
 
-    coords = SkyCoord(ra=np.asarray(ra_deg, float) * u.deg, dec=np.asarray(dec_deg, float) * u.deg, frame="icrs").galactic
+    coords = SkyCoord(
+        ra=np.asarray(ra_deg, float) * u.deg, dec=np.asarray(dec_deg, float) * u.deg, frame="icrs"
+    ).galactic
     return coords.l.deg, coords.b.deg
 
 
@@ -60,7 +62,11 @@ def missing_values_table(data: LabelledSet) -> pd.DataFrame:
     labels = np.asarray(data.classes, dtype=object)[data.y]
     missing = values.isna().groupby(labels).sum().reindex(data.classes)
     missing.loc["all"] = values.isna().sum()
-    missing.insert(0, "n", pd.Series({**{c: int((labels == c).sum()) for c in data.classes}, "all": len(labels)}))
+    missing.insert(
+        0,
+        "n",
+        pd.Series({**{c: int((labels == c).sum()) for c in data.classes}, "all": len(labels)}),
+    )
     missing.index.name = "class"
     return missing.astype(int)
 
@@ -69,8 +75,20 @@ class FigureWriter:
     """Saves each figure as `<name>.png` in `out_dir` and, with a writer, to TensorBoard; with a
     `renderer` (`xnet.plotting.png.Renderer`) the PNG is written when the renderer finishes."""
 
-    def __init__(self, out_dir: Path, tb_writer=None, tb_prefix: str = "figures", dpi: int = 110, renderer=None):
-        self.out_dir, self.tb_writer, self.tb_prefix, self.dpi = Path(out_dir), tb_writer, tb_prefix, dpi
+    def __init__(
+        self,
+        out_dir: Path,
+        tb_writer=None,
+        tb_prefix: str = "figures",
+        dpi: int = 110,
+        renderer=None,
+    ):
+        self.out_dir, self.tb_writer, self.tb_prefix, self.dpi = (
+            Path(out_dir),
+            tb_writer,
+            tb_prefix,
+            dpi,
+        )
         self.renderer = renderer
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.written: dict[str, str] = {}
@@ -78,17 +96,23 @@ class FigureWriter:
     def __call__(self, name: str, fig, tight: bool = True) -> None:
         path = self.out_dir / f"{name}.png"
         tag = f"{self.tb_prefix}/{name}"
-        to_board = (lambda png: add_png(self.tb_writer, tag, png)) if self.tb_writer is not None else None
+        to_board = (
+            (lambda png: add_png(self.tb_writer, tag, png)) if self.tb_writer is not None else None
+        )
         if self.renderer is not None:
             self.renderer.submit(fig, path, to_board, self.dpi, tight)
         else:
-            png = save_png(fig, path, self.dpi, tight)  # drawn once: the file and TensorBoard get the same bytes
+            png = save_png(
+                fig, path, self.dpi, tight
+            )  # drawn once: the file and TensorBoard get the same bytes
             if to_board is not None:
                 to_board(png)
         self.written[name] = path.name
 
 
-def write_data_figures(out_dir: str | Path, data: LabelledSet, split: Split, tb_writer=None) -> dict[str, str]:
+def write_data_figures(
+    out_dir: str | Path, data: LabelledSet, split: Split, tb_writer=None
+) -> dict[str, str]:
     """The study's figures of the data (class shares, sky, hardness planes, feature histograms
     before and after scaling, missing values and their CSV): they depend on the data, features and
     the split's training rows only, so `xnet.plotting.figure_cache` draws them once per content.
@@ -101,38 +125,75 @@ def write_data_figures(out_dir: str | Path, data: LabelledSet, split: Split, tb_
     frame = data.frame
     name = data.catalog.name
 
-    counts = {c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=len(data.classes)))}
-    save("class_shares", class_shares_figure(counts, title=f"{name}: class shares ({len(data.y)} sources)"))
+    counts = {
+        c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=len(data.classes)))
+    }
+    save(
+        "class_shares",
+        class_shares_figure(counts, title=f"{name}: class shares ({len(data.y)} sources)"),
+    )
 
     if RA in frame.columns and DEC in frame.columns:
         ok = frame[RA].notna().to_numpy() & frame[DEC].notna().to_numpy()
         if ok.any():
             l_deg, b_deg = galactic(frame[RA].to_numpy()[ok], frame[DEC].to_numpy()[ok])
-            save("sky_galactic", sky_figure(l_deg, b_deg, labels[ok], data.classes, title=f"{name}: sky positions (galactic)"))
+            save(
+                "sky_galactic",
+                sky_figure(
+                    l_deg,
+                    b_deg,
+                    labels[ok],
+                    data.classes,
+                    title=f"{name}: sky positions (galactic)",
+                ),
+            )
 
     source = frame.drop(columns=[LABEL], errors="ignore")
     for x_name, y_name in HARDNESS_PAIRS:
         if available(source, x_name) and available(source, y_name):
             x = compute_feature(source, x_name).to_numpy()
             y = compute_feature(source, y_name).to_numpy()
-            fig = hardness_figure(x, y, labels, data.classes, x_name, y_name, title=f"{name}: {y_name} against {x_name}")
+            fig = hardness_figure(
+                x,
+                y,
+                labels,
+                data.classes,
+                x_name,
+                y_name,
+                title=f"{name}: {y_name} against {x_name}",
+            )
             save(f"hardness_{x_name}_{y_name}", fig, tight=False)  # laid out by the figure itself
 
     x_train = data.x[split.train]
     scaled = transform(fit_scaler(x_train), x_train)
     n_features = len(data.spec.features)
     names = data.feature_names[:n_features]
-    save("features_raw", feature_histograms_figure(x_train[:, :n_features], names, title=f"{name}: training features before scaling"),
-         tight=False)  # laid out by the figure itself
-    save("features_scaled", feature_histograms_figure(
-        scaled[:, :n_features], names, title=f"{name}: after imputation, Yeo-Johnson and min-max scaling (training rows)"
-    ), tight=False)
+    save(
+        "features_raw",
+        feature_histograms_figure(
+            x_train[:, :n_features], names, title=f"{name}: training features before scaling"
+        ),
+        tight=False,
+    )  # laid out by the figure itself
+    save(
+        "features_scaled",
+        feature_histograms_figure(
+            scaled[:, :n_features],
+            names,
+            title=f"{name}: after imputation, Yeo-Johnson and min-max scaling (training rows)",
+        ),
+        tight=False,
+    )
 
     table = missing_values_table(data)
     table.to_csv(out_dir / "missing_values.csv")
-    save("missing_values", missing_values_figure(
-        table.drop(columns="n").div(table["n"].clip(lower=1), axis=0), title=f"{name}: missing share per class and feature"
-    ))
+    save(
+        "missing_values",
+        missing_values_figure(
+            table.drop(columns="n").div(table["n"].clip(lower=1), axis=0),
+            title=f"{name}: missing share per class and feature",
+        ),
+    )
     save.written["missing_values_csv"] = "missing_values.csv"
 
     return save.written
@@ -162,11 +223,23 @@ def write_run_figures(
     save = FigureWriter(run_dir, tb_writer, renderer=Renderer() if own else renderer)
     if confusion_matrix is not None:
         cm = np.asarray(confusion_matrix)
-        save("confusion_counts", confusion_matrix_figure(cm, data.classes, title=f"{confusion_title} confusion matrix (counts)"),
-             tight=False)  # fixed margins
-        save("confusion_normalized", confusion_matrix_figure(
-            cm, data.classes, title=f"{confusion_title} confusion matrix (row-normalised)", normalize=True
-        ), tight=False)
+        save(
+            "confusion_counts",
+            confusion_matrix_figure(
+                cm, data.classes, title=f"{confusion_title} confusion matrix (counts)"
+            ),
+            tight=False,
+        )  # fixed margins
+        save(
+            "confusion_normalized",
+            confusion_matrix_figure(
+                cm,
+                data.classes,
+                title=f"{confusion_title} confusion matrix (row-normalised)",
+                normalize=True,
+            ),
+            tight=False,
+        )
     if cache:
         save.written.update(cached_data_figures(run_dir, data, split, tb_writer))
     else:

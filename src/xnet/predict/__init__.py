@@ -3,6 +3,13 @@
 from xnet.lazy import lazy_exports
 
 # loaded on first use: `python -m xnet.predict --help` imports neither pandas nor pyarrow
-__getattr__ = lazy_exports(__name__, {"main": "xnet.predict.job", "predict": "xnet.predict.job", "probability_column": "xnet.predict.chunks"})
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "main": "xnet.predict.job",
+        "predict": "xnet.predict.job",
+        "probability_column": "xnet.predict.chunks",
+    },
+)
 
 __all__ = ["main", "predict", "probability_column"]

@@ -25,7 +25,13 @@ from xnet.predict.plan import InputPlan
 from xnet.predict.trained_run import TrainedRun
 
 #: prediction columns (the input's id, position and label columns come first, under their own names)
-PRED_CLASS, PRED_PROB, FLAG, ROW, IN_TRAINING = "pred_class", "pred_prob", "flag", "row", "in_training"
+PRED_CLASS, PRED_PROB, FLAG, ROW, IN_TRAINING = (
+    "pred_class",
+    "pred_prob",
+    "flag",
+    "row",
+    "in_training",
+)
 CONFIDENCE = "confidence"
 
 
@@ -33,13 +39,33 @@ def column_meta(plan: InputPlan, classes: list[str]) -> dict[str, tuple[str | No
     """{output column: (unit, description)}, written into FITS (TUNIT/TCOMM) and VOTable outputs."""
     meta: dict[str, tuple[str | None, str]] = {
         ROW: (None, "row number in the input catalog (0-based)"),
-        PRED_CLASS: (None, f"class predicted by xnet: one of {', '.join(classes)}; empty without features"),
-        PRED_PROB: (None, "calibrated probability of the predicted class (mean over the run's networks)"),
-        FLAG: (None, "why the prediction should not be trusted (missing, out_of_range, poor_quality, extended); empty: none"),
-        CONFIDENCE: (None, "score the run's coverage curve ranks by (metrics.json coverage): keep rows above a threshold to cut at a coverage"),
-        "in_training": (None, "true: the source was a training row of the run, its prediction is not a test"),
+        PRED_CLASS: (
+            None,
+            f"class predicted by xnet: one of {', '.join(classes)}; empty without features",
+        ),
+        PRED_PROB: (
+            None,
+            "calibrated probability of the predicted class (mean over the run's networks)",
+        ),
+        FLAG: (
+            None,
+            "why the prediction should not be trusted (missing, out_of_range, poor_quality, extended); empty: none",
+        ),
+        CONFIDENCE: (
+            None,
+            "score the run's coverage curve ranks by (metrics.json coverage): keep rows above a threshold to cut at a coverage",
+        ),
+        "in_training": (
+            None,
+            "true: the source was a training row of the run, its prediction is not a test",
+        ),
     }
-    meta.update({probability_column(c): (None, f"calibrated probability that the source is {c}") for c in classes})
+    meta.update(
+        {
+            probability_column(c): (None, f"calibrated probability that the source is {c}")
+            for c in classes
+        }
+    )
     for column in plan.carried:
         meta[column] = (None, f"column {column} of the input catalog")
     for column, axis in ((plan.ra, "right ascension"), (plan.dec, "declination")):
@@ -57,8 +83,12 @@ def probability_column(cls: str) -> str:
 
 def _as_series(values: np.ndarray, rows: np.ndarray, path: Path, column: str) -> pd.Series:
     if values.ndim != 1:
-        raise XnetError(f"{path}: column '{column}' holds arrays of shape {values.shape[1:]}, not single values; map a scalar column")
-    if values.dtype.kind == "S":  # FITS text: decoded only when a number was expected (for the message)
+        raise XnetError(
+            f"{path}: column '{column}' holds arrays of shape {values.shape[1:]}, not single values; map a scalar column"
+        )
+    if (
+        values.dtype.kind == "S"
+    ):  # FITS text: decoded only when a number was expected (for the message)
         values = np.char.decode(values, "utf-8", "replace").astype(object)
     return pd.Series(values, index=rows, copy=False)
 
@@ -69,7 +99,9 @@ def canonical_frame(chunk: TableChunk, plan: InputPlan, path: Path) -> pd.DataFr
     for canon, column in plan.canonical.items():
         series = _as_series(chunk.columns[column], chunk.rows, path, column)
         try:
-            out[canon] = to_numeric(series, path=path, column=column, canonical=canon).to_numpy(dtype=float)
+            out[canon] = to_numeric(series, path=path, column=column, canonical=canon).to_numpy(
+                dtype=float
+            )
         except (TypeError, ValueError):
             raise XnetError(
                 f"{path}: column '{column}' (feature input '{canon}') has values of type "
@@ -105,7 +137,11 @@ def scale(scaler, x: np.ndarray) -> np.ndarray:
     from xnet.data.preprocessing import transform
 
     name, impute = scaler.steps[0]
-    if name == "impute" and isinstance(impute, SimpleImputer) and not np.isnan(impute.statistics_).any():
+    if (
+        name == "impute"
+        and isinstance(impute, SimpleImputer)
+        and not np.isnan(impute.statistics_).any()
+    ):
         return transform(scaler[1:], np.where(np.isnan(x), impute.statistics_, x))
     return transform(scaler, x)
 
@@ -118,10 +154,14 @@ def member_proba(model, scaled: np.ndarray, batch_size: int) -> np.ndarray:
     import torch
 
     x = torch.from_numpy(scaled)
-    return np.concatenate([model.predict_proba(x[s : s + batch_size]).numpy() for s in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [model.predict_proba(x[s : s + batch_size]).numpy() for s in range(0, len(x), batch_size)]
+    )
 
 
-def predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int, threads: RowThreads | None = None) -> np.ndarray:
+def predict_proba(
+    run: TrainedRun, x: np.ndarray, batch_size: int, threads: RowThreads | None = None
+) -> np.ndarray:
     """Mean over the run's models of the class probabilities of raw (unscaled) feature rows; with
     `threads`, the rows are split between them (the same values: each part is whole batches)."""
     if threads is not None:
@@ -135,7 +175,9 @@ def _predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarra
         total += member_proba(member.model, scale(member.scaler, x), batch_size)
     if len(run.members) > 1:
         total /= len(run.members)
-    if run.trees:  # `ensemble.trees`: the splits' tree members on the raw features, blended as in training
+    if (
+        run.trees
+    ):  # `ensemble.trees`: the splits' tree members on the raw features, blended as in training
         trees = np.mean([t.predict_proba(x) for t in run.trees], axis=0)
         total = ((1.0 - run.tree_weight) * total + run.tree_weight * trees).astype(np.float32)
     return total
@@ -148,7 +190,9 @@ class RowThreads:
 
     def __init__(self, n: int):
         self.n = max(1, int(n))
-        self.pool = ThreadPoolExecutor(self.n - 1, thread_name_prefix="xnet-rows") if self.n > 1 else None
+        self.pool = (
+            ThreadPoolExecutor(self.n - 1, thread_name_prefix="xnet-rows") if self.n > 1 else None
+        )
 
     def map(self, func, x: np.ndarray, batch_size: int) -> np.ndarray:
         batches = -(-len(x) // batch_size)
@@ -179,11 +223,18 @@ class Tally:
     flag_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     y_true: list[np.ndarray] = field(default_factory=list)
     y_pred: list[np.ndarray] = field(default_factory=list)
-    seen: list[np.ndarray] = field(default_factory=list)  # labelled: rows the run trained or validated on
+    seen: list[np.ndarray] = field(
+        default_factory=list
+    )  # labelled: rows the run trained or validated on
     in_training: int = 0
 
     def add(
-        self, best: np.ndarray, usable: np.ndarray, codes: np.ndarray, n_flags: int, truth: np.ndarray | None,
+        self,
+        best: np.ndarray,
+        usable: np.ndarray,
+        codes: np.ndarray,
+        n_flags: int,
+        truth: np.ndarray | None,
         in_training: np.ndarray | None = None,
     ) -> None:
         """One chunk's predicted codes (-1: no prediction), flag codes, rows the run was trained or
@@ -208,7 +259,9 @@ def id_columns(plan: InputPlan) -> list[str]:
     return [c for c in [plan.id, *plan.keep] if c]
 
 
-def training_rows(carried: dict[str, pa.Array], plan: InputPlan, ids: set[str] | None, n: int) -> np.ndarray | None:
+def training_rows(
+    carried: dict[str, pa.Array], plan: InputPlan, ids: set[str] | None, n: int
+) -> np.ndarray | None:
     """Rows whose id (the catalog config's `id`, or one of its `keep_columns`, such as 4XMM's
     IAUNAME; as written to the output) is among the run's training and validation ids; None when
     that cannot be known."""
@@ -222,7 +275,13 @@ def training_rows(carried: dict[str, pa.Array], plan: InputPlan, ids: set[str] |
 
 
 def predict_chunk(
-    chunk: TableChunk, run: TrainedRun, plan: InputPlan, flags: RowFlags, path: Path, batch_size: int, tally: Tally,
+    chunk: TableChunk,
+    run: TrainedRun,
+    plan: InputPlan,
+    flags: RowFlags,
+    path: Path,
+    batch_size: int,
+    tally: Tally,
     threads: RowThreads | None = None,
 ) -> pa.RecordBatch:
     """Features, probabilities and flags of one chunk, as the output rows (`threads`: see `RowThreads`)."""
@@ -250,16 +309,22 @@ def predict_chunk(
     for column in plan.carried:
         if column in (plan.ra, plan.dec):  # as numbers, whatever the file's type
             series = _as_series(chunk.columns[column], chunk.rows, path, column)
-            columns[column] = pa.array(to_numeric(series, path=path, column=column, canonical=column).to_numpy(dtype=float))
+            columns[column] = pa.array(
+                to_numeric(series, path=path, column=column, canonical=column).to_numpy(dtype=float)
+            )
         else:
             columns[column] = to_arrow(chunk.columns[column])
-    columns[PRED_CLASS] = pa.DictionaryArray.from_arrays(pa.array(best, mask=~usable), pa.array(classes))
+    columns[PRED_CLASS] = pa.DictionaryArray.from_arrays(
+        pa.array(best, mask=~usable), pa.array(classes)
+    )
     columns[PRED_PROB] = pa.array(proba.max(axis=1))  # NaN for rows without features
     # the score metrics.json's coverage curve ranks by (the run's coverage.confidence): keep rows
     # with confidence >= the curve's threshold to cut the catalog at that coverage
     from xnet.training.coverage import run_confidence
 
-    columns[CONFIDENCE] = pa.array(np.where(usable, run_confidence(run, proba, np.clip(best, 0, None)), np.nan))
+    columns[CONFIDENCE] = pa.array(
+        np.where(usable, run_confidence(run, proba, np.clip(best, 0, None)), np.nan)
+    )
     for k, cls in enumerate(classes):
         columns[probability_column(cls)] = pa.array(proba[:, k])
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
@@ -268,6 +333,9 @@ def predict_chunk(
 
     truth = None
     if plan.label:  # codes of the model's classes, -1 for any other label
-        truth = pd.Categorical(labels_of(chunk.columns[plan.label], plan.data_cfg.get("label_map"), path, plan.label), categories=classes).codes.astype(np.int64)
+        truth = pd.Categorical(
+            labels_of(chunk.columns[plan.label], plan.data_cfg.get("label_map"), path, plan.label),
+            categories=classes,
+        ).codes.astype(np.int64)
     tally.add(best, usable, codes, len(flags.vocabulary), truth, in_training)
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))

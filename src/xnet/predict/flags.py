@@ -16,8 +16,8 @@ Flagged rows keep their probabilities. Flags are codes into a vocabulary that gr
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -33,15 +33,23 @@ class TrainingStats:
     high: np.ndarray
 
     @classmethod
-    def from_states(cls, states: Sequence[Mapping], features: Sequence[str]) -> TrainingStats | None:
+    def from_states(
+        cls, states: Sequence[Mapping], features: Sequence[str]
+    ) -> TrainingStats | None:
         """From checkpoints' `XrayDataModule` states; None when they predate these statistics."""
         if not all("train_missing_fraction" in s for s in states):
             return None
         rows = [[list(s["feature_names"]).index(f) for f in features] for s in states]
         pick = lambda key: np.array([np.asarray(s[key], float)[r] for s, r in zip(states, rows)])  # noqa: E731
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a feature missing on every training row
-            return cls(pick("train_missing_fraction").mean(0), np.nanmin(pick("train_min"), 0), np.nanmax(pick("train_max"), 0))
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # a feature missing on every training row
+            return cls(
+                pick("train_missing_fraction").mean(0),
+                np.nanmin(pick("train_min"), 0),
+                np.nanmax(pick("train_max"), 0),
+            )
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,12 @@ class FlagRules:
     @classmethod
     def from_config(cls, cfg: Mapping) -> FlagRules:
         value = lambda key: None if cfg.get(key) is None else float(cfg[key])  # noqa: E731
-        return cls(value("missing_below"), value("range_margin"), value("max_sum_flag"), value("max_extent"))
+        return cls(
+            value("missing_below"),
+            value("range_margin"),
+            value("max_sum_flag"),
+            value("max_extent"),
+        )
 
 
 class RowFlags:
@@ -69,7 +82,11 @@ class RowFlags:
         self._index = {"": 0}
         n = len(self.features)
         never = np.zeros(n, bool)
-        self.check_missing = never if stats is None or rules.missing_below is None else stats.missing_fraction < rules.missing_below
+        self.check_missing = (
+            never
+            if stats is None or rules.missing_below is None
+            else stats.missing_fraction < rules.missing_below
+        )
         if stats is None or rules.range_margin is None:
             self.low, self.high = np.full(n, -np.inf), np.full(n, np.inf)
         else:
@@ -86,9 +103,19 @@ class RowFlags:
         usable = ~missing.all(axis=1)
         with np.errstate(invalid="ignore"):
             outside = (x < self.low) | (x > self.high)
-            quality = sum_flag > self.rules.max_sum_flag if sum_flag is not None and self.rules.max_sum_flag is not None else np.zeros(n, bool)
-            extended = extent > self.rules.max_extent if extent is not None and self.rules.max_extent is not None else np.zeros(n, bool)
-        bits = np.column_stack([~usable, missing & self.check_missing & usable[:, None], outside, quality, extended])
+            quality = (
+                sum_flag > self.rules.max_sum_flag
+                if sum_flag is not None and self.rules.max_sum_flag is not None
+                else np.zeros(n, bool)
+            )
+            extended = (
+                extent > self.rules.max_extent
+                if extent is not None and self.rules.max_extent is not None
+                else np.zeros(n, bool)
+            )
+        bits = np.column_stack(
+            [~usable, missing & self.check_missing & usable[:, None], outside, quality, extended]
+        )
         flagged = bits.any(axis=1)
         codes = np.zeros(n, np.int32)
         if flagged.any():
@@ -108,7 +135,9 @@ class RowFlags:
         if missing.any():
             reasons.append("missing:" + ",".join(f for f, m in zip(self.features, missing) if m))
         if outside.any():
-            reasons.append("out_of_range:" + ",".join(f for f, o in zip(self.features, outside) if o))
+            reasons.append(
+                "out_of_range:" + ",".join(f for f, o in zip(self.features, outside) if o)
+            )
         if row[-2]:
             reasons.append("poor_quality")
         if row[-1]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import hydra
 import numpy as np
@@ -30,7 +31,9 @@ from xnet.errors import XnetError, exit_on_error
 from xnet.files import write_json
 from xnet.validation import check_override_keys, validate_config
 
-if TYPE_CHECKING:  # the work's modules (pandas, pyarrow, astropy) load in predict(): --help stays light
+if (
+    TYPE_CHECKING
+):  # the work's modules (pandas, pyarrow, astropy) load in predict(): --help stays light
     from xnet.data.tables import TableInfo
     from xnet.predict.chunks import Tally
     from xnet.predict.flags import RowFlags
@@ -41,9 +44,24 @@ log = logging.getLogger(__name__)
 
 
 def _check_names(plan: InputPlan, classes: list[str]) -> None:
-    from xnet.predict.chunks import CONFIDENCE, FLAG, IN_TRAINING, PRED_CLASS, PRED_PROB, ROW, probability_column
+    from xnet.predict.chunks import (
+        CONFIDENCE,
+        FLAG,
+        IN_TRAINING,
+        PRED_CLASS,
+        PRED_PROB,
+        ROW,
+        probability_column,
+    )
 
-    ours = [PRED_CLASS, PRED_PROB, CONFIDENCE, FLAG, IN_TRAINING, *(probability_column(c) for c in classes)] + ([ROW] if plan.id is None else [])
+    ours = [
+        PRED_CLASS,
+        PRED_PROB,
+        CONFIDENCE,
+        FLAG,
+        IN_TRAINING,
+        *(probability_column(c) for c in classes),
+    ] + ([ROW] if plan.id is None else [])
     clash = sorted({c for c in plan.carried if c.lower() in {o.lower() for o in ours}})
     if clash:
         raise XnetError(
@@ -56,7 +74,14 @@ def progress_bar(setting, total: int | None):
     from tqdm import tqdm
 
     disable = {"auto": None, True: False, False: True}.get(setting, None)
-    return tqdm(total=total, unit=" rows", unit_scale=True, disable=disable, desc="xnet.predict", dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        unit=" rows",
+        unit_scale=True,
+        disable=disable,
+        desc="xnet.predict",
+        dynamic_ncols=True,
+    )
 
 
 def predict(cfg: DictConfig | Mapping) -> dict:
@@ -67,10 +92,23 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     from xnet.predict.flags import FlagRules, RowFlags, TrainingStats
     from xnet.predict.plan import FLAG_INPUTS, read_options, resolve_catalog
     from xnet.predict.trained_run import load_run
-    from xnet.predict.writers import TableWriter, check_not_input, check_output, metrics_path as metrics_file, refuse_existing, terminate_as_exit
+    from xnet.predict.writers import (
+        TableWriter,
+        check_not_input,
+        check_output,
+        refuse_existing,
+        terminate_as_exit,
+    )
+    from xnet.predict.writers import (
+        metrics_path as metrics_file,
+    )
 
     started = time.perf_counter()
-    for key, hint in (("run", "a training run directory or .ckpt file"), ("input", "the catalog to classify"), ("output", "a .parquet, .csv, .fits or .vot file")):
+    for key, hint in (
+        ("run", "a training run directory or .ckpt file"),
+        ("input", "the catalog to classify"),
+        ("output", "a .parquet, .csv, .fits or .vot file"),
+    ):
         if not cfg.get(key):
             raise XnetError(f"{key}= is required: pass {key}=<{hint}>")
     validate_config(cfg, "predict")
@@ -92,24 +130,45 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         sys.modules["torch"].set_num_threads(threads)
     stats = TrainingStats.from_states([m.state for m in run.members], run.features)
     if stats is None:
-        log.warning("run %s: checkpoint has no training feature statistics; 'missing' and 'out_of_range' flags are off", run.source)
+        log.warning(
+            "run %s: checkpoint has no training feature statistics; 'missing' and 'out_of_range' flags are off",
+            run.source,
+        )
     flags = RowFlags(run.features, stats, FlagRules.from_config(cfg.get("flags") or {}))
     for canon in FLAG_INPUTS:
         if canon not in plan.flag_inputs:
-            log.info("catalog '%s' maps no '%s' column: no %s flag", plan.name, canon, "poor_quality" if canon == "sum_flag" else "extended")
+            log.info(
+                "catalog '%s' maps no '%s' column: no %s flag",
+                plan.name,
+                canon,
+                "poor_quality" if canon == "sum_flag" else "extended",
+            )
     log.info(
         "%s: %s rows, catalog config '%s'; model: %d classes, %d features (%s)",
-        info.path, f"{info.n_rows:,}" if info.n_rows is not None else "?", plan.name, len(run.classes), len(run.features), ", ".join(run.features),
+        info.path,
+        f"{info.n_rows:,}" if info.n_rows is not None else "?",
+        plan.name,
+        len(run.classes),
+        len(run.features),
+        ", ".join(run.features),
     )
     check_training_ids(run, plan)
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
     meta = column_meta(plan, list(run.classes))
-    from threadpoolctl import threadpool_limits  # BLAS threads only spin against each other on a small MLP
+    from threadpoolctl import (
+        threadpool_limits,
+    )  # BLAS threads only spin against each other on a small MLP
 
     rows = RowThreads(row_threads(cfg.get("workers", "auto")))
-    with threadpool_limits(threads), rows, terminate_as_exit(), TableWriter(output, overwrite, meta) as writer, progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar:
+    with (
+        threadpool_limits(threads),
+        rows,
+        terminate_as_exit(),
+        TableWriter(output, overwrite, meta) as writer,
+        progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar,
+    ):
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
             writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows))
             bar.update(len(chunk.rows))
@@ -121,7 +180,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
                 f"check the columns mapped in catalog config '{plan.name}' (file columns: {', '.join(plan.feature_columns)})"
             )
         min_support = int((cfg.get("report") or {}).get("min_support", 10))
-        metrics = labelled_metrics(tally, run, plan, info, output, min_support) if plan.label else None
+        metrics = (
+            labelled_metrics(tally, run, plan, info, output, min_support) if plan.label else None
+        )
     summary = summarize(tally, run, flags, plan, output, time.perf_counter() - started)
     if metrics is not None:
         report_metrics(metrics, metrics_path)
@@ -147,20 +208,32 @@ def check_training_ids(run: TrainedRun, plan: InputPlan) -> None:
     if run.training_ids is None:
         log.warning(
             "run %s: its checkpoints carry no training/validation ids (trained before xnet recorded them); "
-            "in_training is empty (unknown)%s; retrain to know", run.source,
+            "in_training is empty (unknown)%s; retrain to know",
+            run.source,
             " and the metrics may include rows the model was trained on" if plan.label else "",
         )
     elif not columns:
-        log.warning("catalog '%s' names no id column: in_training is empty (unknown); set `id` in its config", plan.name)
+        log.warning(
+            "catalog '%s' names no id column: in_training is empty (unknown); set `id` in its config",
+            plan.name,
+        )
     else:
-        what = f"any of its {len(run.members)} models (folds or networks)" if len(run.members) > 1 else "its model"
+        what = (
+            f"any of its {len(run.members)} models (folds or networks)"
+            if len(run.members) > 1
+            else "its model"
+        )
         log.info(
             "in_training: rows whose %s is one of the %s ids %s was trained or validated on",
-            " or ".join(columns), f"{len(run.training_ids):,}", what,
+            " or ".join(columns),
+            f"{len(run.training_ids):,}",
+            what,
         )
 
 
-def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, output: Path, seconds: float) -> dict:
+def summarize(
+    tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, output: Path, seconds: float
+) -> dict:
     """Counts per predicted class and per flag reason, logged and returned."""
     from xnet.predict.chunks import id_columns
 
@@ -172,18 +245,36 @@ def summarize(tally: Tally, run: TrainedRun, flags: RowFlags, plan: InputPlan, o
     per_class = {c: int(n) for c, n in zip(run.classes, tally.per_class)}
     log.info(
         "wrote %s rows to %s in %.1f s (%s rows/s); predicted: %s; flagged: %s; in_training: %s",
-        f"{tally.rows:,}", output, seconds, f"{tally.rows / max(seconds, 1e-9):,.0f}",
+        f"{tally.rows:,}",
+        output,
+        seconds,
+        f"{tally.rows / max(seconds, 1e-9):,.0f}",
         ", ".join(f"{c} {n:,}" for c, n in per_class.items()),
         ", ".join(f"{r} {n:,}" for r, n in reasons.items()) or "none",
-        f"{tally.in_training:,}" if run.training_ids is not None and id_columns(plan) else "unknown",
+        f"{tally.in_training:,}"
+        if run.training_ids is not None and id_columns(plan)
+        else "unknown",
     )
     return {
-        "output": str(output), "catalog": plan.name, "rows": tally.rows, "predicted": per_class,
-        "flags": reasons, "no_prediction": tally.rows - tally.usable, "in_training": tally.in_training, "seconds": seconds,
+        "output": str(output),
+        "catalog": plan.name,
+        "rows": tally.rows,
+        "predicted": per_class,
+        "flags": reasons,
+        "no_prediction": tally.rows - tally.usable,
+        "in_training": tally.in_training,
+        "seconds": seconds,
     }
 
 
-def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: TableInfo, output: Path, min_support: int = 10) -> dict | None:
+def labelled_metrics(
+    tally: Tally,
+    run: TrainedRun,
+    plan: InputPlan,
+    info: TableInfo,
+    output: Path,
+    min_support: int = 10,
+) -> dict | None:
     """Training's metrics block on the labelled rows whose class the model knows, that got a
     prediction and that the run did not train on (None, with a warning, when there are none), with
     `warnings` for classes scored on fewer than `min_support` rows and for unknown `in_training`."""
@@ -191,26 +282,36 @@ def labelled_metrics(tally: Tally, run: TrainedRun, plan: InputPlan, info: Table
     from xnet.training.metrics import classification_report
     from xnet.training.sample_size import small_class_warnings
 
-    y_true, y_pred, seen = np.concatenate(tally.y_true), np.concatenate(tally.y_pred), np.concatenate(tally.seen)
+    y_true, y_pred, seen = (
+        np.concatenate(tally.y_true),
+        np.concatenate(tally.y_pred),
+        np.concatenate(tally.seen),
+    )
     known, predicted = y_true >= 0, y_pred >= 0
     scored = known & predicted & ~seen
     if (known & predicted).any() and not scored.any():
         log.warning(
             "%s: every labelled row with a prediction (%d) was in the training or validation part of the run's "
-            "model(s) (in_training); no unseen rows to score, no metrics", info.path, int((known & predicted).sum()),
+            "model(s) (in_training); no unseen rows to score, no metrics",
+            info.path,
+            int((known & predicted).sum()),
         )
         return None
     if not scored.any():
         log.warning(
             "%s: no row of label column '%s' holds one of the model's classes (%s) with usable features; no metrics",
-            info.path, plan.label, ", ".join(run.classes),
+            info.path,
+            plan.label,
+            ", ".join(run.classes),
         )
         return None
     report = classification_report(y_true[scored], y_pred[scored], run.classes)
     known_ids = run.training_ids is not None and bool(id_columns(plan))
     warnings = small_class_warnings([report], min_support, parts=("test",))
     if not known_ids:
-        warnings.append("in_training unknown: the scored rows may include rows the run was trained or validated on")
+        warnings.append(
+            "in_training unknown: the scored rows may include rows the run was trained or validated on"
+        )
     return {
         "dataset": plan.name,
         "input": str(info.path),
@@ -236,11 +337,24 @@ def report_metrics(metrics: dict, path: Path) -> None:
     log.info(
         "metrics on %d %slabelled rows (left out: %d the run was trained or validated on (in_training), %d with a "
         "class the model does not know, %d without usable features): accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
-        metrics["n_test"], "unseen " if metrics["in_training_known"] else "", metrics["n_in_training"], metrics["n_label_not_a_model_class"], metrics["n_no_prediction"],
-        metrics["accuracy"], metrics["balanced_accuracy"], metrics["macro_f1"],
+        metrics["n_test"],
+        "unseen " if metrics["in_training_known"] else "",
+        metrics["n_in_training"],
+        metrics["n_label_not_a_model_class"],
+        metrics["n_no_prediction"],
+        metrics["accuracy"],
+        metrics["balanced_accuracy"],
+        metrics["macro_f1"],
     )
     for cls, row in metrics["per_class"].items():
-        log.info("  %-10s precision %.3f  recall %.3f  f1 %.3f  support %d", cls, row["precision"], row["recall"], row["f1"], row["support"])
+        log.info(
+            "  %-10s precision %.3f  recall %.3f  f1 %.3f  support %d",
+            cls,
+            row["precision"],
+            row["recall"],
+            row["f1"],
+            row["support"],
+        )
     from xnet.predict.writers import write_failed
 
     for line in metrics["warnings"]:

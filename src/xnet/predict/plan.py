@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from xnet.config import compose_data_config, data_config_names
 from xnet.data.features import DERIVED
@@ -26,8 +26,12 @@ class InputPlan:
 
     name: str
     data_cfg: dict
-    canonical: dict[str, str] = field(default_factory=dict)  # canonical -> file column, to read as numbers
-    flag_inputs: dict[str, str] = field(default_factory=dict)  # sum_flag/extent -> file column (subset of canonical)
+    canonical: dict[str, str] = field(
+        default_factory=dict
+    )  # canonical -> file column, to read as numbers
+    flag_inputs: dict[str, str] = field(
+        default_factory=dict
+    )  # sum_flag/extent -> file column (subset of canonical)
     id: str | None = None
     keep: list[str] = field(default_factory=list)
     ra: str | None = None
@@ -71,14 +75,20 @@ def plan_input(name: str, data_cfg: Mapping, info: TableInfo, run: TrainedRun) -
     mapping = {str(k): str(v) for k, v in dict(data_cfg.get("columns") or {}).items()}
     present = {canon: info.find(col) for canon, col in mapping.items()}
     available = {canon for canon, col in present.items() if col}
-    absent = lambda canon: f"'{mapping[canon]}' (for {canon})" if canon in mapping else f"{canon} (not mapped)"  # noqa: E731
+    absent = lambda canon: (
+        f"'{mapping[canon]}' (for {canon})" if canon in mapping else f"{canon} (not mapped)"
+    )  # noqa: E731
 
     needed: list[str] = []
     for feature in run.features:
         if feature in available:
             needed.append(feature)
             continue
-        way = next((needs for needs, _ in DERIVED[feature].ways if set(needs) <= available), None) if feature in DERIVED else None
+        way = (
+            next((needs for needs, _ in DERIVED[feature].ways if set(needs) <= available), None)
+            if feature in DERIVED
+            else None
+        )
         if way is not None:
             needed.extend(way)
             continue
@@ -135,7 +145,9 @@ def resolve_catalog(choice: str | None, info: TableInfo, run: TrainedRun) -> Inp
         if not plan.problems:
             log.info(
                 "catalog: the input has the columns of data config '%s' (not those of the run's '%s'); "
-                "pass catalog=<name> to choose another", name, run.catalog,
+                "pass catalog=<name> to choose another",
+                name,
+                run.catalog,
             )
             return plan
     if own is None:

@@ -28,7 +28,15 @@ from xnet.models.export import NumpyModel, NumpyScaler, read_export
 log = logging.getLogger(__name__)
 
 #: what a checkpoint's XrayDataModule state must hold for prediction
-STATE_KEYS = ("classes", "feature_names", "features", "missing_indicators", "feature_set", "catalog", "scaler")
+STATE_KEYS = (
+    "classes",
+    "feature_names",
+    "features",
+    "missing_indicators",
+    "feature_set",
+    "catalog",
+    "scaler",
+)
 
 
 @dataclass
@@ -51,7 +59,9 @@ class TrainedRun:
     members: list[CheckpointModel]
     data_cfg: dict | None  # the run's data config (.hydra/config.yaml), where found
     confidence: str = "probability"  # the run's coverage.confidence (older runs: the probability)
-    trees: list = field(default_factory=list)  # per split, its tree member (`ensemble.trees`; TreeArrays)
+    trees: list = field(
+        default_factory=list
+    )  # per split, its tree member (`ensemble.trees`; TreeArrays)
     tree_weight: float = 0.0  # w: p = (1 - w) mean(networks) + w mean(trees), as in training
 
     @property
@@ -82,7 +92,11 @@ class TrainedRun:
     def class_prior(self) -> np.ndarray | None:
         """The training class shares, averaged over the run's models (None for old checkpoints)."""
         priors = [m.model.class_prior for m in self.members]
-        return None if any(p is None for p in priors) else np.mean(np.asarray(priors, dtype=float), axis=0)
+        return (
+            None
+            if any(p is None for p in priors)
+            else np.mean(np.asarray(priors, dtype=float), axis=0)
+        )
 
     @cached_property
     def training_ids(self) -> set[str] | None:
@@ -91,7 +105,13 @@ class TrainedRun:
         recorded ids."""
         if any("train_ids" not in m.state for m in self.members):
             return None
-        return {i for m in self.members for key in ("train_ids", "val_ids") for i in m.state.get(key) or () if i is not None}
+        return {
+            i
+            for m in self.members
+            for key in ("train_ids", "val_ids")
+            for i in m.state.get(key) or ()
+            if i is not None
+        }
 
     @property
     def prior_power(self) -> float:
@@ -128,32 +148,50 @@ def load_checkpoint(path: Path) -> CheckpointModel:
     except OSError as err:
         raise XnetError(f"run={path}: cannot be read ({_first_line(err)})") from None
     if kind == "other":
-        raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file); pass a .ckpt written by xnet.train")
+        raise XnetError(
+            f"run={path}: not a checkpoint (corrupt or not a torch file); pass a .ckpt written by xnet.train"
+        )
     try:
         checkpoint = read_checkpoint(path)
     except zipfile.BadZipFile as err:
-        raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})") from None
+        raise XnetError(
+            f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
+        ) from None
     except pickle.UnpicklingError as err:
         if "weights only" not in str(err).lower():  # a damaged pickle, not a refused one
-            raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})") from None
+            raise XnetError(
+                f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
+            ) from None
         raise XnetError(
             f"run={path}: refusing to load a checkpoint holding more than tensors and plain values "
             f"(it could run code): {_first_line(err)}"
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
-        raise XnetError(f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})") from None
+        raise XnetError(
+            f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
+        ) from None
     if isinstance(checkpoint, dict):
         check_compatible(checkpoint, path)
     state = checkpoint.get("XrayDataModule") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS) or "state_dict" not in checkpoint:
-        raise XnetError(f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)")
+    if (
+        not isinstance(state, dict)
+        or any(k not in state for k in STATE_KEYS)
+        or "state_dict" not in checkpoint
+    ):
+        raise XnetError(
+            f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)"
+        )
     extra = (checkpoint.get("hyper_parameters") or {}).get("encoders")
     if extra:
-        raise XnetError(f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict reads catalog features only")
+        raise XnetError(
+            f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict reads catalog features only"
+        )
     try:
         model = Classifier.from_checkpoint(checkpoint)
     except (TypeError, KeyError, RuntimeError, ValueError, XnetError) as err:
-        raise XnetError(f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain") from None
+        raise XnetError(
+            f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain"
+        ) from None
     return CheckpointModel(path=path, model=model, scaler=_scaler(state), state=state)
 
 
@@ -163,12 +201,18 @@ def checkpoints_of(run: Path) -> tuple[list[Path], list[dict]]:
     metrics_path = run / "metrics.json"
     if not metrics_path.exists():
         if (run / "summary.csv").exists():
-            raise XnetError(f"run={run}: is a sweep directory; pass one of its job directories (e.g. {run / '0'})")
-        raise XnetError(f"run={run}: no metrics.json; pass a finished training run directory or a .ckpt file")
+            raise XnetError(
+                f"run={run}: is a sweep directory; pass one of its job directories (e.g. {run / '0'})"
+            )
+        raise XnetError(
+            f"run={run}: no metrics.json; pass a finished training run directory or a .ckpt file"
+        )
     try:
         metrics = json.loads(metrics_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise XnetError(f"{metrics_path}: not valid JSON ({err}); pass a .ckpt file instead") from None
+        raise XnetError(
+            f"{metrics_path}: not valid JSON ({err}); pass a .ckpt file instead"
+        ) from None
     blocks = metrics.get("folds") or [metrics]
     names = [name for b in blocks for name in (b.get("checkpoints") or [b.get("checkpoint")])]
     if not names or not all(names):
@@ -176,7 +220,9 @@ def checkpoints_of(run: Path) -> tuple[list[Path], list[dict]]:
     paths = [run / str(n) for n in names]
     absent = [str(p) for p in paths if not p.exists()]
     if absent:
-        raise XnetError(f"run={run}: checkpoint {', '.join(absent)} named in metrics.json not found")
+        raise XnetError(
+            f"run={run}: checkpoint {', '.join(absent)} named in metrics.json not found"
+        )
     return paths, blocks
 
 
@@ -191,8 +237,10 @@ def tree_members(run: Path, blocks: list[dict]) -> tuple[list, float]:
     weights = {float(t["weight"]) for t in named}
     absent = [str(run / t["checkpoint"]) for t in named if not (run / t["checkpoint"]).exists()]
     if absent or len(weights) != 1:
-        raise XnetError(f"run={run}: tree member {', '.join(absent) or 'weights'} named in metrics.json "
-                        f"{'not found' if absent else 'differ between splits'}; retrain, or pass one .ckpt file")
+        raise XnetError(
+            f"run={run}: tree member {', '.join(absent) or 'weights'} named in metrics.json "
+            f"{'not found' if absent else 'differ between splits'}; retrain, or pass one .ckpt file"
+        )
     return [TreeArrays.load(run / t["checkpoint"]) for t in named], weights.pop()
 
 
@@ -215,7 +263,9 @@ def load_run(source: str | Path) -> TrainedRun:
     """A training run directory (all its checkpoints) or a single .ckpt file."""
     path = Path(str(source)).expanduser()
     if not path.exists():
-        raise XnetError(f"run={path}: not found; pass a training run directory (with metrics.json) or a .ckpt file")
+        raise XnetError(
+            f"run={path}: not found; pass a training run directory (with metrics.json) or a .ckpt file"
+        )
     if path.is_dir():
         (paths, blocks), run_dir = checkpoints_of(path), path
     else:
@@ -224,14 +274,26 @@ def load_run(source: str | Path) -> TrainedRun:
     first = members[0].state
     run = TrainedRun(source=path, members=members, data_cfg=None)
     if run.spec.columns != list(first["feature_names"]):
-        raise XnetError(f"run={path}: checkpoint's feature names {first['feature_names']} do not follow its feature list; retrain")
+        raise XnetError(
+            f"run={path}: checkpoint's feature names {first['feature_names']} do not follow its feature list; retrain"
+        )
     for m in members[1:]:
-        if m.state["classes"] != first["classes"] or m.state["feature_names"] != first["feature_names"]:
-            raise XnetError(f"run={path}: checkpoints {members[0].path.name} and {m.path.name} differ in classes or features")
+        if (
+            m.state["classes"] != first["classes"]
+            or m.state["feature_names"] != first["feature_names"]
+        ):
+            raise XnetError(
+                f"run={path}: checkpoints {members[0].path.name} and {m.path.name} differ in classes or features"
+            )
     if len(members) > 1:
         log.info("run %s: %d fold models; probabilities are their mean", path, len(members))
     run.data_cfg, run.confidence = run_config(run_dir)
     run.trees, run.tree_weight = tree_members(path, blocks)
     if run.trees:
-        log.info("run %s: blends %d tree member(s) at weight %g with its networks, as in training", path, len(run.trees), run.tree_weight)
+        log.info(
+            "run %s: blends %d tree member(s) at weight %g with its networks, as in training",
+            path,
+            len(run.trees),
+            run.tree_weight,
+        )
     return run

@@ -26,7 +26,15 @@ from xnet.files import publish, remove_stale_temporaries, temporary_beside
 
 log = logging.getLogger("xnet.predict.job")
 
-KINDS = {"parquet": "parquet", "pq": "parquet", "csv": "csv", "fits": "fits", "fit": "fits", "fts": "fits", "vot": "votable"}
+KINDS = {
+    "parquet": "parquet",
+    "pq": "parquet",
+    "csv": "csv",
+    "fits": "fits",
+    "fit": "fits",
+    "fts": "fits",
+    "vot": "votable",
+}
 #: written whole at the end by astropy (row count first)
 ASTROPY_KINDS = ("fits", "votable")
 
@@ -34,7 +42,9 @@ ASTROPY_KINDS = ("fits", "votable")
 def output_kind(path: Path) -> str:
     kind = KINDS.get(path.suffix.lower().lstrip("."))
     if kind is None:
-        raise XnetError(f"output={path}: unknown file type '{path.suffix}'; use .parquet, .csv, .fits or .vot")
+        raise XnetError(
+            f"output={path}: unknown file type '{path.suffix}'; use .parquet, .csv, .fits or .vot"
+        )
     return kind
 
 
@@ -51,14 +61,20 @@ def refuse_existing(paths: list[Path], overwrite: bool, output: Path) -> None:
         if existing == [output]:
             raise XnetError(f"output={output}: file exists; pass overwrite=true to replace it")
         names = " and ".join(str(p) for p in existing)
-        raise XnetError(f"output={output}: {names} exist{'s' if len(existing) == 1 else ''}; pass overwrite=true to replace {'it' if len(existing) == 1 else 'them'}")
+        raise XnetError(
+            f"output={output}: {names} exist{'s' if len(existing) == 1 else ''}; pass overwrite=true to replace {'it' if len(existing) == 1 else 'them'}"
+        )
 
 
 def write_failed(path: Path, err: OSError) -> XnetError:
     """A failed write (disk full, file-size limit, ...) as one line naming the output."""
     reason = err.strerror or str(err) or type(err).__name__
-    code = f" [Errno {err.errno}]" if err.errno and f"errno {err.errno}" not in reason.lower() else ""
-    return XnetError(f"output={path}: cannot write it ({reason}{code}); nothing was written, free space or choose another output")
+    code = (
+        f" [Errno {err.errno}]" if err.errno and f"errno {err.errno}" not in reason.lower() else ""
+    )
+    return XnetError(
+        f"output={path}: cannot write it ({reason}{code}); nothing was written, free space or choose another output"
+    )
 
 
 def check_output(path: str | Path) -> Path:
@@ -67,9 +83,13 @@ def check_output(path: str | Path) -> Path:
     path = Path(str(path)).expanduser()
     output_kind(path)
     if path.is_dir():
-        raise XnetError(f"output={path}: is a directory; name a file such as {path / 'predictions.parquet'}")
+        raise XnetError(
+            f"output={path}: is a directory; name a file such as {path / 'predictions.parquet'}"
+        )
     if not path.parent.is_dir():
-        raise XnetError(f"output={path}: directory {path.parent} does not exist; create it or choose another output")
+        raise XnetError(
+            f"output={path}: directory {path.parent} does not exist; create it or choose another output"
+        )
     if not os.access(path.parent, os.W_OK):
         raise XnetError(f"output={path}: directory {path.parent} is not writable")
     return path
@@ -83,13 +103,16 @@ def check_not_input(output: Path, source: str | Path) -> None:
     if not same and output.exists() and source.exists():
         same = os.path.samefile(output, source)
     if same:
-        raise XnetError(f"output={output}: is the input catalog {source}; choose another output file (overwrite=true never replaces the input)")
+        raise XnetError(
+            f"output={output}: is the input catalog {source}; choose another output file (overwrite=true never replaces the input)"
+        )
 
 
 @contextlib.contextmanager
 def terminate_as_exit():
     """While predicting, SIGTERM ends the process as an exception does (exit status 143), so that
     the partial output is removed on the way out."""
+
     def handler(signum, frame):
         import sys
 
@@ -108,7 +131,12 @@ def terminate_as_exit():
 
 
 def _decoded_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type) for f in schema])
+    return pa.schema(
+        [
+            pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+            for f in schema
+        ]
+    )
 
 
 def _decoded(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -121,7 +149,12 @@ class TableWriter:
     """`with TableWriter(path, overwrite) as w: w.write(batch)`; the file appears when the block ends
     without an exception."""
 
-    def __init__(self, path: Path, overwrite: bool = False, meta: dict[str, tuple[str | None, str]] | None = None):
+    def __init__(
+        self,
+        path: Path,
+        overwrite: bool = False,
+        meta: dict[str, tuple[str | None, str]] | None = None,
+    ):
         """`meta`: {column: (unit or None, description)} for FITS and VOTable outputs."""
         self.path, self.overwrite, self.meta = Path(path), overwrite, dict(meta or {})
         self.kind = output_kind(self.path)
@@ -182,7 +215,9 @@ class TableWriter:
             import pyarrow.parquet as pq
 
             dictionary = [f.name for f in self.schema if pa.types.is_dictionary(f.type)]
-            self._writer = pq.ParquetWriter(self.tmp, self.schema, compression="snappy", use_dictionary=dictionary)
+            self._writer = pq.ParquetWriter(
+                self.tmp, self.schema, compression="snappy", use_dictionary=dictionary
+            )
         elif self.kind == "csv":
             from pyarrow import csv
 
@@ -226,16 +261,26 @@ class TableWriter:
         columns = {}
         for name in table.column_names:
             column = table.column(name)
-            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_binary(column.type):
+            if (
+                pa.types.is_string(column.type)
+                or pa.types.is_large_string(column.type)
+                or pa.types.is_binary(column.type)
+            ):
                 values = column.fill_null("").to_numpy(zero_copy_only=False).astype(str)
                 if self.kind == "fits":
                     values = np.char.encode(values, "utf-8") if len(values) else np.array([], "S1")
                 columns[name] = values
-            elif pa.types.is_boolean(column.type) and column.null_count:  # FITS logicals have no null: 0/1 with TNULL -1
+            elif (
+                pa.types.is_boolean(column.type) and column.null_count
+            ):  # FITS logicals have no null: 0/1 with TNULL -1
                 from astropy.table import MaskedColumn
 
                 mask = column.is_null().to_numpy(zero_copy_only=False)
-                columns[name] = MaskedColumn(column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int16), mask=mask, fill_value=-1)
+                columns[name] = MaskedColumn(
+                    column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int16),
+                    mask=mask,
+                    fill_value=-1,
+                )
             else:
                 columns[name] = column.to_numpy()
         out = Table(columns)
@@ -248,7 +293,9 @@ class TableWriter:
         from astropy.io import fits
 
         hdu = fits.table_to_hdu(out)
-        for i, name in enumerate(out.colnames, start=1):  # TCOMMn: the column description TOPCAT shows
+        for i, name in enumerate(
+            out.colnames, start=1
+        ):  # TCOMMn: the column description TOPCAT shows
             if out[name].description:
                 hdu.header[f"TCOMM{i}"] = out[name].description
         hdu.writeto(self.tmp, overwrite=True)
@@ -265,4 +312,3 @@ class TableWriter:
                 raise
         else:
             self.abort()
-

@@ -7,7 +7,13 @@ from sklearn.neural_network import MLPClassifier
 from xnet.models.optim import study_settings
 
 
-def study_mlp(hidden: int | None = None, seed: int = 1, max_epochs: int = 600, early_stopping: bool = True, patience: int = 60) -> MLPClassifier:
+def study_mlp(
+    hidden: int | None = None,
+    seed: int = 1,
+    max_epochs: int = 600,
+    early_stopping: bool = True,
+    patience: int = 60,
+) -> MLPClassifier:
     """scikit-learn's MLPClassifier with the study's hyperparameters, read from conf/model/mlp.yaml
     (the values xnet trains with): `depth` ReLU layers of `hidden` units, Adam with its lr, betas
     and eps, L2 alpha, batch min(batch_size, n); early stopping on a 10 % validation split with
@@ -27,7 +33,9 @@ def study_mlp(hidden: int | None = None, seed: int = 1, max_epochs: int = 600, e
         epsilon=float(m["eps"]),
         early_stopping=early_stopping,
         validation_fraction=0.1,
-        n_iter_no_change=patience if early_stopping else max_epochs + 1,  # never stop early when timing
+        n_iter_no_change=patience
+        if early_stopping
+        else max_epochs + 1,  # never stop early when timing
         tol=1e-4 if early_stopping else 0.0,
         max_iter=max_epochs,
         shuffle=True,

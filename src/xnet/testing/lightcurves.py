@@ -9,13 +9,21 @@ import pandas as pd
 from xnet.data.catalog import LABEL
 
 
-def synthetic_lightcurves(frame: pd.DataFrame, length: int = 32, noise: float = 0.5, seed: int = 0) -> np.ndarray:
+def synthetic_lightcurves(
+    frame: pd.DataFrame, length: int = 32, noise: float = 0.5, seed: int = 0
+) -> np.ndarray:
     """(sources, length) float32: a sinusoid of random phase on a level set by the source's class
     (its rank among the sorted class names), plus Gaussian noise."""
     rng = np.random.default_rng(seed)
     classes = sorted(frame[LABEL].unique())
-    level = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(float)
+    level = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(
+        float
+    )
     t = np.linspace(0, 2 * np.pi, int(length))
     phase = rng.uniform(0, 2 * np.pi, size=(len(frame), 1))
-    curves = level[:, None] + np.sin(t[None, :] + phase) + noise * rng.normal(size=(len(frame), int(length)))
+    curves = (
+        level[:, None]
+        + np.sin(t[None, :] + phase)
+        + noise * rng.normal(size=(len(frame), int(length)))
+    )
     return curves.astype(np.float32)

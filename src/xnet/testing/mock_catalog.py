@@ -21,16 +21,37 @@ RATE_PER_FLUX = 1.0e11
 
 # (column, FITS format) in the order of the official slim catalog's source-level columns
 SLIM_COLUMNS = (
-    [("SRCID", "K"), ("IAUNAME", "21A"), ("SC_RA", "D"), ("SC_DEC", "D"), ("SC_POSERR", "E"), ("SC_DET_ML", "E")]
+    [
+        ("SRCID", "K"),
+        ("IAUNAME", "21A"),
+        ("SC_RA", "D"),
+        ("SC_DEC", "D"),
+        ("SC_POSERR", "E"),
+        ("SC_DET_ML", "E"),
+    ]
     + [(f"SC_EP_{b}_FLUX{e}", "E") for b in (1, 2, 3, 4, 5, 8, 9) for e in ("", "_ERR")]
     + [(f"SC_HR{i}{e}", "E") for i in (1, 2, 3, 4) for e in ("", "_ERR")]
-    + [("SC_EXTENT", "E"), ("SC_EXT_ML", "E"), ("SC_CHI2PROB", "D"), ("SC_FVAR", "E"), ("SC_FVARERR", "E")]
+    + [
+        ("SC_EXTENT", "E"),
+        ("SC_EXT_ML", "E"),
+        ("SC_CHI2PROB", "D"),
+        ("SC_FVAR", "E"),
+        ("SC_FVARERR", "E"),
+    ]
     + [("SC_VAR_FLAG", "L"), ("SC_SUM_FLAG", "B"), ("SC_EP_8_FMIN", "E"), ("SC_EP_8_FMIN_ERR", "E")]
     + [("SC_EP_8_FMAX", "E"), ("SC_EP_8_FMAX_ERR", "E"), ("N_DETECTIONS", "I")]
 )
 # detection-level columns of the full catalog that the study used, before the source-level ones
 FULL_DETECTION_COLUMNS = (
-    [("DETID", "K"), ("SRCID", "K"), ("IAUNAME", "21A"), ("OBS_ID", "10A"), ("RA", "D"), ("DEC", "D"), ("POSERR", "E")]
+    [
+        ("DETID", "K"),
+        ("SRCID", "K"),
+        ("IAUNAME", "21A"),
+        ("OBS_ID", "10A"),
+        ("RA", "D"),
+        ("DEC", "D"),
+        ("POSERR", "E"),
+    ]
     + [(f"EP_{b}_FLUX{e}", "E") for b in (1, 2, 3, 4, 5, 8, 9) for e in ("", "_ERR")]
     + [("EP_8_RATE", "E"), ("EP_8_RATE_ERR", "E"), ("EP_8_DET_ML", "E")]
     + [(f"EP_HR{i}{e}", "E") for i in (1, 2, 3, 4) for e in ("", "_ERR")]
@@ -42,14 +63,31 @@ FULL_CAMERA_COLUMNS = [
     (f"{cam}_{b}_{q}", "E")
     for cam in ("PN", "M1", "M2")
     for b in (1, 2, 3, 4, 5, 8, 9)
-    for q in ("FLUX", "FLUX_ERR", "RATE", "RATE_ERR", "CTS", "CTS_ERR", "EXP", "BG", "DET_ML", "VIG")
+    for q in (
+        "FLUX",
+        "FLUX_ERR",
+        "RATE",
+        "RATE_ERR",
+        "CTS",
+        "CTS_ERR",
+        "EXP",
+        "BG",
+        "DET_ML",
+        "VIG",
+    )
 ]
 
 
 def lin_slice() -> pd.DataFrame:
     """The bundled slice's non-empty rows, numeric columns as float."""
-    frame = pd.read_csv(LIN_CSV, na_values=["NaN"], low_memory=False).dropna(how="all").reset_index(drop=True)
-    frame["sc_var_flag"] = frame["sc_var_flag"].map({"t": True, "f": False}).fillna(False).astype(bool)
+    frame = (
+        pd.read_csv(LIN_CSV, na_values=["NaN"], low_memory=False)
+        .dropna(how="all")
+        .reset_index(drop=True)
+    )
+    frame["sc_var_flag"] = (
+        frame["sc_var_flag"].map({"t": True, "f": False}).fillna(False).astype(bool)
+    )
     return frame
 
 
@@ -78,7 +116,9 @@ def _source_values(n: int, seed: int, start: int = 0) -> dict[str, np.ndarray]:
     for b in (1, 2, 3, 4, 5):
         out[f"SC_EP_{b}_FLUX"] = col(f"F{b}") * scale
     out["SC_EP_8_FLUX"] = total
-    out["SC_EP_9_FLUX"] = np.nansum([out["SC_EP_2_FLUX"], out["SC_EP_3_FLUX"], out["SC_EP_4_FLUX"]], axis=0)
+    out["SC_EP_9_FLUX"] = np.nansum(
+        [out["SC_EP_2_FLUX"], out["SC_EP_3_FLUX"], out["SC_EP_4_FLUX"]], axis=0
+    )
     for b in (1, 2, 3, 4, 5, 8, 9):
         out[f"SC_EP_{b}_FLUX_ERR"] = 0.1 * out[f"SC_EP_{b}_FLUX"]
     for i in (1, 2, 3, 4):
@@ -101,7 +141,9 @@ def slim_table(n: int, seed: int = 0, start: int = 0) -> dict[str, np.ndarray]:
     return {name: values[name] for name, _ in SLIM_COLUMNS}
 
 
-def full_table(n: int, seed: int = 0, start: int = 0, *, wide: bool = True) -> dict[str, np.ndarray]:
+def full_table(
+    n: int, seed: int = 0, start: int = 0, *, wide: bool = True
+) -> dict[str, np.ndarray]:
     """`n` rows of the full (one row per detection) catalog's schema: detection-level columns, then
     the source-level SC_* ones, then (`wide`) the per-camera columns of the real file."""
     src = _source_values(n, seed, start)
@@ -123,8 +165,16 @@ def full_table(n: int, seed: int = 0, start: int = 0, *, wide: bool = True) -> d
     det["EP_8_DET_ML"] = src["SC_DET_ML"]
     for i in (1, 2, 3, 4):
         det[f"EP_HR{i}"], det[f"EP_HR{i}_ERR"] = src[f"SC_HR{i}"], src[f"SC_HR{i}_ERR"]
-    det["EP_EXTENT"], det["EP_EXTENT_ERR"], det["EP_EXTENT_ML"] = src["SC_EXTENT"], 0.1 * src["SC_EXTENT"], src["SC_EXT_ML"]
-    det["EP_CHI2PROB"], det["PN_FVAR"], det["PN_FVARERR"] = src["SC_CHI2PROB"], src["SC_FVAR"], src["SC_FVARERR"]
+    det["EP_EXTENT"], det["EP_EXTENT_ERR"], det["EP_EXTENT_ML"] = (
+        src["SC_EXTENT"],
+        0.1 * src["SC_EXTENT"],
+        src["SC_EXT_ML"],
+    )
+    det["EP_CHI2PROB"], det["PN_FVAR"], det["PN_FVARERR"] = (
+        src["SC_CHI2PROB"],
+        src["SC_FVAR"],
+        src["SC_FVARERR"],
+    )
     det["VAR_FLAG"], det["SUM_FLAG"] = src["SC_VAR_FLAG"], src["SC_SUM_FLAG"]
     for name, _ in SLIM_COLUMNS:
         if name.startswith("SC_") or name == "N_DETECTIONS":
@@ -164,7 +214,9 @@ def write_fits(path: str | Path, make_rows, n: int, *, chunk: int = 100_000, see
             )
             hdu.data._scale_back()  # the FITS field values (T/F logicals) behind the converted columns
             raw = np.ndarray.view(hdu.data, np.ndarray)
-            stream.write(raw.astype(raw.dtype.newbyteorder(">")).view(np.uint8))  # FITS is big-endian
+            stream.write(
+                raw.astype(raw.dtype.newbyteorder(">")).view(np.uint8)
+            )  # FITS is big-endian
     finally:
         stream.close()
     return path
@@ -178,7 +230,10 @@ def write_table(path: str | Path, columns: dict[str, np.ndarray]) -> Path:
         from astropy.io import fits
 
         fits.BinTableHDU.from_columns(
-            [fits.Column(name=name, format=fmt, array=columns[name]) for name, fmt in fits_formats(columns)]
+            [
+                fits.Column(name=name, format=fmt, array=columns[name])
+                for name, fmt in fits_formats(columns)
+            ]
         ).writeto(path)
     elif path.suffix == ".parquet":
         pd.DataFrame(frame_values).to_parquet(path, index=False)

@@ -7,6 +7,8 @@ imported by the modules that train, not by this package.
 
 from xnet.lazy import lazy_exports
 
-__getattr__ = lazy_exports(__name__, {"train": "xnet.training.run", "train_many": "xnet.training.run"})
+__getattr__ = lazy_exports(
+    __name__, {"train": "xnet.training.run", "train_many": "xnet.training.run"}
+)
 
 __all__ = ["train", "train_many"]

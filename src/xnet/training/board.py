@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -25,8 +25,17 @@ from xnet.training.metrics import HEADLINE
 from xnet.training.overrides import read_overrides, run_name, varying_overrides
 
 #: main model settings shown as hparams columns next to the sweep's varying keys
-MAIN_SETTINGS = ("model.hidden", "model.depth", "model.dropout", "model.lr", "model.batch_size", "cv.folds", "data",
-                 "features", "resample")
+MAIN_SETTINGS = (
+    "model.hidden",
+    "model.depth",
+    "model.dropout",
+    "model.lr",
+    "model.batch_size",
+    "cv.folds",
+    "data",
+    "features",
+    "resample",
+)
 MEMBERS = "members"
 
 
@@ -46,7 +55,9 @@ def assign_boards(jobs: list) -> None:
     overrides = [read_overrides(job.run_dir) for job in jobs]
     modes = [sweep_params(job.run_dir) for job in jobs]
     searched = [k for _, params in modes for k in params]
-    varying = varying_overrides(overrides, searched) if len(jobs) > 1 or searched else [{} for _ in jobs]
+    varying = (
+        varying_overrides(overrides, searched) if len(jobs) > 1 or searched else [{} for _ in jobs]
+    )
     taken: set[Path] = set()
     for job, own, vary, (multirun, _) in zip(jobs, overrides, varying, modes):
         job.varying = vary if multirun else {}
@@ -91,8 +102,14 @@ class MemberLogger(TensorBoardLogger):
         for tag, value in metrics.items():
             value = float(value.item() if hasattr(value, "item") else value)
             description = self.descriptions.pop(tag, None)
-            metadata = None if description is None else SummaryMetadata(
-                summary_description=description, plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
+            metadata = (
+                None
+                if description is None
+                else SummaryMetadata(
+                    summary_description=description,
+                    plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"),
+                )
+            )
             values.append(Summary.Value(tag=tag, simple_value=value, metadata=metadata))
         if values:
             self.experiment._get_file_writer().add_summary(Summary(value=values), step)
@@ -112,8 +129,13 @@ def member_logger(member) -> MemberLogger | None:
         )
         for c, n in counts.items()
     }
-    return MemberLogger(save_dir=str(job.board), name=MEMBERS, version=member.tag, default_hp_metric=False,
-                        descriptions=descriptions)
+    return MemberLogger(
+        save_dir=str(job.board),
+        name=MEMBERS,
+        version=member.tag,
+        default_hp_metric=False,
+        descriptions=descriptions,
+    )
 
 
 def hparam_values(job) -> dict[str, object]:
@@ -133,8 +155,10 @@ def hparam_values(job) -> dict[str, object]:
 def job_metrics(payload: dict) -> dict[str, float]:
     """hparams metrics: CV mean and std over folds, or the test values of one split."""
     if "mean" in payload:
-        return {**{f"hp/cv_mean_{k}": float(payload["mean"][k]) for k in HEADLINE},
-                **{f"hp/cv_std_{k}": float(payload["std"][k]) for k in HEADLINE}}
+        return {
+            **{f"hp/cv_mean_{k}": float(payload["mean"][k]) for k in HEADLINE},
+            **{f"hp/cv_std_{k}": float(payload["std"][k]) for k in HEADLINE},
+        }
     return {f"hp/test_{k}": float(payload[k]) for k in HEADLINE}
 
 

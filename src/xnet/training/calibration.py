@@ -8,7 +8,7 @@ log-likelihood and judged by the expected calibration error (ECE) on the test pa
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -32,7 +32,9 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     if len(y) == 0:
         return 1.0
     result = minimize_scalar(
-        lambda log_t: negative_log_likelihood(logits, y, np.exp(log_t)), bounds=LOG_T_BOUNDS, method="bounded"
+        lambda log_t: negative_log_likelihood(logits, y, np.exp(log_t)),
+        bounds=LOG_T_BOUNDS,
+        method="bounded",
     )
     return float(np.exp(result.x))
 
@@ -72,7 +74,13 @@ def calibrate(model, val_inputs, y_val) -> float:
     return temperature
 
 
-def calibration_summary(y_test: np.ndarray, raw: np.ndarray, calibrated: np.ndarray, temperatures: Sequence[float], n_bins: int = 15) -> dict:
+def calibration_summary(
+    y_test: np.ndarray,
+    raw: np.ndarray,
+    calibrated: np.ndarray,
+    temperatures: Sequence[float],
+    n_bins: int = 15,
+) -> dict:
     """The `calibration` block of a split in metrics.json: the mean temperature of its networks and
     the test ECE of their (averaged) probabilities before and after temperature scaling."""
     return {

@@ -51,4 +51,6 @@ def save_checkpoint(path: Path, model: Classifier, dm: XrayDataModule, epoch: in
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     # beside it, the NumPy export that xnet.predict loads without torch (the .ckpt stays the truth)
     meta = {key: payload[key] for key in ("hyper_parameters", "epoch", "XrayDataModule")}
-    write_export(path, {k: v.detach().cpu().numpy() for k, v in payload["state_dict"].items()}, meta)
+    write_export(
+        path, {k: v.detach().cpu().numpy() for k, v in payload["state_dict"].items()}, meta
+    )

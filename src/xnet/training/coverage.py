@@ -17,7 +17,7 @@ Confidence measures (`confidence_scores`):
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,13 +28,24 @@ COVERAGES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.81, 0.9, 1.0)
 OPERATING_POINT = 0.81
 
 #: MUWCLASS's confident subset (81 % of its updated training set, leave-one-out; its repository)
-MUWCLASS_CONFIDENT = {"coverage": 0.81, "accuracy": 0.970, "balanced_accuracy": 0.790, "macro_f1": 0.795}
+MUWCLASS_CONFIDENT = {
+    "coverage": 0.81,
+    "accuracy": 0.970,
+    "balanced_accuracy": 0.790,
+    "macro_f1": 0.795,
+}
 
 CONFIDENCE_KINDS = ("probability", "decision", "lower_bound")
 
 
-def confidence_scores(proba: np.ndarray, pred: np.ndarray, member_proba: np.ndarray | None = None,
-                      kind: str = "probability", prior=None, prior_power: float = 0.0) -> np.ndarray:
+def confidence_scores(
+    proba: np.ndarray,
+    pred: np.ndarray,
+    member_proba: np.ndarray | None = None,
+    kind: str = "probability",
+    prior=None,
+    prior_power: float = 0.0,
+) -> np.ndarray:
     """Confidence of each prediction. `proba`: (n, classes) mean probabilities; `pred`: predicted
     class indices; `member_proba`: (members, n, classes), for `lower_bound` (with one member the
     spread is zero); `prior`, `prior_power`: the decision rule's, for `decision`."""
@@ -67,24 +78,37 @@ def kept_rows(confidence: np.ndarray, coverage: float) -> np.ndarray:
     return np.sort(order[:n_keep])
 
 
-def coverage_curve(y_true: np.ndarray, pred: np.ndarray, confidence: np.ndarray, classes: Sequence[str],
-                   coverages: Sequence[float] = COVERAGES) -> list[dict]:
+def coverage_curve(
+    y_true: np.ndarray,
+    pred: np.ndarray,
+    confidence: np.ndarray,
+    classes: Sequence[str],
+    coverages: Sequence[float] = COVERAGES,
+) -> list[dict]:
     """Per coverage: how many sources are kept, the confidence threshold (lowest kept), accuracy,
     balanced accuracy, macro-F1 and per-class recall of the kept sources (classes present there)."""
-    y_true, pred, confidence = np.asarray(y_true), np.asarray(pred), np.asarray(confidence, dtype=float)
+    y_true, pred, confidence = (
+        np.asarray(y_true),
+        np.asarray(pred),
+        np.asarray(confidence, dtype=float),
+    )
     if not len(y_true) == len(pred) == len(confidence):
         raise ValueError("y_true, pred and confidence differ in length")
     curve = []
     for c in coverages:
         keep = kept_rows(confidence, float(c))
         report = classification_report(y_true[keep], pred[keep], classes)
-        curve.append({
-            "coverage": float(c),
-            "n_kept": int(len(keep)),
-            "threshold": float(confidence[keep].min()),
-            **{k: report[k] for k in HEADLINE},
-            "recall": {cls: v["recall"] for cls, v in report["per_class"].items() if v["support"] > 0},
-        })
+        curve.append(
+            {
+                "coverage": float(c),
+                "n_kept": int(len(keep)),
+                "threshold": float(confidence[keep].min()),
+                **{k: report[k] for k in HEADLINE},
+                "recall": {
+                    cls: v["recall"] for cls, v in report["per_class"].items() if v["support"] > 0
+                },
+            }
+        )
     return curve
 
 
@@ -97,12 +121,21 @@ def coverage_block(splits: Sequence[dict], classes: Sequence[str], kind: str) ->
     confidence): the curve of the pooled out-of-fold predictions, the per-split curves' mean and
     std of the headline metrics, and the operating point next to MUWCLASS's confident subset."""
     pooled = coverage_curve(
-        np.concatenate([s["y_true"] for s in splits]), np.concatenate([s["y_pred"] for s in splits]),
-        np.concatenate([s["confidence"] for s in splits]), classes,
+        np.concatenate([s["y_true"] for s in splits]),
+        np.concatenate([s["y_pred"] for s in splits]),
+        np.concatenate([s["confidence"] for s in splits]),
+        classes,
     )
-    block = {"confidence": kind, "curve": pooled, "operating_point": at_coverage(pooled), "muwclass_confident": MUWCLASS_CONFIDENT}
+    block = {
+        "confidence": kind,
+        "curve": pooled,
+        "operating_point": at_coverage(pooled),
+        "muwclass_confident": MUWCLASS_CONFIDENT,
+    }
     if len(splits) > 1:
-        per_split = [coverage_curve(s["y_true"], s["y_pred"], s["confidence"], classes) for s in splits]
+        per_split = [
+            coverage_curve(s["y_true"], s["y_pred"], s["confidence"], classes) for s in splits
+        ]
         summary = []
         for i, c in enumerate(COVERAGES):
             point = {"coverage": c}
@@ -124,8 +157,22 @@ def coverage_figure(block: dict, title: str = ""):
     x = [p["coverage"] for p in block["curve"]]
     colours = {"accuracy": "tab:blue", "balanced_accuracy": "tab:orange", "macro_f1": "tab:green"}
     for key, colour in colours.items():
-        ax.plot(x, [p[key] for p in block["curve"]], marker="o", ms=3, color=colour, label=key.replace("_", " "))
-        ax.plot([MUWCLASS_CONFIDENT["coverage"]], [MUWCLASS_CONFIDENT[key]], marker="*", ms=11, color=colour, ls="none")
+        ax.plot(
+            x,
+            [p[key] for p in block["curve"]],
+            marker="o",
+            ms=3,
+            color=colour,
+            label=key.replace("_", " "),
+        )
+        ax.plot(
+            [MUWCLASS_CONFIDENT["coverage"]],
+            [MUWCLASS_CONFIDENT[key]],
+            marker="*",
+            ms=11,
+            color=colour,
+            ls="none",
+        )
     ax.plot([], [], marker="*", ms=11, color="0.3", ls="none", label="MUWCLASS confident subset")
     ax.axvline(OPERATING_POINT, color="0.7", ls=":", lw=1)
     ax.set_xlabel(f"coverage (share kept, most confident first: {block['confidence']})")
@@ -134,7 +181,9 @@ def coverage_figure(block: dict, title: str = ""):
     ax.set_title(title or "selective classification (pooled out-of-fold)")
     ax.legend(loc="lower left", fontsize=8)
     # fixed margins in inches: drawn once, without a layout pass (render with tight=False)
-    fig.subplots_adjust(left=0.75 / 5.6, right=1 - 0.15 / 5.6, bottom=0.55 / 4.2, top=1 - 0.35 / 4.2)
+    fig.subplots_adjust(
+        left=0.75 / 5.6, right=1 - 0.15 / 5.6, bottom=0.55 / 4.2, top=1 - 0.35 / 4.2
+    )
     return fig
 
 
@@ -153,4 +202,6 @@ def run_confidence(run, proba: np.ndarray, pred: np.ndarray) -> np.ndarray:
     prior (averaged over its models, as `TrainedRun.decide`) and prior power; members' spread is
     not kept at prediction time, so `lower_bound` falls back to the probability there."""
     kind = run.confidence if run.confidence != "lower_bound" else "probability"
-    return confidence_scores(proba, pred, kind=kind, prior=run.class_prior, prior_power=float(run.prior_power or 0.0))
+    return confidence_scores(
+        proba, pred, kind=kind, prior=run.class_prior, prior_power=float(run.prior_power or 0.0)
+    )

@@ -7,7 +7,7 @@ set carries (`LabelledSet.inputs`, e.g. a binned light curve), selected by the s
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import lightning as L
 import numpy as np
@@ -47,18 +47,29 @@ class XrayDataModule(L.LightningDataModule):
             return
         s = self.split
         if self.data.inputs and self.resample.get("name", "none") not in (None, "none"):
-            raise XnetError(f"resample={self.resample.get('name')} cannot resample the extra inputs {', '.join(self.data.inputs)}; use resample=none")
-        prepared = self.data.prepared.pop(split_key(s, self.resample, self.seed), None)  # xnet.training.prefetch
-        self.scaler, x_train, y_train = prepared or fit_split(self.data, s, self.resample, self.seed)
+            raise XnetError(
+                f"resample={self.resample.get('name')} cannot resample the extra inputs {', '.join(self.data.inputs)}; use resample=none"
+            )
+        prepared = self.data.prepared.pop(
+            split_key(s, self.resample, self.seed), None
+        )  # xnet.training.prefetch
+        self.scaler, x_train, y_train = prepared or fit_split(
+            self.data, s, self.resample, self.seed
+        )
         self.train_inputs = {**self.inputs(s.train), FEATURES: torch.as_tensor(x_train)}
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)
         self.val_inputs, self.y_val = self.inputs(s.val), self.labels(s.val)
         self.test_inputs, self.y_test = self.inputs(s.test), self.labels(s.test)
-        self.x_train, self.x_val, self.x_test = (d[FEATURES] for d in (self.train_inputs, self.val_inputs, self.test_inputs))
+        self.x_train, self.x_val, self.x_test = (
+            d[FEATURES] for d in (self.train_inputs, self.val_inputs, self.test_inputs)
+        )
 
     def inputs(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
         """The named inputs of these rows of the labelled set: scaled features and any extra arrays."""
-        extra = {name: torch.as_tensor(np.asarray(a[rows], dtype=np.float32)) for name, a in self.data.inputs.items()}
+        extra = {
+            name: torch.as_tensor(np.asarray(a[rows], dtype=np.float32))
+            for name, a in self.data.inputs.items()
+        }
         return {FEATURES: torch.as_tensor(transform(self.scaler, self.data.x[rows])), **extra}
 
     def labels(self, rows: np.ndarray) -> torch.Tensor:
@@ -75,7 +86,9 @@ class XrayDataModule(L.LightningDataModule):
 
         x = self.data.x[self.split.train]
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a column missing on every training row
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # a column missing on every training row
             low, high = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
         return {
             "classes": list(self.classes),
@@ -98,7 +111,10 @@ class XrayDataModule(L.LightningDataModule):
         if SOURCE_ID not in self.data.frame.columns:
             return {}
         ids = self.data.frame[SOURCE_ID].to_numpy(dtype=object)
-        return {"train_ids": id_strings(ids[self.split.train]), "val_ids": id_strings(ids[self.split.val])}
+        return {
+            "train_ids": id_strings(ids[self.split.train]),
+            "val_ids": id_strings(ids[self.split.val]),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.scaler = scaler_from_state(state["scaler"])
@@ -126,7 +142,9 @@ class StackedDataModule(L.LightningDataModule):
     """The (resampled, scaled) training and validation tensors of several members, each prepared
     by its own `XrayDataModule`, padded to common lengths with validity masks."""
 
-    def __init__(self, members: list[XrayDataModule], batch_size: int = 200, seeds: list[int] | None = None):
+    def __init__(
+        self, members: list[XrayDataModule], batch_size: int = 200, seeds: list[int] | None = None
+    ):
         super().__init__()
         self.members = members
         self.requested_batch = int(batch_size)
@@ -142,18 +160,28 @@ class StackedDataModule(L.LightningDataModule):
         n_max = int(self.n_train.max())
         # scikit-learn's batch: min(200, n)
         self.batch_size = max(1, min(self.requested_batch, n_max))
-        self.train_inputs = {name: _pad_stack([m.train_inputs[name] for m in self.members], n_max) for name in self.members[0].train_inputs}
+        self.train_inputs = {
+            name: _pad_stack([m.train_inputs[name] for m in self.members], n_max)
+            for name in self.members[0].train_inputs
+        }
         self.y_train = _pad_stack([m.y_train for m in self.members], n_max)
         v_max = max(len(m.y_val) for m in self.members)
-        self.val_inputs = {name: _pad_stack([m.val_inputs[name] for m in self.members], v_max) for name in self.members[0].val_inputs}
+        self.val_inputs = {
+            name: _pad_stack([m.val_inputs[name] for m in self.members], v_max)
+            for name in self.members[0].val_inputs
+        }
         self.y_val = _pad_stack([m.y_val for m in self.members], v_max)
-        self.val_mask = _pad_stack([torch.ones(len(m.y_val), dtype=torch.bool) for m in self.members], v_max)
-        self.train_support = torch.stack([torch.bincount(m.y_train, minlength=n_classes) for m in self.members])
+        self.val_mask = _pad_stack(
+            [torch.ones(len(m.y_val), dtype=torch.bool) for m in self.members], v_max
+        )
+        self.train_support = torch.stack(
+            [torch.bincount(m.y_train, minlength=n_classes) for m in self.members]
+        )
         self.class_counts = torch.stack([torch.as_tensor(m.class_counts()) for m in self.members])
         self.generators = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.steps = (n_max + self.batch_size - 1) // self.batch_size
 
-    def to(self, device: torch.device) -> "StackedDataModule":
+    def to(self, device: torch.device) -> StackedDataModule:
         """Move the stacked tensors to the training device (a GPU with `trainer=gpu`)."""
         for name in ("y_train", "y_val", "val_mask", "n_train", "train_support", "class_counts"):
             setattr(self, name, getattr(self, name).to(device))
@@ -169,7 +197,11 @@ class StackedDataModule(L.LightningDataModule):
         for name in ("y_train", "y_val", "val_mask", "n_train", "train_support", "class_counts"):
             setattr(self, name, getattr(self, name).index_select(0, on_device))
         for name in ("train_inputs", "val_inputs"):
-            setattr(self, name, {key: x.index_select(0, on_device) for key, x in getattr(self, name).items()})
+            setattr(
+                self,
+                name,
+                {key: x.index_select(0, on_device) for key, x in getattr(self, name).items()},
+            )
         self.generators = [self.generators[k] for k in positions.tolist()]
 
     def epoch_order(self) -> tuple[torch.Tensor, torch.Tensor]:

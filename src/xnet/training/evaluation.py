@@ -34,8 +34,15 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
         "test": model.predict_proba(dm.test_inputs).numpy(),
         "test_uncalibrated": tempered_probabilities(model.logits(dm.test_inputs).numpy()),
     }
-    truth = {"train": dm.labels(split.train).numpy(), "val": dm.y_val.numpy(), "test": dm.y_test.numpy()}
-    reports = {part: classification_report(truth[part], model.decide(proba[part]), data.classes) for part in truth}
+    truth = {
+        "train": dm.labels(split.train).numpy(),
+        "val": dm.y_val.numpy(),
+        "test": dm.y_test.numpy(),
+    }
+    reports = {
+        part: classification_report(truth[part], model.decide(proba[part]), data.classes)
+        for part in truth
+    }
     best_epoch, stop_epoch = int(module.best_epoch[k]), int(module.stop_epoch[k])
     checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
     save_checkpoint(checkpoint, model, dm, best_epoch)
@@ -66,7 +73,15 @@ def tree_member(results: list[dict]):
     from xnet.models.trees import fit_member
 
     outer_train = np.concatenate([split.train, split.val])
-    trees = fit_member(data.x, data.y, outer_train, split.test, len(data.classes), weight, int(cfg.seed) + split.fold)
+    trees = fit_member(
+        data.x,
+        data.y,
+        outer_train,
+        split.test,
+        len(data.classes),
+        weight,
+        int(cfg.seed) + split.fold,
+    )
     trees.arrays.save(member.job.run_dir / "checkpoints" / f"{member.split_tag}-trees.npz")
     return trees
 
@@ -87,15 +102,25 @@ def evaluate_split(results: list[dict]) -> dict:
     pred = model.decide(proba)
     report = classification_report(y_test, pred, data.classes)
     n_bins = int(cfg.calibration.n_bins)
-    calibration = calibration_summary(y_test, raw, proba, [r["temperature"] for r in results], n_bins)
+    calibration = calibration_summary(
+        y_test, raw, proba, [r["temperature"] for r in results], n_bins
+    )
     if cfg.figures.enabled:
+        from xnet.plotting.png import RENDERER
         from xnet.plotting.reliability import reliability_figure
 
-        from xnet.plotting.png import RENDERER
-
-        fig = reliability_figure(y_test, raw, proba, calibration["temperature"], n_bins, title=f"{member.split_tag}: test part")
+        fig = reliability_figure(
+            y_test,
+            raw,
+            proba,
+            calibration["temperature"],
+            n_bins,
+            title=f"{member.split_tag}: test part",
+        )
         path = member.job.run_dir / f"reliability_{member.split_tag}.png"
-        png: dict | None = {}  # its bytes, for TensorBoard (report.run_figures), once the renderer finishes
+        png: (
+            dict | None
+        ) = {}  # its bytes, for TensorBoard (report.run_figures), once the renderer finishes
         RENDERER.submit(fig, path, then=lambda image: png.__setitem__("png", image), tight=False)
         calibration["figure"] = path.name
     else:
@@ -118,7 +143,9 @@ def evaluate_split(results: list[dict]) -> dict:
         "n_val": int(len(split.val)),
         "n_test": int(len(split.test)),
         "epochs": first["epochs"] if len(results) == 1 else [r["epochs"] for r in results],
-        "best_epoch": first["best_epoch"] if len(results) == 1 else [r["best_epoch"] for r in results],
+        "best_epoch": first["best_epoch"]
+        if len(results) == 1
+        else [r["best_epoch"] for r in results],
         "checkpoint": first["checkpoint"],
         "checkpoints": [r["checkpoint"] for r in results],
         "train": mean_headline("train"),
@@ -127,20 +154,50 @@ def evaluate_split(results: list[dict]) -> dict:
         **report,
     }
     epochs = [r["epochs"] for r in results]
-    trained = f"{epochs[0]} epochs (best {first['best_epoch']})" if len(results) == 1 else (
-        f"{len(results)} networks, {min(epochs)}-{max(epochs)} epochs"
+    trained = (
+        f"{epochs[0]} epochs (best {first['best_epoch']})"
+        if len(results) == 1
+        else (f"{len(results)} networks, {min(epochs)}-{max(epochs)} epochs")
     )
     log.info(
         "%s: %s, test (n=%d) accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, ECE %.3f -> %.3f",
-        member.split_tag, trained, block["n_test"], block["accuracy"], block["balanced_accuracy"], block["macro_f1"],
-        calibration["ece_test_before"], calibration["ece_test_after"],
+        member.split_tag,
+        trained,
+        block["n_test"],
+        block["accuracy"],
+        block["balanced_accuracy"],
+        block["macro_f1"],
+        calibration["ece_test_before"],
+        calibration["ece_test_after"],
     )
-    from xnet.training import coverage, inner_validation  # selective classification, out-of-bag score
+    from xnet.training import (
+        coverage,
+        inner_validation,
+    )  # selective classification, out-of-bag score
 
     confidence = coverage.confidence_scores(
-        proba, pred, member_proba, str(cfg.coverage.confidence),
-        model.class_prior, float(model.prior_power))
-    oob = inner_validation.out_of_bag_report(results, data.classes, trees) if len(results) > 1 else None
+        proba,
+        pred,
+        member_proba,
+        str(cfg.coverage.confidence),
+        model.class_prior,
+        float(model.prior_power),
+    )
+    oob = (
+        inner_validation.out_of_bag_report(results, data.classes, trees)
+        if len(results) > 1
+        else None
+    )
     if trees is not None:
-        block["trees"] = {"weight": trees.weight, "checkpoint": f"checkpoints/{member.split_tag}-trees.npz"}
-    return {"block": block, "y_true": y_test, "y_pred": pred, "reliability": png, "confidence": confidence, "oob": oob}
+        block["trees"] = {
+            "weight": trees.weight,
+            "checkpoint": f"checkpoints/{member.split_tag}-trees.npz",
+        }
+    return {
+        "block": block,
+        "y_true": y_test,
+        "y_pred": pred,
+        "reliability": png,
+        "confidence": confidence,
+        "oob": oob,
+    }

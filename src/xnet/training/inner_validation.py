@@ -11,7 +11,7 @@ rows) but the same for every configuration, which is what a choice needs.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,9 +43,12 @@ def out_of_bag_report(results: Sequence[dict], classes: Sequence[str], trees=Non
     report = classification_report(y, pred, classes)
     at_81 = {}  # the coverage operating point per confidence measure, to choose the measure on
     for kind in ("probability", "decision"):
-        confidence = confidence_scores(proba, pred, kind=kind, prior=model.class_prior,
-                                       prior_power=float(model.prior_power))
-        point = at_coverage(coverage_curve(y, pred, confidence, classes, coverages=(OPERATING_POINT,)))
+        confidence = confidence_scores(
+            proba, pred, kind=kind, prior=model.class_prior, prior_power=float(model.prior_power)
+        )
+        point = at_coverage(
+            coverage_curve(y, pred, confidence, classes, coverages=(OPERATING_POINT,))
+        )
         at_81[kind] = {k: point[k] for k in HEADLINE}
     return {
         "n_rows": len(rows),
@@ -63,8 +66,12 @@ def summarize(reports: Sequence[dict]) -> dict:
         values = np.array([r[key] for r in reports])
         out[key] = float(values.mean())
         out[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    out["recall"] = {c: float(np.mean([r["recall"][c] for r in reports])) for c in reports[0]["recall"]}
-    out["at_81"] = {kind: {k: float(np.mean([r["at_81"][kind][k] for r in reports])) for k in HEADLINE}
-                    for kind in reports[0]["at_81"]}
+    out["recall"] = {
+        c: float(np.mean([r["recall"][c] for r in reports])) for c in reports[0]["recall"]
+    }
+    out["at_81"] = {
+        kind: {k: float(np.mean([r["at_81"][kind][k] for r in reports])) for k in HEADLINE}
+        for kind in reports[0]["at_81"]
+    }
     out["splits"] = list(reports)
     return out

@@ -9,9 +9,9 @@ them again while that job's work (data, fit of its stack, evaluation, report) is
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class LogFile:
 def record_log_files() -> list[LogFile]:
     """The file handlers on the root logger now (Hydra's per-job log, while a job is set up)."""
     return [
-        LogFile(h.baseFilename, h.formatter, h.level) for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)
+        LogFile(h.baseFilename, h.formatter, h.level)
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.FileHandler)
     ]
 
 
@@ -45,7 +47,12 @@ class JobLogs:
     @contextmanager
     def attached(self, *keys: object):
         root = logging.getLogger()
-        added = [h for key in dict.fromkeys(keys) for h in self.handlers.get(key, ()) if h not in root.handlers]
+        added = [
+            h
+            for key in dict.fromkeys(keys)
+            for h in self.handlers.get(key, ())
+            if h not in root.handlers
+        ]
         for handler in added:
             root.addHandler(handler)
         try:

@@ -5,7 +5,8 @@ Balanced accuracy is the macro-averaged recall; validation and test keep their n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,13 +18,13 @@ HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:
     """The metrics block of metrics.json: headline numbers, per-class table, confusion matrix."""
+    import torch
     from torchmetrics.functional.classification import (  # imported here: prediction rarely needs it
         multiclass_confusion_matrix,
         multiclass_f1_score,
         multiclass_precision,
         multiclass_recall,
     )
-    import torch
 
     n = len(classes)
     t = torch.as_tensor(np.asarray(y_true), dtype=torch.long)
@@ -56,7 +57,10 @@ def summarize_folds(blocks: Sequence[dict]) -> tuple[dict, dict]:
     mean, std = {}, {}
     for key in HEADLINE:
         values = np.array([b[key] for b in blocks], dtype=float)
-        mean[key], std[key] = float(values.mean()), float(values.std(ddof=1) if len(values) > 1 else 0.0)
+        mean[key], std[key] = (
+            float(values.mean()),
+            float(values.std(ddof=1) if len(values) > 1 else 0.0),
+        )
     classes = list(blocks[0]["per_class"])
     for c in classes:
         values = np.array([b["per_class"][c]["recall"] for b in blocks], dtype=float)
@@ -68,12 +72,16 @@ def summarize_folds(blocks: Sequence[dict]) -> tuple[dict, dict]:
 # --- batched per-member metrics (the stacked trainer's per-epoch validation), tested against the above
 
 
-def confusion_matrices(pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int) -> torch.Tensor:
+def confusion_matrices(
+    pred: torch.Tensor, y: torch.Tensor, valid: torch.Tensor, n_classes: int
+) -> torch.Tensor:
     """Per-member confusion matrices (members, true, predicted) of the valid rows."""
     import torch
 
     flat = y * n_classes + pred
-    counts = torch.zeros(y.shape[0], n_classes * n_classes, device=y.device).scatter_add_(1, flat, valid.float())
+    counts = torch.zeros(y.shape[0], n_classes * n_classes, device=y.device).scatter_add_(
+        1, flat, valid.float()
+    )
     return counts.view(-1, n_classes, n_classes)
 
 
@@ -87,7 +95,9 @@ def headline_from_confusion(cm: torch.Tensor) -> dict[str, torch.Tensor]:
     present = (support > 0).float()
     recall = diag / support.clamp_min(1)
     precision = diag / predicted.clamp_min(1)
-    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall).clamp_min(1e-12), 0.0)
+    f1 = torch.where(
+        precision + recall > 0, 2 * precision * recall / (precision + recall).clamp_min(1e-12), 0.0
+    )
     n_present = present.sum(1).clamp_min(1)
     return {
         "accuracy": diag.sum(1) / cm.sum((1, 2)).clamp_min(1),

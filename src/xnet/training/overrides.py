@@ -3,8 +3,8 @@ figure legends). Light: no torch, no Lightning."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from omegaconf import OmegaConf
 
@@ -24,11 +24,15 @@ def read_overrides(run_dir: Path) -> dict[str, str]:
     return override_pairs(OmegaConf.load(path)) if path.exists() else {}
 
 
-def varying_overrides(per_job: Sequence[dict[str, str]], always: Sequence[str] = ()) -> list[dict[str, str]]:
+def varying_overrides(
+    per_job: Sequence[dict[str, str]], always: Sequence[str] = ()
+) -> list[dict[str, str]]:
     """Per job, only the overrides whose value differs between jobs (or whose key is in `always`,
     such as a search's parameters), in first-seen order. A key a job does not set reads `default`."""
     keys = list(dict.fromkeys(k for pairs in per_job for k in pairs))
-    varying = [k for k in keys if k in always or len({pairs.get(k, "default") for pairs in per_job}) > 1]
+    varying = [
+        k for k in keys if k in always or len({pairs.get(k, "default") for pairs in per_job}) > 1
+    ]
     return [{k: pairs.get(k, "default") for k in varying} for pairs in per_job]
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -31,7 +32,14 @@ log = logging.getLogger("xnet.train")
 
 def config_key(*nodes) -> str:
     """One string for config nodes and plain values: equal settings, equal key."""
-    return json.dumps([OmegaConf.to_container(n, resolve=True) if isinstance(n, DictConfig) else n for n in nodes], sort_keys=True, default=str)
+    return json.dumps(
+        [
+            OmegaConf.to_container(n, resolve=True) if isinstance(n, DictConfig) else n
+            for n in nodes
+        ],
+        sort_keys=True,
+        default=str,
+    )
 
 
 def data_key(cfg: DictConfig) -> str:
@@ -54,7 +62,10 @@ def job_data(cfg: DictConfig):
 def split_key(split, resample: Mapping, seed: int) -> tuple:
     """What a training set depends on besides the labelled set: its rows, resampling and seed."""
     rows = hashlib.sha1(np.ascontiguousarray(split.train).tobytes()).hexdigest()
-    plain = {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v for k, v in dict(resample).items()}
+    plain = {
+        k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+        for k, v in dict(resample).items()
+    }
     return rows, json.dumps(plain, sort_keys=True, default=str), int(seed)
 
 
@@ -65,8 +76,12 @@ def fit_split(data, split, resample: Mapping, seed: int) -> tuple[Any, np.ndarra
     from xnet.data.preprocessing import fit_scaler, resample_training_set, transform
 
     scaler = fit_scaler(data.x[split.train])
-    x_fit, y_fit = error_resampled(data, split.train, resample, seed)  # xnet.data.noise: error and reddened-AGN copies (none by default)
-    x_train, y_train = resample_training_set(transform(scaler, x_fit), y_fit, data.classes, resample, seed)
+    x_fit, y_fit = error_resampled(
+        data, split.train, resample, seed
+    )  # xnet.data.noise: error and reddened-AGN copies (none by default)
+    x_train, y_train = resample_training_set(
+        transform(scaler, x_fit), y_fit, data.classes, resample, seed
+    )
     return scaler, x_train, y_train
 
 
@@ -79,9 +94,18 @@ def _prepare(cfg: DictConfig, conn) -> None:
         if not data.inputs:  # extra inputs (light curves) are set up by the data module itself
             resample = dict(cfg.resample)  # as XrayDataModule holds it
             for outer in splits:
-                inner = ensemble_splits(outer, data.y, float(cfg.split.val_size), int(cfg.seed), int(cfg.ensemble.members), groups=data.groups)
+                inner = ensemble_splits(
+                    outer,
+                    data.y,
+                    float(cfg.split.val_size),
+                    int(cfg.seed),
+                    int(cfg.ensemble.members),
+                    groups=data.groups,
+                )
                 for split, seed in inner:
-                    data.prepared[split_key(split, resample, seed)] = fit_split(data, split, resample, seed)
+                    data.prepared[split_key(split, resample, seed)] = fit_split(
+                        data, split, resample, seed
+                    )
         conn.send(("ok", (data, splits)))
     except XnetError as err:
         conn.send(("error", err))

@@ -18,8 +18,12 @@ class StackProgress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=max_epochs, unit=" epoch", desc=f"xnet.train ({n_members} networks)",
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=max_epochs,
+                unit=" epoch",
+                desc=f"xnet.train ({n_members} networks)",
+                dynamic_ncols=True,
+            )
 
     def update(self, stopped, best_score) -> None:
         """After an epoch: `stopped` (bool per member) and the per-member best of the monitor
@@ -28,7 +32,9 @@ class StackProgress:
             return
         best = float(best_score.min())
         value = best if self.mode == "min" else -best
-        self.bar.set_postfix_str(f"training {self.n_members - int(stopped.sum())}/{self.n_members}, best {self.monitor} {value:.4f}")
+        self.bar.set_postfix_str(
+            f"training {self.n_members - int(stopped.sum())}/{self.n_members}, best {self.monitor} {value:.4f}"
+        )
         self.bar.update(1)
 
     def close(self) -> None:

@@ -23,7 +23,9 @@ from xnet.training.stacking import Job
 log = logging.getLogger("xnet.train")
 
 
-def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, reports: dict, step: int) -> None:
+def log_final(
+    logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, reports: dict, step: int
+) -> None:
     """Per-class test accuracy and confusion matrices of a member's best model (the hparams
     session is the job's: `xnet.training.board.write_job_summary`)."""
     test = reports["test"]
@@ -35,8 +37,18 @@ def log_final(logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, rep
         step=step,
     )
     for part in ("val", "test"):
-        fig = confusion_matrix_figure(np.array(reports[part]["confusion_matrix"]), data.classes, title=f"{part} confusion matrix")
-        RENDERER.submit(fig, then=lambda png, tag=f"{part}/confusion_matrix": add_png(logger.experiment, tag, png, step), tight=False)
+        fig = confusion_matrix_figure(
+            np.array(reports[part]["confusion_matrix"]),
+            data.classes,
+            title=f"{part} confusion matrix",
+        )
+        RENDERER.submit(
+            fig,
+            then=lambda png, tag=f"{part}/confusion_matrix": add_png(
+                logger.experiment, tag, png, step
+            ),
+            tight=False,
+        )
     RENDERER.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
 
 
@@ -51,15 +63,24 @@ def job_payload(job: Job, results: list[dict]) -> dict:
         "feature_names": data.feature_names,
         "resample": str(job.cfg.resample.name),
         "classes": data.classes,
-        "class_counts": {c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=len(data.classes)))},
+        "class_counts": {
+            c: int(n)
+            for c, n in zip(data.classes, np.bincount(data.y, minlength=len(data.classes)))
+        },
         "duplicates": data.duplicates.summary() if data.duplicates is not None else None,
         "warnings": list(data.warnings),
     }
     if len(blocks) == 1:
         log_per_class(blocks[0], "test")
-        return {**header, **blocks[0], "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg)}
+        return {
+            **header,
+            **blocks[0],
+            "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg),
+        }
     pooled = classification_report(
-        np.concatenate([r["y_true"] for r in results]), np.concatenate([r["y_pred"] for r in results]), data.classes
+        np.concatenate([r["y_true"] for r in results]),
+        np.concatenate([r["y_pred"] for r in results]),
+        data.classes,
     )
     mean, std = summarize_folds(blocks)
     for part in ("train", "val"):
@@ -74,8 +95,14 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     std.update(support)
     log.info(
         "%d-fold CV (n_test per fold %s): balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro-F1 %.3f ± %.3f",
-        len(blocks), "/".join(str(b["n_test"]) for b in blocks), mean["balanced_accuracy"], std["balanced_accuracy"], mean["accuracy"], std["accuracy"],
-        mean["macro_f1"], std["macro_f1"],
+        len(blocks),
+        "/".join(str(b["n_test"]) for b in blocks),
+        mean["balanced_accuracy"],
+        std["balanced_accuracy"],
+        mean["accuracy"],
+        std["accuracy"],
+        mean["macro_f1"],
+        std["macro_f1"],
     )
     log_per_class(pooled, "pooled out-of-fold test")
     return {
@@ -103,8 +130,14 @@ def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -
             RENDERER.call(lambda tag=tag, box=box: add_png(writer, tag, box["png"]))
     title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
     return write_run_figures(
-        job.run_dir, job.data, job.splits[0], payload["confusion_matrix"], tb_writer=writer, confusion_title=title,
-        cache=bool(job.cfg.figures.get("cache", True)), renderer=RENDERER,
+        job.run_dir,
+        job.data,
+        job.splits[0],
+        payload["confusion_matrix"],
+        tb_writer=writer,
+        confusion_title=title,
+        cache=bool(job.cfg.figures.get("cache", True)),
+        renderer=RENDERER,
     )
 
 
@@ -121,14 +154,20 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
     from xnet.training import coverage, inner_validation
 
     # selective classification (metrics vs coverage) and the inner (out-of-bag) validation score
-    payload["coverage"] = coverage.coverage_block(split_results, job.data.classes, str(job.cfg.coverage.confidence))
+    payload["coverage"] = coverage.coverage_block(
+        split_results, job.data.classes, str(job.cfg.coverage.confidence)
+    )
     if all(r["oob"] for r in split_results):
         payload["inner_validation"] = inner_validation.summarize([r["oob"] for r in split_results])
     writer = job_writer(job)
     try:
         if job.cfg.figures.enabled:
-            payload["figures"] = run_figures(job, payload, [r["reliability"] for r in split_results], writer)
-            payload["figures"]["coverage"] = coverage.write_figure(payload["coverage"], job.run_dir, RENDERER)
+            payload["figures"] = run_figures(
+                job, payload, [r["reliability"] for r in split_results], writer
+            )
+            payload["figures"]["coverage"] = coverage.write_figure(
+                payload["coverage"], job.run_dir, RENDERER
+            )
         RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
         if writer is not None:
             write_job_summary(writer, job, payload)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -17,14 +18,25 @@ from xnet.training.metrics import HEADLINE
 
 def quiet_lightning() -> None:
     """Lightning's start-up chatter (GPU available, model summary, ...) is noise for a CPU MLP."""
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda", "lightning.fabric"):
+    for name in (
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning.pytorch.accelerators.cuda",
+        "lightning.fabric",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
-    for message in (".*does not have many workers.*", ".*LeafSpec.*", ".*treespec.*", ".*exists and is not empty.*"):
+    for message in (
+        ".*does not have many workers.*",
+        ".*LeafSpec.*",
+        ".*treespec.*",
+        ".*exists and is not empty.*",
+    ):
         warnings.filterwarnings("ignore", message=message)
 
 
 def train_many(
-    cfgs: Sequence[DictConfig], run_dirs: Sequence[str | Path], log_files: Sequence[Sequence[LogFile]] | None = None
+    cfgs: Sequence[DictConfig],
+    run_dirs: Sequence[str | Path],
+    log_files: Sequence[Sequence[LogFile]] | None = None,
 ) -> list[dict]:
     """Train several runs; members that can share a StackedClassifier (the folds of a run, the
     networks of an ensemble, runs differing only in width/dropout/seed) train together unless
@@ -60,7 +72,9 @@ def train_many(
             payloads = []
             for job in jobs:
                 with logs.attached(number[id(job)]):
-                    payloads.append(finish_job(job, [results[id(mb)] for mb in members if mb.job is job]))
+                    payloads.append(
+                        finish_job(job, [results[id(mb)] for mb in members if mb.job is job])
+                    )
     finally:
         RENDERER.discard()  # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
     return payloads
@@ -92,7 +106,9 @@ def check_config(cfg: DictConfig) -> None:
 
 def check_optimized_metric(cfg: DictConfig) -> None:
     if cfg.optimized_metric not in HEADLINE:
-        raise XnetError(f"optimized_metric={cfg.optimized_metric!r} is not one of {', '.join(HEADLINE)}")
+        raise XnetError(
+            f"optimized_metric={cfg.optimized_metric!r} is not one of {', '.join(HEADLINE)}"
+        )
 
 
 def optimized_value(payload: dict, name: str) -> float:
@@ -106,5 +122,7 @@ def optimized_value(payload: dict, name: str) -> float:
 def run_deferred(jobs: list[tuple[DictConfig, str, list[LogFile]]]) -> list[float]:
     """Train recorded jobs (config, run dir, log files) together (stacked where possible); their
     optimized metrics."""
-    payloads = train_many([job[0] for job in jobs], [job[1] for job in jobs], [job[2] for job in jobs])
+    payloads = train_many(
+        [job[0] for job in jobs], [job[1] for job in jobs], [job[2] for job in jobs]
+    )
     return [optimized_value(p, str(job[0].optimized_metric)) for p, job in zip(payloads, jobs)]

@@ -20,8 +20,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from xnet.errors import XnetError
 
@@ -30,9 +30,21 @@ log = logging.getLogger("xnet.train")
 FINISHED = "metrics.json"
 #: what a training run writes into its directory (glob patterns); overwrite=true deletes only these
 RUN_FILES = (
-    "metrics.json", "checkpoints", "tensorboard", ".hydra", "train.log", "missing_values.csv",
-    "class_shares.png", "sky_galactic.png", "hardness_*.png", "features_raw.png", "features_scaled.png",
-    "missing_values.png", "confusion_counts.png", "confusion_normalized.png", "reliability_*.png",
+    "metrics.json",
+    "checkpoints",
+    "tensorboard",
+    ".hydra",
+    "train.log",
+    "missing_values.csv",
+    "class_shares.png",
+    "sky_galactic.png",
+    "hardness_*.png",
+    "features_raw.png",
+    "features_scaled.png",
+    "missing_values.png",
+    "confusion_counts.png",
+    "confusion_normalized.png",
+    "reliability_*.png",
 )
 #: what a sweep writes into its sweep directory besides its job folders
 SWEEP_FILES = ("summary.csv", "multirun.yaml", "accuracy_vs_width.png")
@@ -82,7 +94,13 @@ def clear_run(path: Path, keep: Sequence[str] = ()) -> list[str]:
     return deleted
 
 
-def claim(path: Path, overwrite: bool, key: str = "hydra.run.dir", sweep: bool = False, keep: Sequence[str] = ()) -> None:
+def claim(
+    path: Path,
+    overwrite: bool,
+    key: str = "hydra.run.dir",
+    sweep: bool = False,
+    keep: Sequence[str] = (),
+) -> None:
     """Check a run (or sweep) directory before any work: writable, and no finished run in it
     unless `overwrite`, in which case the old run's files are deleted first."""
     path = Path(path)
@@ -91,7 +109,11 @@ def claim(path: Path, overwrite: bool, key: str = "hydra.run.dir", sweep: bool =
     if not done:
         return
     if not overwrite:
-        what = f"finished jobs ({', '.join(p.name for p in done[:5])}{', ...' if len(done) > 5 else ''})" if sweep else "a finished run (metrics.json)"
+        what = (
+            f"finished jobs ({', '.join(p.name for p in done[:5])}{', ...' if len(done) > 5 else ''})"
+            if sweep
+            else "a finished run (metrics.json)"
+        )
         raise XnetError(
             f"{key}={path}: holds {what}; choose another directory ({key}=<new folder>, or leave it out "
             f"for a new dated one), or pass overwrite=true to delete the old run's files first"

@@ -9,7 +9,8 @@ class selection) in conf/train.yaml.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # xnet.predict imports this module for its warnings, without the training stack
     from omegaconf import DictConfig
@@ -31,7 +32,12 @@ def log_per_class(report: dict, title: str) -> None:
     log.info("%s per class (n = test sources):", title)
     for cls, row in report["per_class"].items():
         log.info(
-            "  %-10s precision %.3f  recall %.3f  f1 %.3f  n=%d", cls, row["precision"], row["recall"], row["f1"], row["support"]
+            "  %-10s precision %.3f  recall %.3f  f1 %.3f  n=%d",
+            cls,
+            row["precision"],
+            row["recall"],
+            row["f1"],
+            row["support"],
         )
 
 
@@ -50,10 +56,15 @@ def _counts(values: list[int]) -> str:
     return f"{low}" if low == high else f"{low}-{high}"
 
 
-PARTS = {"test": ("test", "its test precision, recall and F1"), "val": ("validation", "its val/acc_<class> curve")}
+PARTS = {
+    "test": ("test", "its test precision, recall and F1"),
+    "val": ("validation", "its val/acc_<class> curve"),
+}
 
 
-def small_class_warnings(blocks: Sequence[dict], min_support: int, parts: Sequence[str] = ("test", "val")) -> list[str]:
+def small_class_warnings(
+    blocks: Sequence[dict], min_support: int, parts: Sequence[str] = ("test", "val")
+) -> list[str]:
     """A reported class with fewer than `min_support` test (or validation) sources in a split."""
     out = []
     per_fold = len(blocks) > 1
@@ -61,11 +72,18 @@ def small_class_warnings(blocks: Sequence[dict], min_support: int, parts: Sequen
         name, where = PARTS[part]
         for cls in blocks[0]["per_class"]:
             counts = [
-                int(b["per_class"][cls]["support"]) if part == "test" else int(b["val"]["support"][cls]) for b in blocks
+                int(b["per_class"][cls]["support"])
+                if part == "test"
+                else int(b["val"]["support"][cls])
+                for b in blocks
             ]
             if min(counts) >= min_support:
                 continue
-            n = f"{_counts(counts)} {name} sources per fold (total {sum(counts)})" if per_fold else f"{counts[0]} {name} sources"
+            n = (
+                f"{_counts(counts)} {name} sources per fold (total {sum(counts)})"
+                if per_fold
+                else f"{counts[0]} {name} sources"
+            )
             out.append(
                 f"small sample: class {cls} has {n}, fewer than report.min_support={min_support}; "
                 f"{where.replace('<class>', cls)} rest{'s' if part == 'val' else ''} on them"

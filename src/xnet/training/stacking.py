@@ -18,13 +18,12 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.training.datamodule import StackedDataModule, XrayDataModule
-from xnet.data.labelled import LabelledSet, Split, ensemble_splits, make_splits
-from xnet.errors import XnetError
+from xnet.data.labelled import LabelledSet, Split, ensemble_splits
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
 from xnet.training import prefetch
 from xnet.training.board import member_logger
+from xnet.training.datamodule import StackedDataModule, XrayDataModule
 
 log = logging.getLogger("xnet.train")
 
@@ -58,11 +57,23 @@ class Member:
 
     @property
     def tag(self) -> str:
-        return f"{self.split_tag}-m{self.index}" if int(self.job.cfg.ensemble.members) > 1 else self.split_tag
+        return (
+            f"{self.split_tag}-m{self.index}"
+            if int(self.job.cfg.ensemble.members) > 1
+            else self.split_tag
+        )
 
 
 #: config keys stacked members may differ in; everything else must be shared to stack them
-MEMBER_KEYS = ("model.hidden", "model.dropout", "seed", "cv", "split.test_size", "split.val_size", "task_name")
+MEMBER_KEYS = (
+    "model.hidden",
+    "model.dropout",
+    "seed",
+    "cv",
+    "split.test_size",
+    "split.val_size",
+    "task_name",
+)
 
 
 def stack_key(cfg: DictConfig) -> str:
@@ -97,7 +108,9 @@ def plan_stacks(members: list[Member]) -> list[list[Member]]:
         ratio = float(group[0].job.cfg.batching.max_width_ratio)
         current: list[Member] = []
         for member in sorted(group, key=lambda mb: int(mb.job.cfg.model.hidden)):
-            if current and int(member.job.cfg.model.hidden) > ratio * int(current[0].job.cfg.model.hidden):
+            if current and int(member.job.cfg.model.hidden) > ratio * int(
+                current[0].job.cfg.model.hidden
+            ):
                 stacks.append(current)
                 current = []
             current.append(member)
@@ -110,12 +123,18 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
     cache = {} if cache is None else cache
     key = prefetch.data_key(cfg)
     if key not in cache:
-        cache[key] = prefetch.take(cfg) or prefetch.job_data(cfg)  # prepared ahead by `python -m xnet.train`, or here
+        cache[key] = prefetch.take(cfg) or prefetch.job_data(
+            cfg
+        )  # prepared ahead by `python -m xnet.train`, or here
     data, splits = cache[key]
     log.info(  # for every job (a sweep job's own log holds it too)
         "%s: %d sources, %d classes (%s), %d features (%s)",
-        data.catalog.name, len(data.y), len(data.classes), ", ".join(data.classes),
-        len(data.feature_names), data.spec.name,
+        data.catalog.name,
+        len(data.y),
+        len(data.classes),
+        ", ".join(data.classes),
+        len(data.feature_names),
+        data.spec.name,
     )
     return Job(cfg=cfg, run_dir=Path(run_dir), data=data, splits=splits)
 
@@ -150,7 +169,11 @@ class IdleCoreThreads(L.Callback):
             torch.set_num_threads(threads)
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        if trainer.current_epoch % self.every == 0 and trainer.current_epoch and str(self.args[0]) == "auto":
+        if (
+            trainer.current_epoch % self.every == 0
+            and trainer.current_epoch
+            and str(self.args[0]) == "auto"
+        ):
             self.apply()
 
 
@@ -158,7 +181,9 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     """Train members that share a stack key as one StackedClassifier (best weights kept per member)."""
     cfg = members[0].job.cfg
     m, es = cfg.model, cfg.early_stopping
-    threads = IdleCoreThreads(m.num_threads, len(members), max(int(mb.job.cfg.model.hidden) for mb in members))
+    threads = IdleCoreThreads(
+        m.num_threads, len(members), max(int(mb.job.cfg.model.hidden) for mb in members)
+    )
     threads.apply()
     L.seed_everything(int(cfg.seed), workers=False, verbose=False)
     seeds = [int(mb.seed) for mb in members]
@@ -171,8 +196,12 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
         dropouts=[float(mb.job.cfg.model.dropout) for mb in members],
         seeds=seeds,
         optimizer=optimizer_settings(m),
-        early_stopping={"monitor": str(es.monitor), "mode": str(es.mode), "patience": int(es.patience),
-                        "min_delta": float(es.get("min_delta", 0.0))},
+        early_stopping={
+            "monitor": str(es.monitor),
+            "mode": str(es.mode),
+            "patience": int(es.patience),
+            "min_delta": float(es.get("min_delta", 0.0)),
+        },
         log_every_n_epochs=int(cfg.batching.log_every_n_epochs),
         encoders=encoder_specs(m),
         retire=bool(cfg.batching.get("retire", True)),
@@ -180,8 +209,16 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     module.member_loggers = [member_logger(mb) for mb in members]
     from xnet.training.progress import StackProgress
 
-    module.progress = StackProgress(cfg.get("progress", "auto"), int(cfg.trainer.max_epochs), len(members), str(es.monitor), str(es.mode))
-    trainer = hydra.utils.instantiate(cfg.trainer, logger=False, callbacks=[threads], enable_checkpointing=False)
+    module.progress = StackProgress(
+        cfg.get("progress", "auto"),
+        int(cfg.trainer.max_epochs),
+        len(members),
+        str(es.monitor),
+        str(es.mode),
+    )
+    trainer = hydra.utils.instantiate(
+        cfg.trainer, logger=False, callbacks=[threads], enable_checkpointing=False
+    )
     try:
         trainer.fit(module, datamodule=data)
     finally:
@@ -205,11 +242,18 @@ def make_members(jobs: list[Job]) -> list[Member]:
         cfg = job.cfg
         for outer in job.splits:
             inner = ensemble_splits(
-                outer, job.data.y, float(cfg.split.val_size), int(cfg.seed), int(cfg.ensemble.members), groups=job.data.groups
+                outer,
+                job.data.y,
+                float(cfg.split.val_size),
+                int(cfg.seed),
+                int(cfg.ensemble.members),
+                groups=job.data.groups,
             )
             for index, (split, seed) in enumerate(inner):
                 key = (id(job.data), split.fold, index, prefetch.config_key(cfg.resample, seed))
                 if key not in modules:
                     modules[key] = XrayDataModule(job.data, split, cfg.resample, seed=seed)
-                members.append(Member(job=job, split=split, dm=modules[key], seed=seed, index=index))
+                members.append(
+                    Member(job=job, split=split, dm=modules[key], seed=seed, index=index)
+                )
     return members

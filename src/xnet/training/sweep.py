@@ -96,7 +96,13 @@ def collect_widths(sweep_dir: Path) -> list[dict]:
             continue
         rest = " ".join(f"{k}={v}" for k, v in varying.items() if k != "model.hidden")
         payload = json.loads(metrics_file.read_text())
-        jobs.append({"hidden": int(hidden), "rest": rest, **{k: job_accuracy(payload, k) for k in ACCURACY_SOURCES}})
+        jobs.append(
+            {
+                "hidden": int(hidden),
+                "rest": rest,
+                **{k: job_accuracy(payload, k) for k in ACCURACY_SOURCES},
+            }
+        )
     return jobs
 
 
@@ -121,8 +127,12 @@ def write_width_figure(sweep_dir: Path, jobs: list[dict] | None = None) -> Path 
             curves[label] = [by_width[w][kind] if w in by_width else float("nan") for w in widths]
     missing_train = all(np.isnan(j["train"]) for j in jobs)
     if missing_train:
-        log.warning("sweep jobs record no training accuracy (metrics.json 'train'/'train_mean'): figure without it")
-    fig = accuracy_vs_width_figure(widths, curves, title="accuracy against neurons per hidden layer")
+        log.warning(
+            "sweep jobs record no training accuracy (metrics.json 'train'/'train_mean'): figure without it"
+        )
+    fig = accuracy_vs_width_figure(
+        widths, curves, title="accuracy against neurons per hidden layer"
+    )
     path = sweep_dir / "accuracy_vs_width.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -132,7 +142,9 @@ def write_width_figure(sweep_dir: Path, jobs: list[dict] | None = None) -> Path 
 class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = collect_sweep(sweep_dir, sort_by=str(config.get("optimized_metric", "balanced_accuracy")))
+        rows = collect_sweep(
+            sweep_dir, sort_by=str(config.get("optimized_metric", "balanced_accuracy"))
+        )
         if not rows:
             return
         path = write_summary(sweep_dir, rows)
