@@ -413,3 +413,24 @@ def test_data_prepared_in_a_child_is_the_data_prepared_here(tmp_path, monkeypatc
     prefetch.start(bad)
     with pytest.raises(XnetError, match=r"^cv.folds=1: use 0 for one train/test split"):
         prefetch.take(bad)
+
+
+def test_benchmark_sources_are_distinct_and_drawn_within_their_errors():
+    """Issue 24: the speed benchmarks' larger Chandra files hold distinct sources (unique ids, every
+    value redrawn), not copies of the bundled rows that xnet would group and scikit-learn not."""
+    from xnet.testing.distinct_sources import CSC_CSV, distinct_sources
+
+    base = pd.read_csv(CSC_CSV)
+    table = distinct_sources(4000, seed=3)
+    assert table["CSCv2_name"].is_unique and list(table.columns) == list(base.columns)
+    assert table.equals(distinct_sources(4000, seed=3))
+    source = base.set_index("CSCv2_name").loc[table["CSCv2_name"].str.split("#").str[0]]
+    for column, err in (("Fb", "e_Fb"), ("Gmag", "e_Gmag")):
+        value, drawn = source[column].to_numpy(), table[column].to_numpy()
+        assert (np.isnan(value) == np.isnan(drawn)).all()  # missing stays missing
+        quoted = np.isfinite(value) & (source[err].to_numpy() > 0)
+        z = (drawn - value)[quoted] / source[err].to_numpy()[quoted]
+        assert (drawn[quoted] != value[quoted]).mean() > 0.95 and 0.8 < np.std(z) < 1.2
+    assert table["Fb"].min() > 0 and table["P_intra"].dropna().between(0, 1).all()
+    ratio = table["PM"].to_numpy() / source["PM"].to_numpy()  # no error quoted: 3 % scatter
+    assert 0.02 < np.nanstd(ratio) < 0.04

@@ -18,7 +18,14 @@ import torch.nn.functional as F
 from xnet.models.compaction import retire, widen, with_passengers
 from xnet.models.early_stopping import MemberEarlyStopping
 from xnet.models.nets import StackedInputNet
-from xnet.models.optim import adam, optimizer_settings
+from xnet.models.optim import optimizer_settings
+from xnet.models.stacked_step import (
+    FlatParameters,
+    classes_first_logits,
+    gather_rows,
+    row_weights,
+    train_epoch,
+)
 from xnet.training.metrics import confusion_matrices, headline_from_confusion
 
 
@@ -59,9 +66,7 @@ class StackedClassifier(L.LightningModule):
         self.live = torch.arange(
             self.n_members
         )  # which of them are still in the live tensors (compaction)
-        self.adam_slots: list | None = (
-            None  # how Adam sees the parameters once members have retired
-        )
+        self.flat: FlatParameters | None = None  # parameters, gradients, Adam (on_fit_start)
         self.settings = dict(optimizer) if optimizer is not None else optimizer_settings()
         self.stopping = MemberEarlyStopping(self.n_members, **dict(early_stopping or {}))
         self.net = StackedInputNet(
@@ -94,9 +99,9 @@ class StackedClassifier(L.LightningModule):
         return self.stopping.stop_epoch
 
     def configure_optimizers(self):
-        """scikit-learn's L2 penalty alpha/2 * ||W||^2 / batch on the weight matrices only (not the
-        biases) is added to their gradients in `training_step`, as Adam's coupled weight decay does."""
-        return adam(self.net.parameters(), self.settings)
+        """None: Adam runs on the flat parameters (`xnet.models.stacked_step.FlatParameters`,
+        built in `on_fit_start` on the training device), one fused call per step."""
+        return None
 
     def on_fit_start(self) -> None:
         data = self.trainer.datamodule
@@ -108,56 +113,36 @@ class StackedClassifier(L.LightningModule):
         else:
             self.loss_weights = torch.ones(self.n_members, n_classes, device=self.device)
         self.train_support = data.train_support.float()
+        self.flat = FlatParameters(self.net, list(self.net.head.weights), self.settings)
         self.best_params = {name: p.detach().clone() for name, p in self.net.named_parameters()}
 
     def training_step(self, batch, batch_idx):
+        """One epoch: every mini-batch step of every live member (`stacked_step.train_epoch`:
+        scikit-learn's L2 penalty alpha/2 * ||W||^2 / batch on the weight matrices, not the
+        biases, added to their gradients), then validation, early stopping and logging."""
         data = self.trainer.datamodule
-        optimizer = self.optimizers().optimizer
-        n_live = len(self.live)
-        net, members = self.net, torch.arange(n_live)[:, None]
-        weights = net.weight_matrices
-        decay = self.settings["l2_alpha"] / data.batch_size
-        n_classes = len(self.class_names)
+        n_live, width = len(self.live), data.batch_size
         order, valid = data.epoch_order()
-        width = data.batch_size
-        rows_per_step = valid.view(n_live, -1, width).sum(2)
-        if bool((rows_per_step == 0).any()):
+        if bool((valid.view(n_live, -1, width).sum(2) == 0).any()):
             raise RuntimeError(
-                "stacked members need the same number of batches per epoch (see stacking.plan_stacks)"
+                "stacked members need the same number of batches per epoch "
+                "(see stacking.plan_stacks)"
             )
-        full_steps = set((rows_per_step == width).all(0).nonzero().flatten().tolist())
+        inputs = {name: gather_rows(x, order) for name, x in data.train_inputs.items()}
+        y = gather_rows(data.y_train, order)
+        weighted = self.loss_weights if self.settings["class_weighted"] else None
+        share = row_weights(valid, y, width, weighted)
         track = any(self.member_loggers)  # per-epoch train metrics only when someone logs them
-        hits = torch.zeros(n_live, n_classes, device=self.device)
-        loss_sum = torch.zeros(n_live, device=self.device)
-        # one gather per epoch; each step then takes a view
-        inputs = {name: x[members, order] for name, x in data.train_inputs.items()}
-        y_epoch = data.y_train[members, order]
-        weighted = self.settings["class_weighted"]
-        net.train()
-        for step, start in enumerate(range(0, order.shape[1], width)):
-            y = y_epoch[:, start : start + width]
-            logits = net({name: x[:, start : start + width] for name, x in inputs.items()})
-            ce = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")
-            if step in full_steps and not weighted:
-                loss = ce.mean(1).sum()
-            else:
-                ok = valid[:, start : start + width]
-                w = torch.gather(self.loss_weights, 1, y) * ok if weighted else ok.float()
-                loss = ((ce * w).sum(1) / w.sum(1).clamp_min(1e-12)).sum()
-            net.zero_grad(set_to_none=True)
-            loss.backward()
+        self.net.train()
+        decay = self.settings["l2_alpha"] / width
+        logits = train_epoch(self.net, self.flat, inputs, y, share, width, decay, track)
+        hits = loss_sum = None
+        if track:
             with torch.no_grad():
-                torch._foreach_add_([p.grad for p in weights], weights, alpha=decay)
-            for slot in self.adam_slots or ():  # once members have retired (xnet.models.compaction)
-                slot.load_grad()
-            optimizer.step()
-            for slot in self.adam_slots or ():
-                slot.store()
-            if track:
-                with torch.no_grad():
-                    ok = valid[:, start : start + width]
-                    loss_sum += (ce * ok).sum(1)
-                    hits.scatter_add_(1, y, ((logits.argmax(2) == y) & ok).float())
+                ce = F.cross_entropy(logits, y, reduction="none")
+                loss_sum = (ce * valid).sum(1)
+                hits = torch.zeros(n_live, len(self.class_names), device=self.device)
+                hits.scatter_add_(1, y, ((logits.argmax(1) == y) & valid).float())
         self._end_epoch(data, hits, loss_sum)
 
     @torch.no_grad()
@@ -165,15 +150,15 @@ class StackedClassifier(L.LightningModule):
         """Per-member validation loss and, when logged or monitored, the confusion-matrix metrics
         (of the live members, see `live`)."""
         self.net.eval()
-        logits = self.net(data.val_inputs)
-        ce = F.cross_entropy(logits.transpose(1, 2), data.y_val, reduction="none")
+        logits = classes_first_logits(self.net, data.val_inputs)
+        ce = F.cross_entropy(logits, data.y_val, reduction="none")
         w = torch.gather(self.loss_weights, 1, data.y_val) * data.val_mask
         values = {"val/loss": (ce * w).sum(1) / w.sum(1).clamp_min(1e-12)}
         if (
             any(self.member_loggers) or self.stopping.monitor != "val/loss"
         ):  # skip the confusion matrices when unused
             cm = confusion_matrices(
-                logits.argmax(2), data.y_val, data.val_mask, len(self.class_names)
+                logits.argmax(1), data.y_val, data.val_mask, len(self.class_names)
             )
             val = headline_from_confusion(cm)
             values.update({f"val/{k}": v for k, v in val.items() if k != "recall"})

@@ -1,0 +1,121 @@
+"""The written-out training step (`xnet.models.stacked_step`) against autograd's: the gradients of
+one batch, and the weights after a few epochs of training on the bundled Chandra set."""
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import compose_config
+
+from xnet.models.nets import StackedInputNet
+from xnet.models.optim import optimizer_settings
+from xnet.models.stacked_step import Buffers, FlatParameters, gradients, row_weights, train_epoch
+from xnet.training.datamodule import StackedDataModule, XrayDataModule
+from xnet.training.stacking import prepare_job
+
+ENCODER = {"lightcurve": {"_target_": "xnet.models.encoders.SequenceCNN", "channels": 3}}
+
+
+def reference_loss(net, inputs, y, valid, class_weights=None):
+    """The loss as the autograd step computed it: per-row cross-entropy, each member's (weighted)
+    mean over its valid rows, summed over members."""
+    logits = net(inputs)
+    ce = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+    w = valid.float() if class_weights is None else torch.gather(class_weights, 1, y) * valid
+    return ((ce * w).sum(1) / w.sum(1).clamp_min(1e-12)).sum()
+
+
+def reference_step(net, optimizer, inputs, y, valid, decay, class_weights=None):
+    """One step of the autograd reference: backward, L2 on the weight matrices, fused Adam."""
+    net.zero_grad(set_to_none=True)
+    reference_loss(net, inputs, y, valid, class_weights).backward()
+    with torch.no_grad():
+        for w in net.weight_matrices:
+            w.grad.add_(w, alpha=decay)
+    optimizer.step()
+
+
+def batch(members=3, rows=40, n_features=6, n_classes=4, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    inputs = {
+        "features": torch.rand(members, rows, n_features, generator=generator),
+        "lightcurve": torch.randn(members, rows, 16, generator=generator),
+    }
+    y = torch.randint(0, n_classes, (members, rows), generator=generator)
+    valid = torch.ones(members, rows, dtype=torch.bool)
+    valid[1, rows - 7 :] = False  # a member whose last batch is short (padding rows)
+    return inputs, y, valid
+
+
+@pytest.mark.parametrize(
+    "hiddens, depth, dropout, weighted, encoders",
+    [
+        ([4, 7, 5], 2, 0.0, False, None),
+        ([6, 6, 3], 3, 0.0, True, None),
+        ([5, 8, 8], 2, 0.2, True, ENCODER),
+    ],
+)
+def test_one_batch_has_autograds_gradients(hiddens, depth, dropout, weighted, encoders):
+    inputs, y, valid = batch()
+    weights = torch.rand(3, 4, generator=torch.Generator().manual_seed(1)) + 0.5
+    weights = weights if weighted else None
+    net = StackedInputNet(6, 4, hiddens, depth, [dropout] * 3, [1, 2, 3], encoders)
+    mine = copy.deepcopy(net)
+    torch.manual_seed(5)  # the dropout draws
+    net.zero_grad()
+    reference_loss(net, inputs, y, valid, weights).backward()
+    FlatParameters(mine, list(mine.head.weights), optimizer_settings())  # the gradient views
+    buf = Buffers(mine.head, inputs["features"], 40, 1, False)
+    torch.manual_seed(5)
+    share = row_weights(valid, y, 40, weights)
+    gradients(mine, inputs, y.unsqueeze(1), share, buf, buf.logits[0])
+    for (name, p), q in zip(net.named_parameters(), mine.parameters()):
+        assert p.grad.abs().max() > 0, name
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-7, msg=name)
+    if not dropout:
+        with torch.no_grad():
+            torch.testing.assert_close(buf.logits[0].transpose(1, 2), net(inputs))
+
+
+def chandra_stack(tmp_path, hiddens):
+    cfg = compose_config(["data=csc_muwclass", "logger=none", "figures.enabled=false"])
+    job = prepare_job(cfg, tmp_path)
+    modules = [XrayDataModule(job.data, s, cfg.resample) for s in job.splits]
+    data = StackedDataModule(modules * len(hiddens), seeds=list(range(len(hiddens))))
+    data.setup("fit")
+    return data
+
+
+def test_a_few_epochs_train_the_weights_autograd_trains(tmp_path):
+    """Three epochs of the study's MLP (30-30, batch 200, Adam with its tiny eps) on the bundled
+    Chandra training part: the written-out step and autograd's end within float noise."""
+    data = chandra_stack(tmp_path, [30, 30, 20])
+    settings = optimizer_settings()
+    n_features, n_classes = data.train_inputs["features"].shape[2], len(data.members[0].classes)
+    net = StackedInputNet(n_features, n_classes, [30, 30, 20], seeds=[1, 2, 3])
+    mine = copy.deepcopy(net)
+    flat = FlatParameters(mine, list(mine.head.weights), settings)
+    optimizer = torch.optim.Adam(
+        net.parameters(),
+        lr=settings["lr"],
+        betas=(settings["beta1"], settings["beta2"]),
+        eps=settings["eps"],
+        fused=True,
+    )
+    width, decay = data.batch_size, settings["l2_alpha"] / data.batch_size
+    for _ in range(3):
+        order, valid = data.epoch_order()
+        members = torch.arange(3)[:, None]
+        inputs = {"features": data.train_inputs["features"][members, order]}
+        y = data.y_train[members, order]
+        train_epoch(mine, flat, inputs, y, row_weights(valid, y, width), width, decay, False)
+        for start in range(0, y.shape[1], width):
+            span = slice(start, start + width)
+            step_inputs = {"features": inputs["features"][:, span]}
+            reference_step(net, optimizer, step_inputs, y[:, span], valid[:, span], decay)
+    for (name, p), q in zip(net.named_parameters(), mine.parameters()):
+        torch.testing.assert_close(q.detach(), p.detach(), rtol=0, atol=1e-4, msg=name)
+    val = {"features": data.val_inputs["features"]}
+    with torch.no_grad():
+        torch.testing.assert_close(mine(val), net(val), rtol=0, atol=1e-3)
