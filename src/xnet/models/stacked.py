@@ -142,7 +142,8 @@ class StackedClassifier(L.LightningModule):
                 ce = F.cross_entropy(logits, y, reduction="none")
                 loss_sum = (ce * valid).sum(1)
                 hits = torch.zeros(n_live, len(self.class_names), device=self.device)
-                hits.scatter_add_(1, y, ((logits.argmax(1) == y) & valid).float())
+                predicted = logits.max(1).indices  # argmax over a non-last dim is 6x slower
+                hits.scatter_add_(1, y, ((predicted == y) & valid).float())
         self._end_epoch(data, hits, loss_sum)
 
     @torch.no_grad()
@@ -158,7 +159,7 @@ class StackedClassifier(L.LightningModule):
             any(self.member_loggers) or self.stopping.monitor != "val/loss"
         ):  # skip the confusion matrices when unused
             cm = confusion_matrices(
-                logits.argmax(1), data.y_val, data.val_mask, len(self.class_names)
+                logits.max(1).indices, data.y_val, data.val_mask, len(self.class_names)
             )
             val = headline_from_confusion(cm)
             values.update({f"val/{k}": v for k, v in val.items() if k != "recall"})

@@ -139,6 +139,12 @@ def row_weights(valid: torch.Tensor, y: torch.Tensor, batch: int, class_weights=
     return (per_batch / per_batch.sum(2, keepdim=True).clamp_min(1e-12)).view(len(w), 1, -1)
 
 
+def minus_targets(y: torch.Tensor, share: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """(members, classes, rows): -share at each row's class, 0 elsewhere."""
+    out = share.new_zeros(len(y), n_classes, y.shape[1])
+    return out.scatter_(1, y.unsqueeze(1), -share)
+
+
 class Buffers:
     """What an epoch's steps write into instead of allocating: per hidden layer its activations
     and backward product, the dropout masks, and the classes-first logits (all of the epoch's
@@ -151,7 +157,6 @@ class Buffers:
         self.back = [x.new_empty(members, batch, n) for n in widths]
         self.masks: list = [None] * len(widths)
         self.logits = x.new_empty(steps if keep_all else 1, members, head.n_classes, batch)
-        self.minus_one = x.new_full((members, 1, batch), -1.0)
 
     def epoch_logits(self) -> torch.Tensor:
         """(members, classes, rows) of the whole epoch, rows in the epoch's order."""
@@ -224,16 +229,17 @@ def gather_rows(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     )
 
 
-@torch.no_grad()
-def gradients(net, inputs: Mapping, targets, share, buf: Buffers, out: torch.Tensor) -> None:
-    """One batch's loss gradients into the parameters' gradient views: `inputs` (members, rows,
-    ...), `targets` (members, 1, rows) and `share` (members, 1, rows, see `row_weights`); the
-    batch's logits go to `out` (members, classes, rows)."""
+def gradients(net, inputs: Mapping, share, minus_target, buf: Buffers, out: torch.Tensor) -> None:
+    """One batch's loss gradients into the parameters' gradient views (call under no_grad):
+    `inputs` (members, rows, ...), `share` (members, 1, rows: each row's weight in its member's
+    loss, `row_weights`) and `minus_target` (members, classes, rows: -share at each row's class,
+    `minus_targets`); the batch's logits go to `out` (members, classes, rows)."""
     head = net.head
     x, embeddings = _embedded(net, inputs)
     forward(head, x, buf, out)
-    g = torch.log_softmax(out, 1).exp_()  # softmax's own kernel rounds by thread split
-    g.scatter_add_(1, targets, buf.minus_one).mul_(share)
+    # d loss / d logits = share * (softmax - one-hot); softmax's own kernel rounds by thread split
+    g = torch.log_softmax(out, 1).exp_()
+    torch.addcmul(minus_target, g, share, out=g)
     for p in net.encoders.parameters():  # autograd accumulates into their gradient views
         p.grad.zero_()
     d_x = backward(head, x, buf, g, bool(embeddings))
@@ -250,15 +256,14 @@ def train_epoch(
     """One epoch of steps over `inputs` / `y` (members, rows, ...) in batches of `batch` rows,
     with per-row loss weights `share` (`row_weights`). Returns the epoch's logits (members,
     classes, rows) when `keep_logits`."""
-    members, rows = y.shape
-    steps = rows // batch
+    steps = y.shape[1] // batch
     buf = Buffers(net.head, inputs[FEATURES], batch, steps, keep_logits)
     flat.attach_grads()
-    targets = y.view(members, 1, rows)
+    minus_target = minus_targets(y, share, net.head.n_classes)
     for step in range(steps):
         span = slice(step * batch, (step + 1) * batch)
         batch_inputs = {name: x[:, span] for name, x in inputs.items()}
         out = buf.logits[step if keep_logits else 0]
-        gradients(net, batch_inputs, targets[:, :, span], share[:, :, span], buf, out)
+        gradients(net, batch_inputs, share[:, :, span], minus_target[:, :, span], buf, out)
         flat.step(decay)
     return buf.epoch_logits() if keep_logits else None
