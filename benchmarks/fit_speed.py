@@ -1,26 +1,28 @@
 """Training speed of xnet against scikit-learn's MLPClassifier with the study's settings.
 
 Same rows, same preprocessing (imputer + Yeo-Johnson + MinMax fit on each training part; the
-baseline fits scikit-learn's PowerTransformer, xnet its own equal-result lambda search), same
-number of epochs (early stopping off for both), batch 200, one thread. Three workloads:
+baseline fits scikit-learn's PowerTransformer, xnet its own equal-result lambda search), the same
+number of epochs on both sides (early stopping off; the epochs each side ran are printed: xnet's
+per member from the fit, scikit-learn's `n_iter_`), batch 200, data loading outside the timings.
 
-1. one fit (the hold-out split);
-2. a 5-fold CV: xnet's stacked folds against five sequential MLPClassifier fits;
-3. a sweep of 3 widths x 5 folds: xnet's stacked 15 members against 15 sequential fits.
+`workloads` (default): one fit, a 5-fold CV (xnet's stacked folds against five sequential
+MLPClassifier fits) and a 3-width x 5-fold sweep (15 stacked members against 15 fits), on the
+bundled Chandra set (`xray_mw`) and on a 16,000-source file of distinct sources
+(`xnet.testing.distinct_sources`: the bundled set resampled with replacement, every value redrawn
+within its error or by 3 %, unique ids).
 
-on two data sets: the Chandra set with `xray_mw`, and a 16,000-row set of the study's size built
-by resampling the Chandra rows (with replacement, seeded). Run on demand (not a test):
+`scaling`: how the time per member-epoch grows with the members per stack (1, 5, 15, 50 networks
+on the 16,000-source file: 5 folds x seeds) and with the rows (4,000 to 160,000 sources, a 5-fold
+stack), against scikit-learn's time per epoch on the same training rows.
 
-    python benchmarks/fit_speed.py [--epochs 100] [--repeats 3] [--quick]
+    python benchmarks/fit_speed.py [--epochs 100] [--repeats 3] [--only workloads,scaling]
 
-Prints medians over repeats and the ratio xnet / scikit-learn, all measured in the same run.
-Data loading is outside the timings on both sides.
+Prints medians over repeats (the two sides interleaved) and the ratio xnet / scikit-learn.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import statistics
@@ -37,6 +39,7 @@ from xnet.config import compose_config
 from xnet.data.labelled import LabelledSet, make_splits, prepare_labelled_set
 from xnet.data.preprocessing import make_scaler, transform
 from xnet.testing.baselines import study_mlp
+from xnet.testing.distinct_sources import write_distinct_sources
 from xnet.training.datamodule import XrayDataModule
 from xnet.training.evaluation import evaluate_member
 from xnet.training.metrics import classification_report
@@ -47,33 +50,26 @@ WIDTHS = (10, 30, 100)
 THREADS = "auto"  # set from --threads
 
 
-def config(epochs: int, hidden: int = 30):
+def config(epochs: int, hidden: int = 30, path: Path | None = None):
     return compose_config(
         [
             "data=csc_muwclass",
+            *([f"data.path={path}"] if path else []),
             "features=xray_mw",
             f"model.hidden={hidden}",
             f"trainer.max_epochs={epochs}",
             f"early_stopping.patience={epochs + 1}",
             "logger=none",
             "figures.enabled=false",
+            "progress=false",
             f"model.num_threads={THREADS}",
         ]
     )
 
 
-def resampled(data: LabelledSet, n: int, seed: int = 0) -> LabelledSet:
-    """A larger set of the study's size: rows drawn with replacement (features and labels together)."""
-    rows = np.random.default_rng(seed).choice(len(data.y), size=n, replace=True)
-    return dataclasses.replace(
-        data, x=data.x[rows], y=data.y[rows], frame=data.frame.iloc[rows].reset_index(drop=True)
-    )
-
-
-def time_xnet(
-    data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: int
-) -> tuple[float, list[float]]:
-    """Seconds for xnet to fit every (width, fold) member as one stack; test balanced accuracies."""
+def time_xnet(data: LabelledSet, folds: int, widths, epochs: int, seeds=(1,)) -> dict:
+    """Seconds for xnet to fit every (width, fold, seed) member (stacked as `plan_stacks` plans),
+    the member-epochs it ran and the test balanced accuracies."""
     cfgs = [config(epochs, hidden) for hidden in widths]
     splits = list(make_splits(data.y, cfgs[0].split, folds, cfgs[0].seed))
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,92 +78,148 @@ def time_xnet(
         members = []
         for cfg in cfgs:
             job = Job(cfg=cfg, run_dir=Path(tmp) / f"h{cfg.model.hidden}", data=data, splits=splits)
-            members += [Member(job=job, split=s, dm=dm) for s, dm in zip(splits, modules)]
-        results = []
+            members += [
+                Member(job=job, split=s, dm=dm, seed=seed)
+                for seed in seeds
+                for s, dm in zip(splits, modules)
+            ]
+        results, member_epochs = [], 0
         for stack in plan_stacks(members):
             module = fit_stack(stack)
+            member_epochs += int((module.stop_epoch + 1).sum())
             results += [evaluate_member(module, k, member) for k, member in enumerate(stack)]
         elapsed = time.perf_counter() - start
-    return elapsed, [r["reports"]["test"]["balanced_accuracy"] for r in results]
+    scores = [r["reports"]["test"]["balanced_accuracy"] for r in results]
+    return {"s": elapsed, "member_epochs": member_epochs, "ba": scores}
 
 
-def time_sklearn(
-    data: LabelledSet, folds: int, widths: tuple[int, ...], epochs: int
-) -> tuple[float, list[float]]:
-    """Seconds for the same fits one after another with scikit-learn; test balanced accuracies."""
+def time_sklearn(data: LabelledSet, folds: int, widths, epochs: int, seeds=(1,)) -> dict:
+    """Seconds for the same fits one after another with scikit-learn, the epochs they ran
+    (`n_iter_`) and the test balanced accuracies."""
     cfg = config(epochs)
     splits = list(make_splits(data.y, cfg.split, folds, cfg.seed))
-    scores = []
+    scores, member_epochs = [], 0
     start = time.perf_counter()
     for hidden in widths:
-        for s in splits:
-            with np.errstate(all="ignore"):
-                scaler = make_scaler().fit(
-                    data.x[s.train]
-                )  # scikit-learn's own PowerTransformer fit
-            model = study_mlp(hidden, max_epochs=epochs, early_stopping=False)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(transform(scaler, data.x[s.train]), data.y[s.train])
-            pred = model.predict(transform(scaler, data.x[s.test]))
-            scores.append(
-                classification_report(data.y[s.test], pred, data.classes)["balanced_accuracy"]
+        for seed in seeds:
+            for s in splits:
+                with np.errstate(all="ignore"):
+                    scaler = make_scaler().fit(data.x[s.train])  # scikit-learn's own fit
+                model = study_mlp(hidden, seed=seed, max_epochs=epochs, early_stopping=False)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    model.fit(transform(scaler, data.x[s.train]), data.y[s.train])
+                member_epochs += int(model.n_iter_)
+                pred = model.predict(transform(scaler, data.x[s.test]))
+                report = classification_report(data.y[s.test], pred, data.classes)
+                scores.append(report["balanced_accuracy"])
+    return {"s": time.perf_counter() - start, "member_epochs": member_epochs, "ba": scores}
+
+
+def compare(data, folds, widths, epochs, repeats, seeds=(1,)) -> dict:
+    """Both sides, interleaved `repeats` times: medians, epochs and ms per member-epoch."""
+    runs = {"xnet": [], "sklearn": []}
+    for _ in range(repeats):
+        runs["xnet"].append(time_xnet(data, folds, widths, epochs, seeds))
+        runs["sklearn"].append(time_sklearn(data, folds, widths, epochs, seeds))
+    out = {}
+    for side, rs in runs.items():
+        out[side] = {
+            "s": statistics.median(r["s"] for r in rs),
+            "spread": (min(r["s"] for r in rs), max(r["s"] for r in rs)),
+            "member_epochs": rs[-1]["member_epochs"],
+            "ms": statistics.median(1e3 * r["s"] / r["member_epochs"] for r in rs),
+            "ba": float(np.mean(rs[-1]["ba"])),
+        }
+    return out
+
+
+def distinct_set(rows: int, epochs: int, folder: Path) -> LabelledSet:
+    path = write_distinct_sources(folder / f"distinct_{rows}.csv", rows)
+    cfg = config(epochs, path=path)
+    return prepare_labelled_set(cfg.data, cfg.features, 10)
+
+
+def workloads(args, folder: Path) -> None:
+    chandra = prepare_labelled_set(config(args.epochs).data, config(args.epochs).features, 10)
+    sets = [("Chandra, xray_mw", chandra), ("16k distinct", distinct_set(16_000, 1, folder))]
+    jobs = [("one fit", 0, (30,)), ("5-fold CV", 5, (30,)), ("3 widths x 5 folds", 5, WIDTHS)]
+    print(f"\n{args.epochs} epochs on both sides, batch 200, medians of {args.repeats}\n")
+    print(
+        "| data | workload | xnet s | scikit-learn s | ratio | member-epochs xnet / sklearn "
+        "| ms per member-epoch xnet / sklearn | BA xnet / sklearn |"
+    )
+    print("|---" * 8 + "|")
+    for set_name, data in sets:
+        for name, folds, widths in jobs:
+            r = compare(data, folds, widths, args.epochs, args.repeats)
+            x, s = r["xnet"], r["sklearn"]
+            print(
+                f"| {set_name} | {name} | {x['s']:.2f} | {s['s']:.2f} | {x['s'] / s['s']:.2f} | "
+                f"{x['member_epochs']} / {s['member_epochs']} | {x['ms']:.2f} / {s['ms']:.2f} | "
+                f"{x['ba']:.3f} / {s['ba']:.3f} |",
+                flush=True,
             )
-    return time.perf_counter() - start, scores
+
+
+def scaling(args, folder: Path) -> None:
+    epochs = max(5, args.epochs // 5)
+    data = distinct_set(16_000, epochs, folder)
+    print(f"\nMembers per stack (16,000 distinct sources, 30-30, {epochs} epochs; scikit-learn:")
+    print("the same fits one after another), medians of", args.repeats, "\n")
+    print(
+        "| members | folds x seeds | xnet s | ms per member-epoch xnet | sklearn s | ms per epoch"
+    )
+    print("sklearn | ratio per member-epoch |\n" + "|---" * 7 + "|")
+    for folds, n_seeds in ((0, 1), (5, 1), (5, 3), (5, 10)):
+        seeds = tuple(range(1, n_seeds + 1))
+        r = compare(data, folds, (30,), epochs, args.repeats, seeds)
+        x, s = r["xnet"], r["sklearn"]
+        members = max(folds, 1) * n_seeds
+        print(
+            f"| {members} | {max(folds, 1)} x {n_seeds} | {x['s']:.2f} | {x['ms']:.2f} | "
+            f"{s['s']:.2f} | {s['ms']:.2f} | {x['ms'] / s['ms']:.2f} |",
+            flush=True,
+        )
+    print(f"\nRows (a 5-fold stack, 30-30, {epochs} epochs), medians of {args.repeats}\n")
+    print(
+        "| sources | xnet s | ms per member-epoch xnet | sklearn s | ms per epoch sklearn "
+        "| ratio |\n" + "|---" * 6 + "|"
+    )
+    for rows in args.rows:
+        r = compare(distinct_set(rows, epochs, folder), 5, (30,), epochs, args.repeats)
+        x, s = r["xnet"], r["sklearn"]
+        print(
+            f"| {rows:,} | {x['s']:.2f} | {x['ms']:.2f} | {s['s']:.2f} | {s['ms']:.2f} | "
+            f"{x['ms'] / s['ms']:.2f} |",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="workloads,scaling")
+    parser.add_argument("--rows", type=int, nargs="+", default=[4_000, 16_000, 64_000, 160_000])
     parser.add_argument(
-        "--quick", action="store_true", help="Chandra set only, one repeat (a smoke run)"
-    )
-    parser.add_argument(
-        "--threads", default="auto", help="xnet's model.num_threads (auto: all cores for stacks)"
+        "--threads", default="auto", help="xnet's model.num_threads (auto: the idle cores)"
     )
     args = parser.parse_args()
     global THREADS
     THREADS = args.threads
     quiet_lightning()
     logging.getLogger("xnet").setLevel(logging.WARNING)
-    logging.getLogger("__main__").setLevel(logging.WARNING)
-    threadpool_limits(
-        1
-    )  # BLAS for scikit-learn (and the scalers): one thread; torch: model.num_threads
-    repeats = 1 if args.quick else args.repeats
-
-    chandra = prepare_labelled_set(config(args.epochs).data, config(args.epochs).features, 10)
-    sets = [("chandra xray_mw", chandra)] + (
-        [] if args.quick else [("16k resampled", resampled(chandra, 16000))]
-    )
-    workloads = [("one fit", 0, (30,)), ("5-fold CV", 5, (30,)), ("3 widths x 5 folds", 5, WIDTHS)]
-
-    rows = []
-    for set_name, data in sets:
-        for name, folds, widths in workloads:
-            xnet_t, sk_t = [], []
-            for _ in range(repeats):
-                t, xnet_scores = time_xnet(data, folds, widths, args.epochs)
-                xnet_t.append(t)
-                t, sk_scores = time_sklearn(data, folds, widths, args.epochs)
-                sk_t.append(t)
-            x, s = statistics.median(xnet_t), statistics.median(sk_t)
-            rows.append((set_name, name, x, s, x / s, np.mean(xnet_scores), np.mean(sk_scores)))
-            print(
-                f"  {set_name:16} {name:20} xnet {x:7.2f} s  sklearn {s:7.2f} s  ratio {x / s:5.2f}",
-                flush=True,
-            )
-
+    threadpool_limits(1)  # BLAS for scikit-learn (and the scalers): one thread
+    with tempfile.TemporaryDirectory(prefix="xnet-fit-speed-") as tmp:
+        if "workloads" in args.only:
+            workloads(args, Path(tmp))
+        if "scaling" in args.only:
+            scaling(args, Path(tmp))
     print(
-        f"\n{args.epochs} epochs, batch 200, median of {repeats} (wall seconds; BA: mean test balanced accuracy); "
-        f"scikit-learn 1 BLAS thread, xnet model.num_threads={THREADS} on {os.cpu_count()} cores"
+        f"\nscikit-learn: 1 BLAS thread; xnet: model.num_threads={THREADS}; {os.cpu_count()} "
+        f"cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    header = f"{'data':16} {'workload':20} {'xnet s':>8} {'sklearn s':>9} {'ratio':>6} {'xnet BA':>8} {'sk BA':>6}"
-    print(header)
-    print("-" * len(header))
-    for set_name, name, x, s, r, xba, sba in rows:
-        print(f"{set_name:16} {name:20} {x:8.2f} {s:9.2f} {r:6.2f} {xba:8.3f} {sba:6.3f}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,10 +220,19 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     trainer = hydra.utils.instantiate(
         cfg.trainer, logger=False, callbacks=[threads], enable_checkpointing=False
     )
+    start = time.perf_counter()
     try:
         trainer.fit(module, datamodule=data)
     finally:
         module.progress.close()
+    seconds, member_epochs = time.perf_counter() - start, int((module.stop_epoch + 1).sum())
+    log.info(  # benchmarks/commands.py reads this line
+        "trained %d networks as one stack in %.2f s: %d member-epochs, %.2f ms each",
+        len(members),
+        seconds,
+        member_epochs,
+        1e3 * seconds / max(member_epochs, 1),
+    )
     return module
 
 
