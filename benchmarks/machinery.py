@@ -1,7 +1,8 @@
 """What each piece of xnet's speed machinery is worth: whole commands with one piece switched off.
 
 Every variant is a whole process (interpreter start to exit) of the same command; the variants run
-round-robin, `--repeats` rounds, so that all see the same machine state. A piece is switched off
+round-robin, `--repeats` rounds, each round starting one variant later, so that all see the same
+machine state. A piece is switched off
 from outside, by patching it as its module is imported (no switch in xnet itself):
 
 - `gc pause`: `xnet.startup.pause` does nothing (the collector runs during the imports);
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Runs `python -m xnet.train` with `PATCHES[name]` applied when its module is first imported.
 WRAPPER = """
-import importlib.abc, importlib.machinery, sys
+import importlib, importlib.abc, importlib.machinery, sys
 module, patch = sys.argv[1], sys.argv[2]
 class Hook(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
@@ -57,9 +58,9 @@ class Hook(importlib.abc.MetaPathFinder):
         return spec
 if module:
     sys.meta_path.insert(0, Hook())
-sys.argv = ["xnet.train", *sys.argv[3:]]
-from xnet.train import main
-main()
+entry = sys.argv[3]
+sys.argv = [entry, *sys.argv[4:]]
+importlib.import_module(entry).main()
 """
 
 IN_PROCESS_RENDER = """
@@ -81,10 +82,12 @@ VARIANTS = {
 }
 
 
-def run(variant: str, overrides: list[str], env: dict) -> tuple[float, float]:
+def run(
+    variant: str, overrides: list[str], env: dict, entry: str = "xnet.train"
+) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, the process and the children it waited for)."""
     module, patch, extra = VARIANTS[variant]
-    argv = [sys.executable, "-c", WRAPPER, module, patch, *overrides, *extra]
+    argv = [sys.executable, "-c", WRAPPER, module, patch, entry, *overrides, *extra]
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=DEVNULL, stderr=PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -95,17 +98,20 @@ def run(variant: str, overrides: list[str], env: dict) -> tuple[float, float]:
     return seconds, usage.ru_utime + usage.ru_stime
 
 
-def measure(name: str, overrides, variants, repeats: int, tmp: Path, fresh_home: bool) -> None:
+def measure(
+    name: str, overrides, variants, repeats: int, tmp: Path, fresh_home: bool, entry="xnet.train"
+) -> None:
     times: dict[str, list[float]] = {v: [] for v in variants}
     cpu: dict[str, list[float]] = {v: [] for v in variants}
     count = 0
-    for _ in range(repeats):
-        for variant in variants:
+    for round_ in range(repeats):
+        # each round starts one variant later: no variant always runs first or last
+        for variant in variants[round_ % len(variants) :] + variants[: round_ % len(variants)]:
             count += 1
             home = tmp / (f"home{count}" if fresh_home else "home")
             env = {**os.environ, "MPLBACKEND": "Agg", "XNET_DATA_HOME": str(home)}
             argv = [*overrides, f"hydra.run.dir={tmp}/run{count}"]
-            wall, used = run(variant, argv, env)
+            wall, used = run(variant, argv, env, entry)
             times[variant].append(wall)
             cpu[variant].append(used)
             shutil.rmtree(tmp / f"run{count}", ignore_errors=True)
@@ -130,10 +136,144 @@ def measure(name: str, overrides, variants, repeats: int, tmp: Path, fresh_home:
         )
 
 
+def predict(tmp: Path, repeats: int) -> None:
+    """`python -m xnet.predict` of a model trained on the bundled slice, on a 656,997-row slim
+    FITS (4XMM-DR13 schema, `xnet.testing.mock_catalog`), as benchmarks/commands.py times it."""
+    from xnet.testing import mock_catalog
+
+    env = {**os.environ, "MPLBACKEND": "Agg", "XNET_DATA_HOME": str(tmp / "home")}
+    trained = tmp / "trained"
+    run("all", [f"hydra.run.dir={trained}", "logger=none", "figures.enabled=false"], env)
+    catalog = tmp / "slim.fits"
+    mock_catalog.write_fits(catalog, mock_catalog.slim_table, 656_997)
+    overrides = [f"run={trained}", f"input={catalog}", f"output={tmp}/p.parquet", "overwrite=true"]
+    variants = ["all", "gc pause", "compose once"]
+    name = "python -m xnet.predict, 656,997 rows"
+    measure(name, overrides, variants, repeats, tmp, False, entry="xnet.predict.job")
+
+
+def cpu() -> float:
+    return time.process_time()
+
+
+def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
+    """In a fresh process, the CPU seconds of the work each piece moves off the main process (what
+    it can save at most, with an idle core) and of the whole command, printed as one JSON line."""
+    import json
+
+    t = cpu()
+    from xnet.config import compose_config
+
+    cfg = compose_config(overrides)
+    out = {"compose (first)": cpu() - t}
+    t = cpu()
+    compose_config(overrides)
+    out["compose (again)"] = cpu() - t
+    from xnet.data.labelled import ensemble_splits
+    from xnet.training import prefetch
+
+    t = cpu()
+    data, splits = prefetch.job_data(cfg)
+    for outer in splits:
+        inner = ensemble_splits(outer, data.y, 0.1, int(cfg.seed), 1, groups=data.groups)
+        for split, seed in inner:
+            prefetch.fit_split(data, split, dict(cfg.resample), seed)
+    out["prefetch work"] = cpu() - t
+    if data_figures:
+        import matplotlib.pyplot  # noqa: F401  (imported by the run anyway)
+
+        from xnet.plotting.run_figures import write_data_figures
+
+        t = cpu()
+        write_data_figures(tmp / "figures", data, splits[0])
+        out["data figures (draw ahead)"] = cpu() - t
+    from xnet.plotting import png
+
+    rendering = [0.0]
+
+    def submit(self, fig, path=None, then=None, dpi=110, tight=True):
+        start = cpu()
+        image = png.png_bytes(fig, dpi, tight)
+        rendering[0] += cpu() - start
+        self.pending.append((None, dpi, tight, path, then, None, image))
+
+    png.Renderer.submit = submit
+    from xnet.training.run import train
+
+    t = cpu()
+    train(cfg, tmp / "run")
+    out["train() in-process"] = cpu() - t
+    out["run figures (forked renderer)"] = rendering[0]
+    out["process CPU"] = cpu()
+    print(json.dumps(out))
+
+
+def work(name: str, overrides: list[str], tmp: Path, data_figures: bool, repeats: int) -> None:
+    import json
+
+    runs = []
+    for k in range(repeats):
+        env = {**os.environ, "MPLBACKEND": "Agg", "XNET_DATA_HOME": str(tmp / f"work{k}")}
+        argv = [sys.executable, __file__, "--work-child", str(tmp / f"w{k}"), str(data_figures)]
+        done = subprocess.run([*argv, *overrides], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(done.stderr[-3000:])
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    total = statistics.median(r["process CPU"] for r in runs)
+    print(f"\n{name}: CPU seconds of each piece's work (in-process, medians of {repeats})\n")
+    print("| work | CPU s | share of the process's CPU |\n|---|---|---|")
+    for key in runs[0]:
+        value = statistics.median(r[key] for r in runs)
+        print(f"| {key} | {value:.2f} | {100 * value / total:.1f} % |", flush=True)
+
+
+def threads(rows: int, repeats: int, tmp: Path) -> None:
+    """Wall and CPU ms per member-epoch of a 5-fold stack on 1 and 2 torch threads, alternating."""
+    import torch
+
+    from xnet.config import compose_config
+    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.training.datamodule import XrayDataModule
+    from xnet.training.run import quiet_lightning
+    from xnet.training.stacking import Job, Member, fit_stack
+
+    quiet_lightning()
+    path = write_distinct_sources(tmp / "threads.csv", rows)
+    results: dict[int, list] = {1: [], 2: []}
+    for _ in range(repeats):
+        for n in (1, 2):
+            overrides = ["data=csc_muwclass", f"data.path={path}", "features=xray_mw"]
+            overrides += ["trainer.max_epochs=20", "early_stopping.patience=50", "logger=none"]
+            cfg = compose_config([*overrides, f"model.num_threads={n}", "progress=false"])
+            data = prepare_labelled_set(cfg.data, cfg.features, 10)
+            splits = list(make_splits(data.y, cfg.split, 5, cfg.seed))
+            job = Job(cfg=cfg, run_dir=tmp / "t", data=data, splits=splits)
+            members = [
+                Member(job=job, split=s, dm=XrayDataModule(data, s, cfg.resample)) for s in splits
+            ]
+            for m in members:
+                m.dm.setup("fit")
+            wall, used = time.perf_counter(), time.process_time()
+            fit_stack(members)
+            wall, used = time.perf_counter() - wall, time.process_time() - used
+            results[n].append((1e3 * wall / 100, 1e3 * used / 100, torch.get_num_threads()))
+    print(f"\n5-fold stack, {rows:,} sources, 20 epochs: ms per member-epoch, {repeats} rounds\n")
+    print("| torch threads | wall median | wall fastest | CPU median |\n|---|---|---|---|")
+    for n, rs in results.items():
+        walls = [r[0] for r in rs]
+        print(
+            f"| {n} | {statistics.median(walls):.2f} | {min(walls):.2f} | "
+            f"{statistics.median(r[1] for r in rs):.2f} |"
+        )
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--work-child"]:
+        tmp, figures = Path(sys.argv[2]), sys.argv[3] == "True"
+        return work_child(sys.argv[4:], tmp, figures)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", default="train,cv")
+    parser.add_argument("--only", default="train,predict,cv,work,threads")
     parser.add_argument("--rows", type=int, default=16_000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="xnet-machinery-"))
@@ -143,11 +283,20 @@ def main() -> None:
             run("all", [f"hydra.run.dir={tmp}/warm"], env)  # the figure cache, as users have it
             variants = [v for v in VARIANTS if v != "draw ahead"]  # nothing to draw: cache warm
             measure("python -m xnet.train", [], variants, args.repeats, tmp, False)
+        if "predict" in args.only:
+            predict(tmp, args.repeats)
         if "cv" in args.only:
             data = write_distinct_sources(tmp / "distinct.csv", args.rows)
             overrides = ["data=csc_muwclass", f"data.path={data}", "features=xray_mw", "cv.folds=5"]
             name = f"5-fold CV, {args.rows:,} distinct sources, first run on the file"
             measure(name, overrides, list(VARIANTS), args.repeats, tmp, True)
+        if "work" in args.only:
+            work("python -m xnet.train", ["logger=tensorboard"], tmp, False, args.repeats)
+            data = write_distinct_sources(tmp / "distinct.csv", args.rows)
+            overrides = ["data=csc_muwclass", f"data.path={data}", "features=xray_mw", "cv.folds=5"]
+            work(f"5-fold CV, {args.rows:,} distinct sources", overrides, tmp, True, args.repeats)
+        if "threads" in args.only:
+            threads(args.rows, args.repeats, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

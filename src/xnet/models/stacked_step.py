@@ -2,7 +2,7 @@
 
 A 30-30 MLP's mini-batch step is three batched matrix products and two ReLUs forward, and five
 products back; under autograd the graph, the loss's own kernels, `zero_grad`, allocations and the
-optimizer's Python cost several times the arithmetic (profile in README, Speed). Here:
+optimizer's Python cost more than the arithmetic (docs/speed.md has the profiles). Here:
 
 - `FlatParameters`: every parameter of the stacked network is a view into one flat tensor, each a
   contiguous (members, ...) block, the weight matrices first; its gradient a view into another.
@@ -13,9 +13,11 @@ optimizer's Python cost several times the arithmetic (profile in README, Speed).
   elements in a scalar loop of its own): an element's arithmetic does not depend on where it lies,
   and a member that leaves the stack (`retain`) changes no other member's result, bit for bit.
 - `train_epoch`: forward, softmax cross-entropy gradient and backward per batch as `baddbmm` /
-  `bmm` into preallocated buffers and the gradient views; the logits come out classes-first
-  (members, classes, rows), where softmax over the classes is a fast kernel. The loss is the mean
-  per-row cross-entropy per member (class-weighted where asked), summed over members, as before.
+  `bmm` into preallocated buffers and the gradient views. The logits come out classes-first
+  (members, classes, rows): softmax over a last dimension of 8 classes takes 10x longer, and
+  `log_softmax(...).exp_()` over the class dimension, unlike `softmax`, rounds each element the
+  same whatever the thread count or the member's place in the stack. The loss is the mean per-row
+  cross-entropy per member (class-weighted where asked), summed over members, as before.
 
 Encoders (`xnet.models.encoders`) in front of the MLP keep autograd for their own part: the step
 hands the gradient of their embeddings to `torch.autograd.backward`, which accumulates into their
@@ -101,8 +103,8 @@ class FlatParameters:
         `FLUSH_BELOW` in magnitude set to zero. With the study's L2 penalty and Adam's tiny eps,
         the weights into a unit that no longer fires shrink towards zero and into the subnormal
         range (below 1.2e-38), where every x86 multiply they enter takes a slow microcode path:
-        measured, a 5-member step ran 2.6x slower once they had. A weight under 1e-30 changes
-        no output; as zero it costs nothing."""
+        measured, the 16,000-source 5-fold stack's epochs ran 2.6x slower once they had. A weight
+        under 1e-30 changes no output; as zero it costs nothing."""
         self.grad[: self.decayed_end].add_(self.data[: self.decayed_end], alpha=decay)
         adam(
             [self.data],
