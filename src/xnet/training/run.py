@@ -29,7 +29,6 @@ def quiet_lightning() -> None:
         ".*LeafSpec.*",
         ".*treespec.*",
         ".*exists and is not empty.*",
-        ".*configure_optimizers` returned `None`.*",  # the stacked trainer runs its own Adam
     ):
         warnings.filterwarnings("ignore", message=message)
 

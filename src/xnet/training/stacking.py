@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,7 +223,9 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     )
     start = time.perf_counter()
     try:
-        trainer.fit(module, datamodule=data)
+        with warnings.catch_warnings():  # the stack runs its own Adam (`FlatParameters`)
+            warnings.filterwarnings("ignore", ".*configure_optimizers` returned `None`")
+            trainer.fit(module, datamodule=data)
     finally:
         module.progress.close()
     seconds, member_epochs = time.perf_counter() - start, int((module.stop_epoch + 1).sum())
