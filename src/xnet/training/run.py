@@ -3,6 +3,7 @@ launcher and `xnet.api.train`."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import warnings
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from xnet.errors import XnetError
+from xnet.files import os_reason
 from xnet.training.job_logs import LogFile, job_logs
 from xnet.training.metrics import HEADLINE
 
@@ -22,6 +24,7 @@ def quiet_lightning() -> None:
         "lightning.pytorch.utilities.rank_zero",
         "lightning.pytorch.accelerators.cuda",
         "lightning.fabric",
+        "lightning.pytorch.trainer.connectors.signal_connector",  # SIGTERM: xnet says it once
     ):
         logging.getLogger(name).setLevel(logging.WARNING)
     for message in (
@@ -75,9 +78,20 @@ def train_many(
                     payloads.append(
                         finish_job(job, [results[id(mb)] for mb in members if mb.job is job])
                     )
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        raise XnetError(
+            f"{err.filename or run_dirs[0]}: cannot write it ({os_reason(err)}); the run did not "
+            f"finish (no metrics.json): free space, or choose another run directory"
+        ) from None
     finally:
         RENDERER.discard()  # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
     return payloads
+
+
+#: a write the OS refuses: disk full, quota, file-size limit, read-only file system
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
 def draw_data_figures_ahead(jobs: list) -> None:
