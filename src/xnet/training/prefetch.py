@@ -75,7 +75,7 @@ def fit_split(data, split, resample: Mapping, seed: int) -> tuple[Any, np.ndarra
     from xnet.data.noise import error_resampled
     from xnet.data.preprocessing import fit_scaler, resample_training_set, transform
 
-    scaler = fit_scaler(data.x[split.train])
+    scaler = fit_scaler(data.x[split.train], data.feature_names)
     x_fit, y_fit = error_resampled(
         data, split.train, resample, seed
     )  # xnet.data.noise: error and reddened-AGN copies (none by default)
