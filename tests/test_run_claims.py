@@ -15,7 +15,14 @@ import pytest
 from conftest import FAST, LIN_CSV, compose_config
 
 from xnet.errors import XnetError
-from xnet.training import run_claim, run_dir
+from xnet.training import run_dir
+
+
+def release(path) -> None:
+    """Give up this process's claim on `path` (xnet.training.run_claim)."""
+    from xnet.training import run_claim
+
+    run_claim.release(path)
 
 
 def fake_unfinished_run(path):
@@ -39,7 +46,7 @@ def test_a_killed_runs_leftovers_are_deleted_before_the_next_run(tmp_path):
         left = sorted(p.relative_to(run).as_posix() for p in run.rglob("*"))
         assert left == [".xnet-run", "preds.csv"]  # no tmp checkpoint, no old events
     finally:
-        run_claim.release(run)
+        release(run)
 
 
 def test_a_folder_xnet_did_not_create_is_refused_and_overwrite_deletes_nothing(tmp_path):
@@ -60,11 +67,11 @@ def test_a_folder_xnet_did_not_create_is_refused_and_overwrite_deletes_nothing(t
         assert (folder / "checkpoints" / "holdout-best.ckpt").read_text() == "my own file"
         assert (folder / "notes.txt").exists() and (folder / "missing_values.csv").exists()
     finally:
-        run_claim.release(folder)
+        release(folder)
 
 
 def _hold_in_child(path, ready, done):
-    run_claim.hold(path, "hydra.run.dir")
+    run_dir.claim(path, overwrite=False)
     ready.set()
     done.wait(60)
 
@@ -87,7 +94,7 @@ def test_a_run_dir_in_use_by_another_training_is_refused_in_one_line(tmp_path):
         done.set()
         child.join()
     run_dir.claim(run, overwrite=False)  # its claim ended with it
-    run_claim.release(run)
+    release(run)
 
 
 def test_experimental_rerun_and_unparsable_overrides_are_one_line_exit_2(
@@ -195,20 +202,26 @@ def _cache_folder(data, split):
     return cache_dir() / content_key(data, split)
 
 
-def test_figure_cache_entries_never_name_a_path_outside_the_run(tmp_path, cache_env):
+@pytest.mark.parametrize("index", ["plain", "with_hashes"])
+def test_figure_cache_entries_never_name_a_path_outside_the_run(tmp_path, cache_env, index):
+    """The issue's attack on the index as xnet wrote it then ({figure: file}), and on the index
+    with hashes it writes now."""
     from xnet.plotting.figure_cache import cached_data_figures
 
     data, split, draws = cache_env
     cached_data_figures(tmp_path / "run1", data, split)
     folder = _cache_folder(data, split)
-    target = tmp_path / "target.txt"
-    target.write_text("precious")
-    (folder / "figures.json").write_text(
-        json.dumps({"files": {"class_shares": "../../../target.txt"}, "sha256": {}})
-    )
-    run = tmp_path / "a" / "b" / "run2"
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "target.txt").write_text("payload")  # read from beside the cache folder
+    victim = tmp_path / "a" / "x" / "target.txt"  # and written beside the run
+    victim.parent.mkdir(parents=True)
+    victim.write_text("precious")
+    entries = {"class_shares": "../../../x/target.txt"}
+    attack = entries if index == "plain" else {"files": entries, "sha256": {}}
+    (folder / "figures.json").write_text(json.dumps(attack))
+    run = tmp_path / "a" / "b" / "c" / "run2"
     written = cached_data_figures(run, data, split)
-    assert target.read_text() == "precious" and len(draws) == 2  # refused, drawn again
+    assert victim.read_text() == "precious" and len(draws) == 2  # refused, drawn again
     assert written == {
         "class_shares": "class_shares.png",
         "missing_values_csv": "missing_values.csv",

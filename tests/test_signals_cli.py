@@ -48,7 +48,7 @@ def stopped(proc: subprocess.Popen, signum: int) -> list[str]:
 def test_ctrl_c_at_start_up_is_one_line_and_exit_130(tmp_path):
     run = tmp_path / "run"
     proc = start(f"hydra.run.dir={run}", *QUIET)
-    wait_for(lambda: (run / ".xnet-run").exists(), proc)  # claimed: the imports are under way
+    wait_for(lambda: (run / ".hydra" / "config.yaml").exists(), proc)  # now torch imports
     lines = stopped(proc, signal.SIGINT)
     assert lines[-1] == "xnet: interrupted; the run did not finish (no metrics.json)"
     assert not (run / "metrics.json").exists()
