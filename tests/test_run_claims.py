@@ -5,6 +5,7 @@ the figure cache writes only inside itself and copies only what it drew."""
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -173,11 +174,19 @@ def keep_logging():
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
+@functools.lru_cache(maxsize=1)
+def _labelled():
+    from xnet.data.labelled import make_splits, prepare_labelled_set
+
+    cfg = compose_config([f"data.path={LIN_CSV}"])
+    data = prepare_labelled_set(cfg.data, cfg.features, 10)
+    return data, next(make_splits(data.y, cfg.split, 0, 1))
+
+
 @pytest.fixture
 def cache_env(tmp_path, monkeypatch):
     """A fresh data home, a labelled set, and the drawing replaced by two tiny files (the cache's
     rules are under test here, not matplotlib's drawing: tests/test_figures.py draws)."""
-    from xnet.data.labelled import make_splits, prepare_labelled_set
     from xnet.plotting import run_figures
 
     monkeypatch.setenv("XNET_DATA_HOME", str(tmp_path / "home"))
@@ -191,9 +200,7 @@ def cache_env(tmp_path, monkeypatch):
         return {"class_shares": "class_shares.png", "missing_values_csv": "missing_values.csv"}
 
     monkeypatch.setattr(run_figures, "write_data_figures", draw)
-    cfg = compose_config([f"data.path={LIN_CSV}"])
-    data = prepare_labelled_set(cfg.data, cfg.features, 10)
-    return data, next(make_splits(data.y, cfg.split, 0, 1)), draws
+    return (*_labelled(), draws)
 
 
 def _cache_folder(data, split):

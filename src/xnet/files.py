@@ -138,7 +138,7 @@ def sha256_bounded(path: Path, kind: str = "checkpoint") -> str:
 def path_inside(folder: Path, name) -> Path | None:
     """`folder / name` for a `name` read from a file's content (an index, metrics.json) that stays
     inside `folder`: a relative path without `..`; None for anything else (an absolute path,
-    `../../target.txt`, not text), so that a damaged or hostile index never reaches outside."""
+    `../../elsewhere/file`, not text), so that a damaged or hostile index never reaches outside."""
     if not isinstance(name, str) or not name or "\0" in name:
         return None
     pure = PurePath(name)
