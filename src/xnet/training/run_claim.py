@@ -78,7 +78,8 @@ def _lock(fd: int) -> None:
     except OSError as err:
         if err.errno in (errno.EACCES, errno.EAGAIN):
             raise BlockingIOError(err.errno, err.strerror) from None
-        raise
+        # a file system without POSIX locks (ENOLCK, EOPNOTSUPP: some network mounts): the marker
+        # alone, as without fcntl
 
 
 def release(path: Path | None = None) -> None:

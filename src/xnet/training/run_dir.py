@@ -11,6 +11,10 @@ folder, or any other file, stays.
 `python -m xnet.train` checks the `hydra.run.dir` / `hydra.sweep.dir` given on its command line
 before Hydra creates it (`check_command_line`); every job checks its own directory again when it
 starts (`check_job_dir`), which covers sweeps' job folders and directories named by interpolation.
+
+Checking a directory also claims it for the training (`xnet.training.run_claim`: a second training
+into it is refused), refuses a non-empty folder xnet did not create unless `overwrite=true` (which
+then deletes nothing in it), and deletes what an interrupted run left there (no metrics.json).
 """
 
 from __future__ import annotations
