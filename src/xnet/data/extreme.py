@@ -100,20 +100,23 @@ def apply_extreme_values(
 def unread_counts(frame: pd.DataFrame, columns: Mapping[str, str]) -> dict[tuple[str, str], int]:
     """{(file column (canonical), reason): rows} of values present in the file but read as missing:
     +-inf anywhere, and values <= 0 of `LOG_INPUTS`. Counts add up over chunks."""
+    names = [c for c in columns if c in frame]
+    if not names:
+        return {}
+    values = np.stack([frame[c].to_numpy(dtype=float) for c in names])  # a row per column
+    infinite = np.isinf(values)
+    logs = np.array([c in LOG_INPUTS for c in names])
+    with np.errstate(invalid="ignore"):
+        low = (values[logs] <= 0) & ~infinite[logs]
     counts = {}
-    for canon, column in columns.items():
-        if canon not in frame:
-            continue
-        values = frame[canon].to_numpy(dtype=float)
-        name = f"{column} ({canon})"
-        n_inf = int(np.isinf(values).sum())
-        if n_inf:
-            counts[(name, "infinite")] = n_inf
-        if canon in LOG_INPUTS:
-            with np.errstate(invalid="ignore"):
-                n_low = int(((values <= 0) & np.isfinite(values)).sum())
-            if n_low:
-                counts[(name, "zero or negative (no logarithm)")] = n_low
+    for j, n in enumerate(np.count_nonzero(infinite, axis=1)):
+        if n:
+            counts[(f"{columns[names[j]]} ({names[j]})", "infinite")] = int(n)
+    for j, n in zip(np.flatnonzero(logs), np.count_nonzero(low, axis=1)):
+        if n:
+            counts[(f"{columns[names[j]]} ({names[j]})", "zero or negative (no logarithm)")] = int(
+                n
+            )
     return counts
 
 

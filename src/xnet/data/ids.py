@@ -14,8 +14,8 @@ import numpy as np
 #: text that is a number (decimal or exponent form), surrounding spaces already stripped
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
-#: Arrow regex: numeric text not already in canonical integer form (those need a Python pass)
-_NOT_CANONICAL_NUMBER = r"^([+]|-?0\d|-?\d*[.eE]|-?\.)"
+#: Arrow regex: text that may be a number not in canonical integer form (checked in Python)
+_MAYBE_ODD_NUMBER = r"^([+]|-?0\d|-?\d*[.eE]|-?\.)[0-9.eE+-]*$"
 
 
 def _number_text(text: str) -> str:
@@ -62,19 +62,19 @@ def canonical_ids(ids) -> set[str]:
     return {i for i in map(_one, ids) if i is not None}
 
 
-def _arrow_text(values):
+def _arrow_text(values, numbers: bool = True):
     """An Arrow id column as canonical text (vectorised where Arrow can: text, integers and whole
-    floats that fit in 64 bits; one value at a time for the rest)."""
+    floats that fit in 64 bits; one value at a time for the rest). `numbers`: whether numeric text
+    needs its canonical form (not when no recorded id is a number: text then compares as text)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     kind = values.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = pc.utf8_trim_whitespace(values)
-        odd = pc.and_(
-            pc.match_substring_regex(text, _NOT_CANONICAL_NUMBER),
-            pc.match_substring_regex(text, _NUMBER.pattern),
-        ).fill_null(False)
+        if not numbers:
+            return text
+        odd = pc.match_substring_regex(text, _MAYBE_ODD_NUMBER).fill_null(False)
         if not pc.any(odd).as_py():
             return text
         fixed = [_one(v) for v in pc.filter(text, odd).to_pylist()]
@@ -87,6 +87,18 @@ def _arrow_text(values):
         if pc.all(whole).as_py() is not False:
             return pc.if_else(pc.is_nan(values), None, values).cast(pa.int64()).cast(pa.string())
     return pa.array(id_strings(values.to_numpy(zero_copy_only=False)), pa.string())
+
+
+_last: tuple = (None, False)  # (the id set asked about last, whether it holds a number)
+
+
+def _has_numbers(ids: set[str]) -> bool:
+    """Whether any recorded id is a number (asked once per set: prediction passes the same set
+    for every chunk)."""
+    global _last
+    if _last[0] is not ids:
+        _last = (ids, any(_NUMBER.match(i) for i in ids))
+    return _last[1]
 
 
 def known_rows(values, ids: set[str]) -> np.ndarray:
@@ -112,8 +124,9 @@ def known_rows(values, ids: set[str]) -> np.ndarray:
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
     kind = values.type
+    numbers = _has_numbers(ids)
     numeric = pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_floating(kind)
-    if numeric and not any(i[-1:].isdigit() for i in ids):  # a number's text ends in a digit
+    if numeric and not numbers:  # a number can only be a numeric id
         return np.zeros(len(values), bool)
-    found = pc.is_in(_arrow_text(values), value_set=pa.array(sorted(ids), pa.string()))
+    found = pc.is_in(_arrow_text(values, numbers), value_set=pa.array(sorted(ids), pa.string()))
     return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
