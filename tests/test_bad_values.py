@@ -150,11 +150,14 @@ def test_a_fits_file_with_several_tables_says_which_one_is_read(int_run, tmp_pat
 
     run, _ = int_run
     frame = rows().replace("", np.nan)
-    numbers = ["ra", "dec", "F8", "HR1", "HR2", "HR3", "HR4", "sc_chi2prob", "sc_fvar"]
-    numbers += ["sc_extent", "sc_ep_8_fmin", "sc_ep_8_fmax", "sc_sum_flag"]
-    table = Table.from_pandas(frame[["name", "Class", *numbers]])
-    for column in numbers:
-        table[column] = table[column].astype(float)
+    for column in frame.columns:  # numbers as numbers, text (names, classes, t/f flags) as text
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        frame[column] = (
+            numbers
+            if numbers.notna().sum() == frame[column].notna().sum()
+            else frame[column].fillna("")
+        )
+    table = Table.from_pandas(frame)
     hdus = [fits.PrimaryHDU(), fits.table_to_hdu(table), fits.table_to_hdu(table[:5])]
     hdus[1].name, hdus[2].name = "SOURCES", "SUMMARY"
     fits.HDUList(hdus).writeto(tmp_path / "two.fits")
@@ -166,6 +169,7 @@ def test_a_fits_file_with_several_tables_says_which_one_is_read(int_run, tmp_pat
     )
     assert any(r.getMessage().startswith(note) for r in caplog.records)
     assert json.loads((tmp_path / "p.metrics.json").read_text())["warnings"][0].startswith(note)
+    assert labelled(tmp_path / "two.fits").warnings[0].startswith(note)  # training says it too
 
 
 # ------------------------------------------------------------------------ absurd values
@@ -290,8 +294,13 @@ def test_compressed_csv_is_read(tmp_path):
     from xnet.data.catalog import load_catalog
 
     plain = load_catalog({**_configs()[0], "path": str(write(tmp_path / "plain.csv", rows()))})
-    for compression in ("gzip", "bz2", "xz", "zip"):
-        path = tmp_path / f"{compression}.csv"  # named as plain CSV: its first bytes say what it is
+    for compression, name in (
+        ("gzip", "t.csv.gz"),
+        ("bz2", "b.csv"),
+        ("xz", "x.csv"),
+        ("zip", "z.csv"),
+    ):
+        path = tmp_path / name  # `.csv.gz`, or named as plain CSV: its first bytes say what it is
         rows().to_csv(path, index=False, compression=compression)
         packed = load_catalog({**_configs()[0], "path": str(path)})
         pd.testing.assert_frame_equal(packed.frame, plain.frame)

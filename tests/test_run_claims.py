@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 
 import pytest
 from conftest import FAST, LIN_CSV, compose_config
@@ -156,6 +157,22 @@ def test_sigterm_during_training_is_exit_143_one_line_and_no_metrics(
     assert stop.value.code == 143
     assert err[-1] == "xnet: terminated; the run did not finish (no metrics.json)"
     assert not (run / "metrics.json").exists() and "Traceback" not in "\n".join(err)
+
+
+def _busy_helper():
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C reaches the whole process group
+    time.sleep(5)
+
+
+def test_a_forked_helper_leaves_quietly_on_ctrl_c(restore_signals, capfd):
+    """Ctrl-C while a child draws figures printed the child's KeyboardInterrupt traceback."""
+    from xnet.errors import stop_on_signals
+
+    stop_on_signals()
+    child = multiprocessing.get_context("fork").Process(target=_busy_helper)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 130 and capfd.readouterr().err == ""
 
 
 @pytest.fixture
