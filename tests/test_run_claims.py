@@ -100,7 +100,7 @@ def test_a_run_dir_in_use_by_another_training_is_refused_in_one_line(tmp_path):
 
 
 def test_experimental_rerun_and_unparsable_overrides_are_one_line_exit_2(
-    monkeypatch, capsys, tmp_path
+    monkeypatch, capsys, tmp_path, restore_signals
 ):
     from xnet import train as train_entry
 
@@ -122,30 +122,46 @@ def test_experimental_rerun_and_unparsable_overrides_are_one_line_exit_2(
             train_entry.main()
         err = capsys.readouterr().err
         assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith(line), err
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
 def restore_signals():
+    """The command's signal handling undone for the next tests (handlers, the signal received,
+    the logging a stopped command silences)."""
+    import logging
+
+    from xnet import errors
+
     saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     yield
     for s, handler in saved.items():
         signal.signal(s, handler)
+    errors._requested, errors._said = None, False
+    logging.disable(logging.NOTSET)
 
 
-def test_sigterm_during_training_is_exit_143_one_line_and_no_metrics(
-    tmp_path, monkeypatch, capsys, keep_logging, restore_signals
+@pytest.mark.parametrize(
+    "signum, swallowed",
+    [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
+)
+def test_a_signal_during_training_is_one_line_its_status_and_no_metrics(
+    tmp_path, monkeypatch, capsys, keep_logging, restore_signals, signum, swallowed
 ):
-    """Lightning turns SIGTERM into SystemExit() (status 0): `train && predict` carried on."""
+    """Lightning turns SIGTERM into SystemExit() (status 0): `train && predict` carried on. A
+    library that swallows the signal's exception (`swallowed`) must not finish the run either."""
     from xnet import train as train_entry
     from xnet.models.stacked import StackedClassifier
 
     step = StackedClassifier.training_step
 
     def signalled(self, batch, batch_idx):
-        if self.current_epoch == 1:
-            os.kill(os.getpid(), signal.SIGTERM)
+        if self.current_epoch == 1 and batch_idx == 0:
+            try:
+                os.kill(os.getpid(), signum)
+                time.sleep(0.01)  # the handler runs here
+            except BaseException:
+                if not swallowed:
+                    raise
         return step(self, batch, batch_idx)
 
     monkeypatch.setattr(StackedClassifier, "training_step", signalled)
@@ -154,8 +170,9 @@ def test_sigterm_during_training_is_exit_143_one_line_and_no_metrics(
     with pytest.raises(SystemExit) as stop:
         train_entry.main()
     err = capsys.readouterr().err.strip().splitlines()
-    assert stop.value.code == 143
-    assert err[-1] == "xnet: terminated; the run did not finish (no metrics.json)"
+    what = "terminated" if signum == signal.SIGTERM else "interrupted"
+    assert stop.value.code == 128 + signum
+    assert err[-1] == f"xnet: {what}; the run did not finish (no metrics.json)"
     assert not (run / "metrics.json").exists() and "Traceback" not in "\n".join(err)
 
 

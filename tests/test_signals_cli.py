@@ -37,6 +37,7 @@ def wait_for(condition, proc: subprocess.Popen, seconds: float = 180) -> None:
 
 
 def stopped(proc: subprocess.Popen, signum: int) -> list[str]:
+    assert proc.poll() is None, "finished before the signal: make the run longer"
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signum, err
@@ -47,7 +48,7 @@ def stopped(proc: subprocess.Popen, signum: int) -> list[str]:
 @pytest.mark.cli
 def test_ctrl_c_at_start_up_is_one_line_and_exit_130(tmp_path):
     run = tmp_path / "run"
-    proc = start(f"hydra.run.dir={run}", *QUIET)
+    proc = start(f"hydra.run.dir={run}", *SLOW_SWEEP, *QUIET)  # long: never done before the signal
     wait_for(lambda: (run / ".hydra" / "config.yaml").exists(), proc)  # now torch imports
     lines = stopped(proc, signal.SIGINT)
     assert lines[-1] == "xnet: interrupted; the run did not finish (no metrics.json)"

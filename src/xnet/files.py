@@ -59,7 +59,11 @@ def glob_escape(name: str) -> str:
 
 
 def publish(tmp: Path, path: Path) -> Path:
-    """Give the finished temporary file the umask's default mode and rename it to `path`."""
+    """Give the finished temporary file the umask's default mode and rename it to `path`; never
+    after a SIGTERM or Ctrl-C (`xnet.errors.check_stopped`)."""
+    from xnet.errors import check_stopped
+
+    check_stopped()
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
