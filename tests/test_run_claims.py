@@ -100,7 +100,7 @@ def test_a_run_dir_in_use_by_another_training_is_refused_in_one_line(tmp_path):
 
 
 def test_experimental_rerun_and_unparsable_overrides_are_one_line_exit_2(
-    monkeypatch, capsys, tmp_path, restore_signals
+    monkeypatch, capsys, tmp_path
 ):
     from xnet import train as train_entry
 
@@ -124,28 +124,12 @@ def test_experimental_rerun_and_unparsable_overrides_are_one_line_exit_2(
         assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith(line), err
 
 
-@pytest.fixture
-def restore_signals():
-    """The command's signal handling undone for the next tests (handlers, the signal received,
-    the logging a stopped command silences)."""
-    import logging
-
-    from xnet import errors
-
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
-    errors._requested, errors._said = None, False
-    logging.disable(logging.NOTSET)
-
-
 @pytest.mark.parametrize(
     "signum, swallowed",
     [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
 )
 def test_a_signal_during_training_is_one_line_its_status_and_no_metrics(
-    tmp_path, monkeypatch, capsys, keep_logging, restore_signals, signum, swallowed
+    tmp_path, monkeypatch, capsys, keep_logging, signum, swallowed
 ):
     """Lightning turns SIGTERM into SystemExit() (status 0): `train && predict` carried on. A
     library that swallows the signal's exception (`swallowed`) must not finish the run either."""
@@ -181,7 +165,7 @@ def _busy_helper():
     time.sleep(5)
 
 
-def test_a_forked_helper_leaves_quietly_on_ctrl_c(restore_signals, capfd):
+def test_a_forked_helper_leaves_quietly_on_ctrl_c(capfd):
     """Ctrl-C while a child draws figures printed the child's KeyboardInterrupt traceback."""
     from xnet.errors import stop_on_signals
 

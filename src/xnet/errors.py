@@ -86,9 +86,12 @@ _said = False  # the stop's one line is printed once, by the outermost `exit_on_
 
 def _say_stopped(signum: int, unfinished: str):
     global _said
+    import atexit
     import logging
 
-    logging.disable(logging.INFO)  # libraries' exit-time chatter (torch's atexit) after it
+    # no exit-time chatter after the line: run before the handlers libraries registered at import
+    # (torch's logs its cache statistics), since atexit runs the last registered first
+    atexit.register(logging.disable, logging.INFO)
     what = "terminated" if signum == signal.SIGTERM else "interrupted"
     print(f"xnet: {what}; {unfinished}", file=sys.stderr)
     _said = True
