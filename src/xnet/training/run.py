@@ -7,6 +7,7 @@ import errno
 import logging
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def train_many(
     cache: dict = {}
     files = list(log_files) if log_files is not None else [()] * len(cfgs)
     try:
-        with job_logs(enumerate(files)) as logs:
+        with refused_writes(run_dirs[0]), job_logs(enumerate(files)) as logs:
             jobs = []
             for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
                 with logs.attached(index):
@@ -78,13 +79,6 @@ def train_many(
                     payloads.append(
                         finish_job(job, [results[id(mb)] for mb in members if mb.job is job])
                     )
-    except OSError as err:
-        if err.errno not in WRITE_ERRNOS:
-            raise
-        raise XnetError(
-            f"{err.filename or run_dirs[0]}: cannot write it ({os_reason(err)}); the run did not "
-            f"finish (no metrics.json): free space, or choose another run directory"
-        ) from None
     finally:
         RENDERER.discard()  # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
     return payloads
@@ -92,6 +86,20 @@ def train_many(
 
 #: a write the OS refuses: disk full, quota, file-size limit, read-only file system
 WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+@contextmanager
+def refused_writes(run_dir: str | Path):
+    """A write the OS refuses during training (`WRITE_ERRNOS`) as one line naming the file."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        raise XnetError(
+            f"{err.filename or run_dir}: cannot write it ({os_reason(err)}); the run did not "
+            f"finish (no metrics.json): free space, or choose another run directory"
+        ) from None
 
 
 def draw_data_figures_ahead(jobs: list) -> None:
