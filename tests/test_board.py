@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -16,7 +15,7 @@ from xnet.training.board import run_name, varying_overrides
 
 
 def sweep_in_process(monkeypatch, *args: str) -> None:
-    """`python -m xnet.train -m args...` in this process (Hydra's own multirun, stacked launcher)."""
+    """`python -m xnet.train -m args...` in this process (Hydra's multirun, stacked launcher)."""
     from xnet.train import _hydra_main
 
     monkeypatch.setattr(sys, "argv", ["xnet.train", "-m", *args])
@@ -114,7 +113,7 @@ def test_sweep_board_layout_reads_at_a_glance(tmp_path, monkeypatch):
         assert exp.metric_infos[0].display_name == "balanced accuracy (CV mean)"
         charts = layout(acc)
         assert layout(board[jobs[0]]) == charts  # the same in every job: TensorBoard merges them
-        for category, title, regexes in charts:
+        for _, title, regexes in charts:
             matched = [
                 (name, tag)
                 for name, run in board.items()

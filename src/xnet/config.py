@@ -1,4 +1,5 @@
-"""Config locations, the OmegaConf resolvers the YAML files use, and composing configs in-process."""
+"""Config locations, the OmegaConf resolvers the YAML files use, and composing configs
+in-process."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ def compose_config(
     config_name: str = "train",
     config_dir: str | Path | None = None,
 ):
-    """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose API;
-    for tests, benchmarks, notebooks and `xnet.api`)."""
+    """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose
+    API; for tests, benchmarks, notebooks and `xnet.api`)."""
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir or CONFIG_DIR)):

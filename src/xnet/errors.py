@@ -16,8 +16,8 @@ class XnetError(CompactHydraException):
 
 
 def exit_on_error(func, interrupted: str | None = None):
-    """Run `func()`; turn an XnetError into `xnet: error: ...` on stderr and exit status 2, and, where
-    `interrupted` is given, Ctrl-C into `xnet: <interrupted>` and exit status 130."""
+    """Run `func()`; turn an XnetError into `xnet: error: ...` on stderr and exit status 2, and,
+    where `interrupted` is given, Ctrl-C into `xnet: <interrupted>` and exit status 130."""
     try:
         return func()
     except XnetError as err:

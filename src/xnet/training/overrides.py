@@ -10,7 +10,8 @@ from omegaconf import OmegaConf
 
 
 def override_pairs(overrides: Sequence[str]) -> dict[str, str]:
-    """`["model.hidden=30", "+x=1"]` as {"model.hidden": "30", "x": "1"} (key without +/~ prefix)."""
+    """`["model.hidden=30", "+x=1"]` as {"model.hidden": "30", "x": "1"} (key without its +/~
+    prefix)."""
     pairs = {}
     for item in overrides:
         key, sep, value = str(item).partition("=")
@@ -28,7 +29,8 @@ def varying_overrides(
     per_job: Sequence[dict[str, str]], always: Sequence[str] = ()
 ) -> list[dict[str, str]]:
     """Per job, only the overrides whose value differs between jobs (or whose key is in `always`,
-    such as a search's parameters), in first-seen order. A key a job does not set reads `default`."""
+    such as a search's parameters), in first-seen order. A key a job does not set reads
+    `default`."""
     keys = list(dict.fromkeys(k for pairs in per_job for k in pairs))
     varying = [
         k for k in keys if k in always or len({pairs.get(k, "default") for pairs in per_job}) > 1
