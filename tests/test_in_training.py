@@ -90,7 +90,7 @@ def test_4xmm_rows_are_matched_through_iauname(ensemble_run, tmp_path):
     assert table["in_training"].tolist() == expected and 0 < sum(expected) < 60
 
 
-@pytest.mark.parametrize("suffix", ["parquet", "csv", "fits"])
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "fits", "vot"])
 def test_run_without_ids_still_predicts_with_in_training_unknown(
     ensemble_run, tmp_path, caplog, suffix
 ):
