@@ -240,8 +240,8 @@ def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
     return dirs
 
 
-def override_keys(argv: Sequence[str]) -> list[str]:
-    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+def override_args(argv: Sequence[str]) -> list[str]:
+    """The `key=value`, `+key=value`, `++key=value` and `~key` arguments (not options)."""
     out, skip = [], False
     for arg in argv:
         if skip:
@@ -252,11 +252,44 @@ def override_keys(argv: Sequence[str]) -> list[str]:
             continue
         if arg.startswith("-"):
             continue
-        key, sep, _ = arg.partition("=")
-        if not sep and not arg.startswith("~"):
-            continue
-        out.append(key.lstrip("+~").split("@")[0].strip())
+        if "=" in arg or arg.startswith("~"):
+            out.append(arg)
     return out
+
+
+def override_keys(argv: Sequence[str]) -> list[str]:
+    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+    return [arg.partition("=")[0].lstrip("+~").split("@")[0].strip() for arg in override_args(argv)]
+
+
+def override_values(arg: str) -> list[Any]:
+    """The values one override gives its key, as Hydra parses them: one, every value of a sweep
+    (`10,ten`, `range(1,4)`, Optuna's `choice(...)`), or an interval's ends; none where Hydra
+    cannot parse it (Hydra's own error then says why)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        override = OverridesParser.create().parse_override(arg)
+        if not override.is_sweep_override():
+            return [override.value()]
+        if override.is_interval_sweep():
+            return [override.value().start, override.value().end]
+        return list(override.sweep_iterator())
+    except Exception:  # noqa: BLE001 (Hydra's parse and sweep errors: Hydra reports them)
+        return []
+
+
+def check_sweep_values(argv: Sequence[str], config_name: str) -> None:
+    """Every value the command line gives a key of `RULES` (each value of a sweep too) against
+    its rule, before any run or sweep folder exists: `-m model.hidden=10,ten` fails at once."""
+    rules = RULES[config_name]
+    for arg in override_args(argv):
+        key = arg.partition("=")[0].lstrip("+~").strip()
+        if key not in rules or arg.startswith("~"):
+            continue
+        for value in override_values(arg):
+            if not rules[key].accepts(value):
+                raise XnetError(f"{key}={_show(value)}: must be {rules[key].describe()}")
 
 
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
