@@ -222,3 +222,31 @@ def test_the_deciding_feature_comes_first_for_every_source(one_feature_run, tmp_
     assert (table["expl2_feature"].astype(str) != "hr1").all()
     assert (table["expl1_contrib"] > 0).all()
     assert np.allclose(table["expl1_value"], pd.read_csv(path)["HR1"])  # as the model reads it
+
+
+@pytest.mark.parametrize("fmt", ["fits", "vot", "csv"])
+def test_explanation_columns_in_every_format(one_feature_run, tmp_path, fmt):
+    """The columns TOPCAT users read: names, values and contributions, described in FITS (TCOMMn)
+    and VOTable (DESCRIPTION); CSV holds the same values."""
+    from astropy.io import fits
+    from astropy.io.votable import parse_single_table
+
+    from xnet.api import predict
+
+    run, path, _ = one_feature_run
+    out = tmp_path / f"out.{fmt}"
+    table = predict(run, path, out, ["explain=1"])
+    assert (table["expl1_feature"].astype(str) == "hr1").all()
+    assert np.allclose(table["expl1_value"], pd.read_csv(path)["HR1"])
+    if fmt == "csv":
+        return
+    if fmt == "fits":
+        header = fits.getheader(out, 1)
+        described = {
+            header[f"TTYPE{i}"]: header.get(f"TCOMM{i}") for i in range(1, header["TFIELDS"] + 1)
+        }
+    else:
+        described = {f.name: f.description for f in parse_single_table(str(out)).fields}
+    for column in ("expl1_feature", "expl1_value", "expl1_contrib", "expl_total"):
+        assert described[column], column
+    assert "ln P(pred_class)" in described["expl1_contrib"]
