@@ -210,6 +210,27 @@ def test_the_deciding_feature_leads_every_class_in_training(one_feature_run):
     for cls, values in metrics["importance"]["mean"].items():
         assert max(values, key=values.get) == "hr1", (cls, values)
     assert metrics["balanced_accuracy"] > 0.95
+    # the baseline, the median source, sits in the gap between the classes
+    assert metrics["importance"]["baseline"]["hr1"] == pytest.approx(0, abs=0.5)
+    assert all(0.1 < p < 0.9 for p in metrics["importance"]["baseline_probability"].values())
+
+
+def test_importance_figure_goes_to_the_run_and_tensorboard(one_feature_run, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    from xnet.plotting.png import Renderer
+    from xnet.training.importance import write_figure
+
+    _, _, metrics = one_feature_run
+    writer, renderer = SummaryWriter(str(tmp_path / "tb")), Renderer()
+    assert write_figure(metrics["importance"], tmp_path, renderer, writer) == "importance.png"
+    renderer.finish()
+    writer.close()
+    events = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0})
+    events.Reload()
+    image = events.Images("figures/importance")[0]
+    assert image.encoded_image_string == (tmp_path / "importance.png").read_bytes()
 
 
 def test_the_deciding_feature_comes_first_for_every_source(one_feature_run, tmp_path):
@@ -230,20 +251,28 @@ def test_explanation_columns_in_every_format(one_feature_run, tmp_path, fmt):
     and VOTable (DESCRIPTION); CSV holds the same values."""
     from astropy.io import fits
     from astropy.io.votable import parse_single_table
+    from astropy.table import Table
 
-    from xnet.api import predict
+    from xnet.config import compose_config
+    from xnet.predict.job import predict
 
     run, path, _ = one_feature_run
     out = tmp_path / f"out.{fmt}"
-    table = predict(run, path, out, ["explain=1"])
-    assert (table["expl1_feature"].astype(str) == "hr1").all()
+    overrides = [f"run={run}", f"input={path}", f"output={out}", "progress=false", "explain=1"]
+    predict(compose_config(overrides, config_name="predict"))
+    if fmt == "csv":
+        table = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    else:
+        table = Table.read(out, format="votable" if fmt == "vot" else "fits").to_pandas()
+    names = [v.decode() if isinstance(v, bytes) else str(v) for v in table["expl1_feature"]]
+    assert set(names) == {"hr1"}
     assert np.allclose(table["expl1_value"], pd.read_csv(path)["HR1"])
     if fmt == "csv":
         return
     if fmt == "fits":
         header = fits.getheader(out, 1)
         described = {
-            header[f"TTYPE{i}"]: header.get(f"TCOMM{i}") for i in range(1, header["TFIELDS"] + 1)
+            header[f"TTYPE{i}"]: header.get(f"TCOMM{i}") for i in range(1, 1 + header["TFIELDS"])
         }
     else:
         described = {f.name: f.description for f in parse_single_table(str(out)).fields}

@@ -52,12 +52,33 @@ def _class_means(values: np.ndarray, y: np.ndarray, classes, features) -> dict:
     return out
 
 
+def _split_importance(networks, baseline, trees, data, group) -> tuple[dict, np.ndarray]:
+    """One split's {class: {feature: mean |contribution|}} on its test rows, and p at the
+    baseline per class, for the split's model as it predicts."""
+    from xnet.evaluation.attribution import Explainer, grouped
+
+    features, classes = list(data.spec.features), list(data.classes)
+    explainer = Explainer(
+        networks,
+        baseline,
+        len(classes),
+        [trees.arrays] if trees is not None else [],
+        trees.weight if trees is not None else 0.0,
+    )
+    test = group[0]["member"].split.test
+    found = explainer.explain(data.x[test], data.y[test])
+    indicator_of = [features.index(f) for f in data.spec.indicators]
+    per_feature = grouped(found.contributions, len(features), indicator_of)
+    values = _class_means(per_feature, data.y[test], classes, features)
+    return values, np.exp(explainer.baseline_log_p())
+
+
 def run_importance(job, groups: list[list[dict]], split_results: list[dict]) -> dict | None:
     """The run's `importance` block (and each CV fold block's own); None when switched off or
     when the networks read extra inputs (only catalog features are explained)."""
     if not job.cfg.get("importance", {}).get("enabled", True):
         return None
-    from xnet.evaluation.attribution import Explainer, baseline_row, grouped
+    from xnet.evaluation.attribution import baseline_row
 
     started = time.perf_counter()
     data = job.data
@@ -71,26 +92,22 @@ def run_importance(job, groups: list[list[dict]], split_results: list[dict]) -> 
         r["member"].dm.scaler.named_steps["impute"].statistics_ for g in groups for r in g
     ]
     baseline = baseline_row(statistics, len(features), indicator_of)
-    folds = []
+    folds, at_baseline = [], []
     for nets, group, result in zip(networks, groups, split_results):
-        trees = result.get("trees")
-        explainer = Explainer(
-            nets,
-            baseline,
-            len(classes),
-            [trees.arrays] if trees is not None else [],
-            trees.weight if trees is not None else 0.0,
-        )
-        test = group[0]["member"].split.test
-        found = explainer.explain(data.x[test], data.y[test])
-        per_feature = grouped(found.contributions, len(features), indicator_of)
-        folds.append(_class_means(per_feature, data.y[test], classes, features))
+        values, p0 = _split_importance(nets, baseline, result.get("trees"), data, group)
+        folds.append(values)
+        at_baseline.append(p0)
         if len(groups) > 1:
-            result["block"]["importance"] = folds[-1]
+            result["block"]["importance"] = values
     block = summarize(folds, classes, features)
     block["baseline"] = {
         f: (None if np.isnan(v) else round(float(v), 6)) for f, v in zip(features, baseline)
     }
+    # p at the baseline (mean over splits): a class the median source already resembles moves
+    # little from it, so its importances are small
+    block["baseline_probability"] = dict(
+        zip(classes, np.mean(at_baseline, axis=0).round(4).tolist())
+    )
     block["n_rows"] = {
         c: int(sum((data.y[g[0]["member"].split.test] == k).sum() for g in groups))
         for k, c in enumerate(classes)
