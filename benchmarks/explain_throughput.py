@@ -8,10 +8,11 @@ variant once per round and the rounds repeated (interleaved, so that all see the
 - `predict`: `python -m xnet.predict run=... input=... output=out.parquet` (explain off);
 - `explain=K`: the same with `explain=K`;
 - `baseline` (with `--baseline-src`): the first, run from another checkout's `src` (e.g. the
-  commit before explanations: `git archive <commit> src | tar -x -C /tmp/base`, then
+  commit before explanations: `git archive <commit> src conf | tar -x -C /tmp/base`, then
   `--baseline-src /tmp/base/src`), to show that predict without explain is no slower.
 
-Prints medians, rows/s and peak memory (max RSS of each command).
+Prints medians of wall and CPU (user + system) seconds, rows/s and peak memory (max RSS of each
+command).
 
     python benchmarks/explain_throughput.py [--repeats 3] [--rows 656997] [--explain 3]
         [--run RUN_DIR] [--baseline-src DIR]
@@ -30,8 +31,8 @@ import time
 from pathlib import Path
 
 
-def timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one command, from its own rusage."""
+def timed(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MB) of one command, from its own rusage."""
     start = time.perf_counter()
     child = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or os.environ.copy()
@@ -40,7 +41,7 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
     seconds = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{child.stderr.read().decode()}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def train_default(run: Path, epochs: int) -> None:
@@ -88,20 +89,22 @@ def main() -> None:
         mock_catalog.write_fits(path, mock_catalog.slim_table, args.rows)
         runs = variants(args, run, path, tmp / "out.parquet")
         times: dict[str, list[float]] = {name: [] for name in runs}
+        cpu: dict[str, list[float]] = {name: [] for name in runs}
         memory: dict[str, float] = {name: 0.0 for name in runs}
         for _ in range(args.repeats):
             for name, (command, env) in runs.items():
-                seconds, rss = timed(command, env)
+                seconds, cpu_seconds, rss = timed(command, env)
                 times[name].append(seconds)
+                cpu[name].append(cpu_seconds)
                 memory[name] = max(memory[name], rss)
         print(f"\nxnet.predict whole process, {args.rows:,} rows, medians of {args.repeats}")
-        print(f"{'variant':<12} {'s':>7} {'rows/s':>10} {'peak MB':>8}  runs (s)")
+        print(f"{'variant':<12} {'s':>7} {'rows/s':>10} {'CPU s':>7} {'peak MB':>8}  runs (s)")
         for name, values in times.items():
             median = statistics.median(values)
             runs_text = " / ".join(f"{v:.2f}" for v in values)
             print(
-                f"{name:<12} {median:>7.2f} {args.rows / median:>10,.0f} {memory[name]:>8.0f}"
-                f"  {runs_text}"
+                f"{name:<12} {median:>7.2f} {args.rows / median:>10,.0f}"
+                f" {statistics.median(cpu[name]):>7.2f} {memory[name]:>8.0f}  {runs_text}"
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
