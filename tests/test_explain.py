@@ -279,3 +279,22 @@ def test_explanation_columns_in_every_format(one_feature_run, tmp_path, fmt):
     for column in ("expl1_feature", "expl1_value", "expl1_contrib", "expl_total"):
         assert described[column], column
     assert "ln P(pred_class)" in described["expl1_contrib"]
+
+
+@pytest.mark.cli
+def test_explain_from_the_command_line(one_feature_run, tmp_path):
+    from astropy.table import Table
+    from conftest import run_cli
+
+    run, path, _ = one_feature_run
+    out = tmp_path / "x.fits"
+    done = run_cli("xnet.predict", f"run={run}", f"input={path}", f"output={out}", "explain=3")
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = Table.read(out)
+    assert {
+        f"expl{k}_{part}" for k in (1, 2, 3) for part in ("feature", "value", "contrib")
+    } <= set(table.colnames)
+    bad = run_cli(
+        "xnet.predict", f"run={run}", f"input={path}", f"output={tmp_path / 'y.fits'}", "explain=-1"
+    )
+    assert bad.returncode == 2 and "explain=-1" in bad.stderr and not (tmp_path / "y.fits").exists()
