@@ -66,9 +66,9 @@ def baseline_row(
 
 @dataclass
 class Explainer:
-    """A run as it predicts (networks, tree members, blend weight) and its baseline row (raw
-    inputs, NaN where missing); `indicator_of[j]`: the feature column an indicator column j
-    stands for (`xnet.data.features.FeatureSpec` order: features, then indicators)."""
+    """A run as it predicts (networks, tree members as `TreeArrays`, blend weight) and its
+    baseline row of raw model inputs (`xnet.data.features.FeatureSpec` order: features, then
+    indicators; NaN where missing); `rows_per_pass` bounds rows x networks per DeepLift pass."""
 
     networks: list[Network]
     baseline: np.ndarray
@@ -93,10 +93,11 @@ class Explainer:
             self._in_classes(p, p.baseline_scores[None, :], ABSENT)[0] for p in self.tree_parts
         ]
         self.u0 = np.concatenate([logits, *(t[None] for t in trees)])  # (components, classes)
+        weight = self.tree_weight if self.tree_parts else 0.0
         self.shares = np.concatenate(
             [
-                np.full(len(self.networks), (1.0 - self.tree_weight) / len(self.networks)),
-                np.full(len(self.tree_parts), self.tree_weight / max(1, len(self.tree_parts))),
+                np.full(len(self.networks), (1.0 - weight) / len(self.networks)),
+                np.full(len(self.tree_parts), weight / max(1, len(self.tree_parts))),
             ]
         )
 
