@@ -286,8 +286,10 @@ def predict_chunk(
     batch_size: int,
     tally: Tally,
     threads: RowThreads | None = None,
+    explain=None,
 ) -> pa.RecordBatch:
-    """Features, probabilities and flags of one chunk, as the output rows (`threads`: see `RowThreads`)."""
+    """Features, probabilities and flags of one chunk, as the output rows (`threads`: see
+    `RowThreads`; `explain`: `xnet.predict.explain.ExplainColumns`, the `explain=K` columns)."""
     frame = canonical_frame(chunk, plan, path)
     spec = run.spec
     features = build_features(frame, spec)
@@ -333,6 +335,8 @@ def predict_chunk(
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
     in_training = training_rows(columns, plan, run.training_ids, n)
     columns[IN_TRAINING] = pa.nulls(n, pa.bool_()) if in_training is None else pa.array(in_training)
+    if explain is not None:
+        columns.update(explain(x, best, usable))
 
     truth = None
     if plan.label:  # codes of the model's classes, -1 for any other label

@@ -117,7 +117,13 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     check_not_input(output, cfg["input"])
     run = load_run(cfg["run"])
     info = table_info(cfg["input"], **read_options(cfg.get("catalog"), run))
-    startup.resume()  # the readers for this input are imported (`python -m xnet.predict` paused collection)
+    heavy: tuple[str, ...] = ()
+    if int(cfg.get("explain") or 0) > 0:  # the attribution libraries, under the paused collector
+        from xnet.predict.explain import modules
+
+        heavy = modules(run)
+    # the readers for this input are imported (`python -m xnet.predict` paused collection)
+    startup.resume(*heavy)
     plan = resolve_catalog(cfg.get("catalog"), info, run)
     _check_names(plan, run.classes)
     metrics_path = metrics_file(output) if plan.label else None
@@ -159,11 +165,18 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     meta = column_meta(plan, list(run.classes), run)
     for column, unit in input_units(info, plan.carried).items():  # FITS inputs' TUNITn
         meta[column] = (unit, *meta[column][1:])
+    workers = row_threads(cfg.get("workers", "auto"))
+    explain = None
+    if int(cfg.get("explain") or 0) > 0:  # per row, the top features toward its class
+        from xnet.predict.explain import ExplainColumns
+
+        explain = ExplainColumns(run, int(cfg["explain"]), threads=workers)
+        meta.update(explain.meta(list(run.classes)))
+    rows = RowThreads(workers)
     from threadpoolctl import (
         threadpool_limits,
     )  # BLAS threads only spin against each other on a small MLP
 
-    rows = RowThreads(row_threads(cfg.get("workers", "auto")))
     with (
         threadpool_limits(threads),
         rows,
@@ -172,7 +185,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar,
     ):
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
-            writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows))
+            writer.write(
+                predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows, explain)
+            )
             bar.update(len(chunk.rows))
         if tally.rows == 0:
             raise XnetError(f"{info.path}: holds no data rows")

@@ -210,4 +210,5 @@ def evaluate_split(results: list[dict]) -> dict:
         "reliability": png,
         "confidence": confidence,
         "oob": oob,
+        "trees": trees,
     }

@@ -148,8 +148,12 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
     from xnet.training.evaluation import evaluate_split
 
     split_results = [evaluate_split(group) for group in per_split.values()]
+    from xnet.training import coverage, importance, inner_validation
+
+    explained = importance.run_importance(job, list(per_split.values()), split_results)
     payload = job_payload(job, split_results)
-    from xnet.training import coverage, inner_validation
+    if explained is not None:
+        payload["importance"] = explained
 
     # selective classification (metrics vs coverage) and the inner (out-of-bag) validation score
     payload["coverage"] = coverage.coverage_block(
@@ -166,6 +170,10 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
             payload["figures"]["coverage"] = coverage.write_figure(
                 payload["coverage"], job.run_dir, RENDERER
             )
+            if explained is not None:
+                payload["figures"]["importance"] = importance.write_figure(
+                    explained, job.run_dir, RENDERER, writer
+                )
         RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
         if writer is not None:
             write_job_summary(writer, job, payload)
