@@ -140,8 +140,10 @@ def member_logger(member) -> MemberLogger | None:
 
 def hparam_values(job) -> dict[str, object]:
     """The job's varying keys first, then the main settings, as plain numbers/strings/bools."""
+    from xnet.training.lightcurves import encoder_settings
+
     values: dict[str, object] = {}
-    for key in [*job.varying, *MAIN_SETTINGS]:
+    for key in [*job.varying, *MAIN_SETTINGS, *encoder_settings(job.cfg)]:
         if key in values:
             continue
         value = OmegaConf.select(job.cfg, key, default=None)

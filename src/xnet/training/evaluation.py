@@ -9,6 +9,7 @@ import logging
 import numpy as np
 
 from xnet.models.stacked import StackedClassifier
+from xnet.training import lightcurves
 from xnet.training.calibration import calibrate, calibration_summary, tempered_probabilities
 from xnet.training.checkpoint import build_classifier, save_checkpoint
 from xnet.training.metrics import HEADLINE, classification_report
@@ -49,6 +50,8 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
     logger = module.member_loggers[k]
     if logger is not None:
         log_final(logger, cfg, data, reports, step=stop_epoch)
+    branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
+    lightcurves.log_branch(logger, branch, stop_epoch)
     return {
         "member": member,
         "model": model,
@@ -59,6 +62,7 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
         "epochs": stop_epoch + 1,
         "best_epoch": best_epoch,
         "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
+        "branch": branch,
     }
 
 
@@ -188,6 +192,9 @@ def evaluate_split(results: list[dict]) -> dict:
         if len(results) > 1
         else None
     )
+    lightcurve_block = lightcurves.split_block(results, y_test, pred, data, split)
+    if lightcurve_block is not None:  # test sources with and without a light curve
+        block["lightcurves"] = lightcurve_block
     if trees is not None:
         block["trees"] = {
             "weight": trees.weight,
@@ -200,4 +207,5 @@ def evaluate_split(results: list[dict]) -> dict:
         "reliability": png,
         "confidence": confidence,
         "oob": oob,
+        "test_rows": split.test,
     }

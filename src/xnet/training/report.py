@@ -151,6 +151,11 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
 
     split_results = [evaluate_split(group) for group in per_split.values()]
     payload = job_payload(job, split_results)
+    from xnet.training.lightcurves import run_block
+
+    lightcurve_block = run_block(split_results, job.data)  # with / without a light curve
+    if lightcurve_block is not None:
+        payload["lightcurves"] = lightcurve_block
     from xnet.training import coverage, inner_validation
 
     # selective classification (metrics vs coverage) and the inner (out-of-bag) validation score
@@ -168,6 +173,9 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
             payload["figures"]["coverage"] = coverage.write_figure(
                 payload["coverage"], job.run_dir, RENDERER
             )
+            from xnet.training.lightcurves import example_figure
+
+            payload["figures"].update(example_figure(job, writer, RENDERER))
         RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
         if writer is not None:
             write_job_summary(writer, job, payload)
