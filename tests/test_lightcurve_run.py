@@ -17,6 +17,8 @@ from xnet.data.labelled import prepare_labelled_set
 from xnet.data.preprocessing import scaler_from_state, transform
 from xnet.models.classifier import Classifier, read_checkpoint
 
+pytestmark = pytest.mark.slow  # trains, then predicts twice: ~1 min on a busy 2-core machine
+
 SMALL = [
     "experiment=lightcurve_demo",
     "data.generate.n_sources=160",

@@ -4,9 +4,9 @@ Training writes `<tag>-best.npz` beside each `<tag>-best.ckpt`: the network's we
 one JSON string (`meta`) holding the checkpoint's hyperparameters, its data-module state (classes,
 features, scaler, training statistics) and the SHA-256 of the .ckpt it was made from. The .ckpt
 stays the source of truth: an export whose hash does not match its checkpoint (the checkpoint was
-replaced), that is missing (runs from before the export) or that holds anything but a plain MLP is
-ignored and prediction loads the .ckpt with torch. A model with a light-curve encoder exports too
-(`xnet.models.export_encoders`). Loading uses `np.load(allow_pickle=False)`:
+replaced), that is missing (runs from before the export) or that holds anything but a plain MLP
+(or one with a light-curve encoder, `xnet.models.export_encoders`) is ignored and prediction loads
+the .ckpt with torch. Loading uses `np.load(allow_pickle=False)`:
 arrays and text only, so an export cannot run code either.
 
 `NumpyModel` is the forward pass of `xnet.models.Classifier` (ReLU MLP, softmax with the fitted

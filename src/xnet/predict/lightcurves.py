@@ -13,7 +13,6 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from xnet.data.ids import id_strings
@@ -55,7 +54,9 @@ class ChunkLightCurves:
         """After the last chunk: light curves no input row claimed, and the count."""
         if self.source is not None:
             self.source.check_matched(self.seen, input_path)
-        log.info("light curves: %s of %s sources have one", f"{self.with_curve:,}", f"{self.rows:,}")
+        log.info(
+            "light curves: %s of %s sources have one", f"{self.with_curve:,}", f"{self.rows:,}"
+        )
 
 
 def chunk_lightcurves(run, cfg: Mapping, plan) -> ChunkLightCurves | None:
@@ -70,15 +71,16 @@ def chunk_lightcurves(run, cfg: Mapping, plan) -> ChunkLightCurves | None:
             f"run {run.source} reads light curves, which join the input's rows by id: catalog "
             f"config '{plan.name}' names no id column; set `id` in it"
         )
-    if str(merged.get("path")).lower() in ("none", "null") or not merged.get("format"):
-        if not merged.get("path"):
-            raise XnetError(
-                f"run {run.source} reads light curves: pass lightcurves.path=<folder or table> "
-                f"and lightcurves.format=<xmm|csc|table> (or lightcurves.path=none to classify "
-                f"every source by the 'no light curve' path)"
-            )
+    path = merged.get("path")
+    if str(path).lower() == "none":
         log.info("lightcurves.path=none: every source takes the 'no light curve' path")
         return ChunkLightCurves(settings, None, plan.id)
+    if not path or not merged.get("format"):
+        raise XnetError(
+            f"run {run.source} reads light curves, and catalog config '{plan.name}' names none: "
+            f"pass lightcurves.path=<folder or table> and lightcurves.format=<xmm|csc|table> (or "
+            f"lightcurves.path=none to classify every source by the 'no light curve' path)"
+        )
     source = LightCurveSource.from_config(merged, key="lightcurves")
     source.entries()  # indexed now: a bad folder or table is an error before any output
     return ChunkLightCurves(settings, source, plan.id)
@@ -88,5 +90,3 @@ def run_lightcurve_columns(run) -> set[str]:
     """Feature columns a light-curve run's light curves provide (not read from the catalog)."""
     state = run.state.get("lightcurves")
     return set(LightCurveInput.from_dict(state).columns) if state else set()
-
-

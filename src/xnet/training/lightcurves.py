@@ -217,3 +217,20 @@ def encoder_settings(cfg) -> list[str]:
     binning = OmegaConf.select(cfg, "data.lightcurves.binning") or {}
     keys += [f"data.lightcurves.binning.{key}" for key in binning]
     return keys
+
+
+def check_encoder_inputs(cfg, data) -> None:
+    """Each `model.encoders` entry reads the extra input of its name: one line where the data
+    carries none (no `data.lightcurves`, or its `input` under another name or null)."""
+    from omegaconf import OmegaConf
+
+    from xnet.errors import XnetError
+
+    for name in OmegaConf.select(cfg, "model.encoders") or {}:
+        if name not in data.inputs:
+            carried = ", ".join(data.inputs) or "none"
+            raise XnetError(
+                f"model.encoders.{name} reads the input '{name}', which the data does not carry "
+                f"(extra inputs: {carried}); name light curves in the data config "
+                f"(data.lightcurves, with input: {name}) or remove the encoder"
+            )
