@@ -287,12 +287,13 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
         if (
             free is not None
-        ):  # a new entry of a free map, unless it is a near-miss of an existing one
-            close = difflib.get_close_matches(
-                key, sorted(k for k in keys if k.startswith(free + ".")), n=1, cutoff=0.85
-            )
+        ):  # a new entry of a free map, unless it is a near-miss of an existing one (compared
+            # without the map's own name, which every entry shares)
+            entries = sorted(k[len(free) + 1 :] for k in keys if k.startswith(free + "."))
+            close = difflib.get_close_matches(key[len(free) + 1 :], entries, n=1, cutoff=0.85)
             if not close:
                 continue
+            close = [f"{free}.{close[0]}"]
         else:
             close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
         hint = (

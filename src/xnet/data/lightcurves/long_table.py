@@ -82,12 +82,8 @@ def read_long_table(
         return np.asarray(frame[names[canon]].to_numpy(dtype=float)) if canon in names else None
 
     time, rate, error, frac_exp = (numbers(c) for c in ("time", "rate", "error", "frac_exp"))
-    order = np.argsort(ids[keep], kind="stable")
-    rows = np.flatnonzero(keep)[order]
-    groups = np.split(rows, np.flatnonzero(ids[rows][1:] != ids[rows][:-1]) + 1)
-    first = {ids[g[0]]: int(g.min()) for g in groups}
     out = []
-    for g in sorted(groups, key=lambda g: first[ids[g[0]]]):
+    for g in source_rows(ids, keep):
         source = ids[g[0]]
         if bands is not None and band is None and len(set(bands[g])) > 1:
             raise XnetError(
@@ -106,3 +102,11 @@ def read_long_table(
         )
         out.append((source, lc))
     return out
+
+
+def source_rows(ids: np.ndarray, keep: np.ndarray) -> list[np.ndarray]:
+    """The kept rows of each source (in file order), sources in order of first appearance."""
+    order = np.argsort(ids[keep], kind="stable")
+    rows = np.flatnonzero(keep)[order]
+    groups = np.split(rows, np.flatnonzero(ids[rows][1:] != ids[rows][:-1]) + 1)
+    return sorted(groups, key=lambda g: int(g.min()))
