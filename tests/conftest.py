@@ -57,3 +57,22 @@ def _data_home(tmp_path_factory):
     the user's ~/xnet_data."""
     os.environ["XNET_DATA_HOME"] = str(tmp_path_factory.mktemp("xnet_data_home"))
     yield
+
+
+#: modules whose tests train networks and assert on what they learn, or compare two code paths'
+#: floats: `.ci/run` runs them again under other CPUs' kernels (ATEN_CPU_CAPABILITY=default, avx2)
+NUMERICS_MODULES = {
+    "test_calibration",
+    "test_ensemble",
+    "test_lightcurve_seam",
+    "test_retire",
+    "test_stacking",
+    "test_train",
+    "test_trees",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in NUMERICS_MODULES:
+            item.add_marker(pytest.mark.numerics)

@@ -314,7 +314,7 @@ def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     )
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix", "per_class"):
         assert metrics[key] == expected[key]
-    assert metrics["accuracy"] > 0.69  # better than calling everything AGN (137/198)
+    # (no claim that this 3-epoch model beats chance: it calls every source AGN, 137/198)
 
 
 def test_chunking_does_not_change_the_output(xmm_run, tmp_path):

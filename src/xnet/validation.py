@@ -138,6 +138,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "decision.prior_power": Float(0),
         "calibration.enabled": BOOL,
         "calibration.n_bins": Int(1),
+        "calibration.min_gain_se": Float(0),
         "figures.enabled": BOOL,
         "early_stopping.patience": Int(0),
         "early_stopping.mode": Rule("choice", choices=("min", "max")),

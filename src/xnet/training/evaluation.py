@@ -10,7 +10,12 @@ import numpy as np
 
 from xnet.models.stacked import StackedClassifier
 from xnet.training import lightcurves
-from xnet.training.calibration import calibrate, calibration_summary, tempered_probabilities
+from xnet.training.calibration import (
+    Temperature,
+    calibrate,
+    calibration_summary,
+    tempered_probabilities,
+)
 from xnet.training.checkpoint import build_classifier, save_checkpoint
 from xnet.training.metrics import HEADLINE, classification_report
 from xnet.training.report import log_final
@@ -27,8 +32,11 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
     prior = np.bincount(data.y[outer_train], minlength=len(data.classes)) / len(outer_train)
     model = build_classifier(cfg, dm, prior)
     model.net.load_state_dict(module.member_state_dict(k))
+    temperature = Temperature(1.0, False, 0.0, 0.0)
     if cfg.calibration.enabled:
-        calibrate(model, dm.val_inputs, dm.y_val)
+        temperature = calibrate(
+            model, dm.val_inputs, dm.y_val, float(cfg.calibration.get("min_gain_se", 2.0))
+        )
     proba = {
         "train": model.predict_proba(dm.inputs(split.train)).numpy(),
         "val": model.predict_proba(dm.val_inputs).numpy(),
@@ -58,7 +66,7 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
         "proba": proba,
         "truth": truth,
         "reports": reports,
-        "temperature": float(model.temperature),
+        "temperature": temperature,
         "epochs": stop_epoch + 1,
         "best_epoch": best_epoch,
         "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
@@ -103,6 +111,7 @@ def evaluate_split(results: list[dict]) -> dict:
     trees = tree_member(results)  # `ensemble.trees` > 0: a gradient-boosted tree member blended in
     if trees is not None:
         proba = trees.blend(proba, trees.test)
+        raw = trees.blend(raw, trees.test)  # "before" is the same blend with every T = 1
     pred = model.decide(proba)
     report = classification_report(y_test, pred, data.classes)
     n_bins = int(cfg.calibration.n_bins)
@@ -174,6 +183,7 @@ def evaluate_split(results: list[dict]) -> dict:
         calibration["ece_test_before"],
         calibration["ece_test_after"],
     )
+    log.info("%s: calibration: %s", member.split_tag, calibration["verdict"])
     from xnet.training import (
         coverage,
         inner_validation,

@@ -15,7 +15,7 @@ from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.png import RENDERER, add_png
 from xnet.plotting.run_figures import write_run_figures
 from xnet.training.board import job_writer, write_job_summary
-from xnet.training.calibration import summarize_calibration
+from xnet.training.calibration import calibration_warnings, summarize_calibration
 from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
 from xnet.training.sample_size import fold_support, log_per_class, sample_warnings
 from xnet.training.stacking import Job
@@ -75,7 +75,9 @@ def job_payload(job: Job, results: list[dict]) -> dict:
         return {
             **header,
             **blocks[0],
-            "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg),
+            "warnings": header["warnings"]
+            + sample_warnings(data, blocks, job.cfg)
+            + calibration_warnings(blocks, ["holdout"]),
         }
     pooled = classification_report(
         np.concatenate([r["y_true"] for r in results]),
@@ -107,7 +109,9 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     log_per_class(pooled, "pooled out-of-fold test")
     return {
         **header,
-        "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg),
+        "warnings": header["warnings"]
+        + sample_warnings(data, blocks, job.cfg)
+        + calibration_warnings(blocks, [f"fold_{b['fold']}" for b in blocks]),
         "cv_folds": len(blocks),
         "n_train": int(round(np.mean([b["n_train"] for b in blocks]))),
         "n_test": int(sum(b["n_test"] for b in blocks)),
