@@ -156,7 +156,8 @@ def member_proba(
     import torch
 
     inputs = {"features": torch.from_numpy(scaled)}
-    inputs.update({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in (extra or {}).items()})
+    for name, values in (extra or {}).items():
+        inputs[name] = torch.from_numpy(np.asarray(values, np.float32))
     batches = [
         model.predict_proba({k: v[s : s + batch_size] for k, v in inputs.items()}).numpy()
         for s in range(0, len(scaled), batch_size)
