@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from xnet.evaluation.attribution import Explainer, Network, baseline_row, grouped
+from xnet.errors import XnetError
 from xnet.models.export import network_weights
 from xnet.predict.chunks import scale
 from xnet.predict.trained_run import TrainedRun
@@ -47,7 +48,13 @@ class ExplainColumns:
         self.k = min(int(k), len(self.features))
         networks = []
         for member in run.members:
-            layers, temperature = network_weights(member.model)
+            weights = network_weights(member.model)
+            if weights is None:  # a light-curve (or other extra-input) network
+                raise XnetError(
+                    f"explain={k}: explanations cover catalog-feature networks only; this run's "
+                    "networks also read light curves (docs/explanations.md); leave explain at 0"
+                )
+            layers, temperature = weights
             networks.append(Network(layers, temperature, partial(scale, member.scaler)))
         statistics = [m.state["scaler"]["impute_statistics"] for m in run.members]
         import torch  # imported by the explainer; its threads follow predict's row workers
