@@ -13,6 +13,7 @@ from xnet.errors import XnetError
 
 def test_fits_output_takes_non_ascii_and_newline_class_names(tmp_path):
     import pyarrow as pa
+    from astropy.io import fits
     from astropy.table import Table
 
     from xnet.predict.writers import TableWriter
@@ -27,6 +28,8 @@ def test_fits_output_takes_non_ascii_and_newline_class_names(tmp_path):
         writer.write(batch)
     table = Table.read(tmp_path / "p.fits")
     assert [v for v in table["pred_class"]] == classes
+    header = fits.getheader(tmp_path / "p.fits", 1)  # TOPCAT's description, escaped, not dropped
+    assert header["TCOMM1"] == "one of \\xc9toile, A\\nB, AGN"
 
 
 def test_fits_output_column_names_are_checked_before_any_work(tmp_path):

@@ -17,6 +17,7 @@ from conftest import FAST, compose_config, data_config, raw_lin
 
 from xnet.data.labelled import prepare_labelled_set
 from xnet.errors import XnetError
+from xnet.predict.writers import metrics_path
 from xnet.training import train
 
 
@@ -112,7 +113,7 @@ def test_nan_probabilities_never_give_a_class_and_are_left_out_of_metrics(int_ru
     assert out.loc[lost, "P_AGN"].isna().all() and not out.loc[~lost, "pred_class"].isna().any()
     probs = out.loc[~lost, ["P_AGN", "P_CV", "P_LM_STAR"]].sum(axis=1)
     np.testing.assert_allclose(probs, 1.0, atol=1e-5)
-    metrics = json.loads((tmp_path / "p.metrics.json").read_text())
+    metrics = json.loads(metrics_path(tmp_path / "p.csv").read_text())
     assert summary["not_classified"] == metrics["n_not_classified"] == int(lost.sum())
     parts = ("n_test", "n_in_training", "n_not_classified", "n_label_not_a_model_class")
     assert sum(metrics[k] for k in parts) == len(out)  # every row counted once
@@ -124,7 +125,7 @@ def test_ids_match_whatever_their_text_form(int_run, tmp_path, caplog):
     frame["name"] = [f"{100000 + i}.0" for i in range(len(frame))]
     summary = predict(run, frame, tmp_path / "p.parquet")
     assert summary["in_training"] == metrics["n_train"] + metrics["n_val"]
-    scored = json.loads((tmp_path / "p.metrics.json").read_text())
+    scored = json.loads(metrics_path(tmp_path / "p.parquet").read_text())
     assert scored["n_test"] == metrics["n_test"]  # only the run's own test rows are scored
 
 
@@ -139,7 +140,7 @@ def test_values_read_as_missing_are_said_once_in_the_log_and_metrics(int_run, tm
     assert len(said) == 1
     assert "F8 (flux_total): 2 zero or negative (no logarithm)" in said[0]
     assert "HR2 (hr2): 1 infinite" in said[0]
-    assert said[0] in json.loads((tmp_path / "p.metrics.json").read_text())["warnings"]
+    assert said[0] in json.loads(metrics_path(tmp_path / "p.csv").read_text())["warnings"]
     data = labelled(write(tmp_path / "train.csv", frame))  # training says it too
     assert any("F8 (flux_total): 2 zero or negative" in w for w in data.warnings)
 
@@ -168,7 +169,7 @@ def test_a_fits_file_with_several_tables_says_which_one_is_read(int_run, tmp_pat
         f"5 rows)); xnet reads the first, HDU 1"
     )
     assert any(r.getMessage().startswith(note) for r in caplog.records)
-    assert json.loads((tmp_path / "p.metrics.json").read_text())["warnings"][0].startswith(note)
+    assert json.loads(metrics_path(tmp_path / "p.csv").read_text())["warnings"][0].startswith(note)
     assert labelled(tmp_path / "two.fits").warnings[0].startswith(note)  # training says it too
 
 

@@ -96,3 +96,19 @@ def _say_stopped(signum: int, unfinished: str):
     print(f"xnet: {what}; {unfinished}", file=sys.stderr)
     _said = True
     raise SystemExit(128 + signum) from None
+
+
+def quiet_broken_pipe(func):
+    """Run `func()`; a reader that stops early (`python -m xnet.train --help | head`) ends the
+    command quietly, exit status 1, instead of a BrokenPipeError traceback (Python's recipe:
+    stdout pointed at devnull so that the flush at exit does not fail again)."""
+    import os
+
+    try:
+        try:
+            return func()
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None

@@ -142,6 +142,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "calibration.n_bins": Int(1),
         "calibration.min_gain_se": Float(0),
         "figures.enabled": BOOL,
+        "importance.enabled": BOOL,
         "early_stopping.patience": Int(0),
         "early_stopping.mode": Rule("choice", choices=("min", "max")),
         "batching.enabled": BOOL,
@@ -158,6 +159,22 @@ RULES: dict[str, dict[str, Rule]] = {
         "report.min_sources": Int(0),
         "data.extreme_values.action": Rule("choice", choices=("warn", "error", "clip", "missing")),
         "data.extreme_values.max_abs": Float(0, low_open=True),
+        # light curves (xnet.data.lightcurves; docs/lightcurves.md)
+        "data.lightcurves.format": Rule("choice", choices=("xmm", "csc", "table")),
+        "data.lightcurves.duplicates": Rule("choice", choices=("error", "longest")),
+        "data.lightcurves.unmatched": Rule("choice", choices=("error", "ignore")),
+        "data.lightcurves.binning.mode": Rule("choice", choices=("fixed_length", "fixed_width")),
+        "data.lightcurves.binning.normalise": Rule(
+            "choice", choices=("mean", "zscore", "log", "none")
+        ),
+        "data.lightcurves.binning.bins": Int(4),
+        "data.lightcurves.binning.bin_seconds": Float(0, low_open=True, nullable=True),
+        "data.lightcurves.binning.min_exposure": Float(0, 1),
+        "data.lightcurves.binning.clip": Float(0),
+        "data.lightcurves.timing.flare_sigma": Float(0, low_open=True),
+        "data.lightcurves.timing.flare_min_bins": Int(1),
+        "data.lightcurves.timing.samples_per_peak": Int(1),
+        "data.lightcurves.timing.min_bins": Int(3),
     },
     "predict": {
         "overwrite": BOOL,
@@ -166,6 +183,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "num_threads": Int(1),
         "workers": Int(1, also=("auto",)),
         "progress": Rule("bool", also=("auto",)),
+        "explain": Int(0),
         "flags.missing_below": Float(0, 1, nullable=True),
         "flags.range_margin": Float(0, nullable=True),
         "flags.max_sum_flag": Float(nullable=True),
@@ -253,8 +271,8 @@ def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
     return dirs
 
 
-def override_keys(argv: Sequence[str]) -> list[str]:
-    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+def override_args(argv: Sequence[str]) -> list[str]:
+    """The `key=value`, `+key=value`, `++key=value` and `~key` arguments (not options)."""
     out, skip = [], False
     for arg in argv:
         if skip:
@@ -265,11 +283,44 @@ def override_keys(argv: Sequence[str]) -> list[str]:
             continue
         if arg.startswith("-"):
             continue
-        key, sep, _ = arg.partition("=")
-        if not sep and not arg.startswith("~"):
-            continue
-        out.append(key.lstrip("+~").split("@")[0].strip())
+        if "=" in arg or arg.startswith("~"):
+            out.append(arg)
     return out
+
+
+def override_keys(argv: Sequence[str]) -> list[str]:
+    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+    return [arg.partition("=")[0].lstrip("+~").split("@")[0].strip() for arg in override_args(argv)]
+
+
+def override_values(arg: str) -> list[Any]:
+    """The values one override gives its key, as Hydra parses them: one, every value of a sweep
+    (`10,ten`, `range(1,4)`, Optuna's `choice(...)`), or an interval's ends; none where Hydra
+    cannot parse it (Hydra's own error then says why)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        override = OverridesParser.create().parse_override(arg)
+        if not override.is_sweep_override():
+            return [override.value()]
+        if override.is_interval_sweep():
+            return [override.value().start, override.value().end]
+        return list(override.sweep_iterator())
+    except Exception:  # noqa: BLE001 (Hydra's parse and sweep errors: Hydra reports them)
+        return []
+
+
+def check_sweep_values(argv: Sequence[str], config_name: str) -> None:
+    """Every value the command line gives a key of `RULES` (each value of a sweep too) against
+    its rule, before any run or sweep folder exists: `-m model.hidden=10,ten` fails at once."""
+    rules = RULES[config_name]
+    for arg in override_args(argv):
+        key = arg.partition("=")[0].lstrip("+~").strip()
+        if key not in rules or arg.startswith("~"):
+            continue
+        for value in override_values(arg):
+            if not rules[key].accepts(value):
+                raise XnetError(f"{key}={_show(value)}: must be {rules[key].describe()}")
 
 
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
@@ -285,12 +336,13 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
         if (
             free is not None
-        ):  # a new entry of a free map, unless it is a near-miss of an existing one
-            close = difflib.get_close_matches(
-                key, sorted(k for k in keys if k.startswith(free + ".")), n=1, cutoff=0.85
-            )
+        ):  # a new entry of a free map, unless it is a near-miss of an existing one (compared
+            # without the map's own name, which every entry shares)
+            entries = sorted(k[len(free) + 1 :] for k in keys if k.startswith(free + "."))
+            close = difflib.get_close_matches(key[len(free) + 1 :], entries, n=1, cutoff=0.85)
             if not close:
                 continue
+            close = [f"{free}.{close[0]}"]
         else:
             close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
         hint = (

@@ -175,6 +175,7 @@ def cached_data_figures(
     drawn into the cache first where absent or damaged. A cache that cannot be written (the data
     home read-only, or a regular file) means drawing into the run, with a warning. Returns
     {figure name: file name}."""
+    drawn_ahead = (id(data), id(split)) in _AHEAD  # by this run's child, beside the training
     folder = _cache_folder(data, split)
     cached = _read_cached(folder)
     if cached is None:
@@ -192,6 +193,8 @@ def cached_data_figures(
 
             return write_data_figures(run_dir, data, split, tb_writer)
         log.info("data figures drawn into the cache %s", folder)
+    elif drawn_ahead:
+        log.info("data figures drawn into the cache %s while the networks trained", folder)
     else:
         log.info("data figures unchanged: copied from the cache %s", folder)
     run_dir.mkdir(parents=True, exist_ok=True)

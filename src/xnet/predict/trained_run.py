@@ -189,9 +189,11 @@ def load_checkpoint(path: Path) -> CheckpointModel:
             f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)"
         )
     extra = (checkpoint.get("hyper_parameters") or {}).get("encoders")
-    if extra:
+    lightcurve_input = (state.get("lightcurves") or {}).get("input")
+    if extra and set(extra) != {lightcurve_input}:
         raise XnetError(
-            f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict reads catalog features only"
+            f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict "
+            f"reads catalog features and light curves (data.lightcurves) only"
         )
     try:
         model = Classifier.from_checkpoint(checkpoint)

@@ -9,6 +9,7 @@ import logging
 import numpy as np
 
 from xnet.models.stacked import StackedClassifier
+from xnet.training import lightcurves
 from xnet.training.calibration import (
     Temperature,
     calibrate,
@@ -57,6 +58,8 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
     logger = module.member_loggers[k]
     if logger is not None:
         log_final(logger, cfg, data, reports, step=stop_epoch)
+    branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
+    lightcurves.log_branch(logger, branch, stop_epoch)
     return {
         "member": member,
         "model": model,
@@ -67,6 +70,7 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
         "epochs": stop_epoch + 1,
         "best_epoch": best_epoch,
         "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
+        "branch": branch,
     }
 
 
@@ -198,6 +202,9 @@ def evaluate_split(results: list[dict]) -> dict:
         if len(results) > 1
         else None
     )
+    lightcurve_block = lightcurves.split_block(results, y_test, pred, data, split)
+    if lightcurve_block is not None:  # test sources with and without a light curve
+        block["lightcurves"] = lightcurve_block
     if trees is not None:
         block["trees"] = {
             "weight": trees.weight,
@@ -210,4 +217,6 @@ def evaluate_split(results: list[dict]) -> dict:
         "reliability": png,
         "confidence": confidence,
         "oob": oob,
+        "trees": trees,
+        "test_rows": split.test,
     }
