@@ -51,6 +51,21 @@ def lin_frame_text():
     return raw_lin()
 
 
+@pytest.fixture(autouse=True)
+def _signals_back():
+    """An entry point run in-process (`main()`) installs xnet's SIGTERM/SIGINT handling
+    (`xnet.errors.stop_on_signals`): pytest gets its own handlers back after each test."""
+    import signal
+
+    from xnet import errors
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+    errors._requested = None
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _data_home(tmp_path_factory):
     """The figure cache (and anything else under the data home) goes to a temporary folder, never

@@ -57,7 +57,9 @@ def test_ensemble_training_and_prior_adjusted_prediction(tmp_path):
     for state in states:
         assert state["hyper_parameters"]["prior_power"] == 0.5
         assert abs(sum(state["hyper_parameters"]["class_prior"]) - 1) < 1e-6
-    for fold in metrics["folds"]:  # each network keeps T = 1 unless its temperature earned its place
+    for fold in metrics[
+        "folds"
+    ]:  # each network keeps T = 1 unless its temperature earned its place
         cal = fold["calibration"]
         temperatures = [
             float(torch.load(run / c, weights_only=True)["state_dict"]["temperature"])

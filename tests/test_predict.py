@@ -628,10 +628,13 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path, slim_fits):
 
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "XrayDataModule": {"classes": Payload()}}, evil)
-    with pytest.raises(
-        XnetError, match="refusing to load a checkpoint holding more than tensors and plain values"
-    ):
+    with pytest.raises(XnetError) as err:
         run_predict(run=str(evil), input=str(slim_fits), output=str(tmp_path / "p.parquet"))
+    assert str(err.value) == (
+        f"run={evil}: refused: this file holds Python objects (a pickle) besides tensors and plain "
+        f"values, and loading it could run any code it carries; it was not loaded. Pass a "
+        f"checkpoint written by xnet.train"
+    )  # said plainly (issue 22), not torch's advice to load it with weights_only=False
     assert not marker.exists() and not (tmp_path / "p.parquet").exists()
 
 

@@ -111,6 +111,8 @@ def Float(low=None, high=None, **kw) -> Rule:  # noqa: N802
 
 
 BOOL = Rule("bool")
+#: `coverage.confidence`: how sources are ranked (xnet.training.coverage; checked here, torch-free)
+CONFIDENCE_KINDS = ("probability", "decision", "lower_bound")
 SHARE = Float(0, 1, low_open=True, high_open=True)
 
 #: type and range of every number a user may set, per entry config
@@ -146,6 +148,17 @@ RULES: dict[str, dict[str, Rule]] = {
         "batching.enabled": BOOL,
         "batching.log_every_n_epochs": Int(1),
         "batching.max_width_ratio": Float(1),
+        "batching.retire": BOOL,
+        "overwrite": BOOL,
+        "figures.cache": BOOL,
+        "coverage.confidence": Rule("choice", choices=CONFIDENCE_KINDS),
+        "cv.scheme": Rule("choice", choices=("stratified", "faint", "sky")),
+        "cv.faint_fraction": SHARE,
+        "cv.sky_cell_deg": Float(0, 180, low_open=True),
+        "report.min_support": Int(0),
+        "report.min_sources": Int(0),
+        "data.extreme_values.action": Rule("choice", choices=("warn", "error", "clip", "missing")),
+        "data.extreme_values.max_abs": Float(0, low_open=True),
         # light curves (xnet.data.lightcurves; docs/lightcurves.md)
         "data.lightcurves.format": Rule("choice", choices=("xmm", "csc", "table")),
         "data.lightcurves.duplicates": Rule("choice", choices=("error", "longest")),
@@ -338,3 +351,47 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
             else f"see `python -m xnet.{config_name} --cfg job` for the keys"
         )
         raise XnetError(f"{key}: no such config key; {hint}")
+
+
+def check_overrides(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
+    """What an entry point checks of its command line before Hydra sees it: no
+    `--experimental-rerun`, every override parses, every key exists (`check_override_keys`)."""
+    refuse_rerun(argv)
+    check_override_syntax(argv)
+    check_override_keys(argv, config_name, config_dir)
+
+
+def refuse_rerun(argv: Sequence[str]) -> None:
+    """Hydra's `--experimental-rerun FILE` unpickles FILE (a pickle can run any code), and xnet
+    never writes the pickle it expects: refused, pointing at the run's own record."""
+    if any(a == "--experimental-rerun" or a.startswith("--experimental-rerun=") for a in argv):
+        raise XnetError(
+            "--experimental-rerun: refused: it loads a pickle file, which can run any code, and "
+            "xnet never writes one; rerun with the overrides in <run dir>/.hydra/overrides.yaml"
+        )
+
+
+def check_override_syntax(argv: Sequence[str]) -> None:
+    """An override Hydra's grammar cannot parse (an unquoted non-ASCII path, an unclosed
+    bracket) as one line showing how to quote it, instead of Hydra's parser trace."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser, skip = None, False
+    for arg in argv:
+        if skip or arg in _OPTION_ARGS:
+            skip = not skip and arg in _OPTION_ARGS
+            continue
+        if arg.startswith("-") or ("=" not in arg and not arg.startswith("~")):
+            continue
+        parser = parser or OverridesParser.create()
+        try:
+            parser.parse_overrides([arg])
+        except OverrideParseException as err:
+            key, _, value = arg.partition("=")
+            reason = str(err).splitlines()[0]
+            quoted = "'" + key + '="' + value.replace('"', '\\"') + '"' + "'"
+            raise XnetError(
+                f"{arg}: Hydra cannot parse this override ({reason}); quote the value, for Hydra "
+                f"and for the shell: {quoted}"
+            ) from None

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
-from xnet.data.catalog import LABEL, SOURCE_ID, Catalog, load_catalog
+from xnet.data.catalog import LABEL, SOURCE_ID, Catalog, check_class_names, load_catalog
 from xnet.data.duplicates import Duplicates, find_duplicates
+from xnet.data.extreme import apply_extreme_values, unread_counts, unread_message
 from xnet.data.features import FeatureSpec, build_features, resolve_features
 from xnet.errors import XnetError
 
@@ -119,7 +120,12 @@ def prepare_labelled_set(
     lightcurves = attach_lightcurves(data_cfg, catalog)  # data.lightcurves: timing columns, inputs
     if lightcurves is not None:
         catalog.frame = pd.concat([catalog.frame, lightcurves.columns], axis=1)
-    frame = catalog.frame
+    notes = catalog.notes + unread_message(
+        unread_counts(catalog.frame, catalog.columns), catalog.path
+    )
+    frame, extreme = apply_extreme_values(
+        catalog.frame, catalog.columns, data_cfg.get("extreme_values"), catalog.path
+    )
     spec = resolve_features(features_cfg, [c for c in frame.columns if c != LABEL])
     wanted_missing, other_instrument = missing_features(spec.skipped, spec.features)
     if wanted_missing:
@@ -157,13 +163,14 @@ def prepare_labelled_set(
         raise XnetError(
             f"{catalog.path}: fewer than two classes with at least {min_class_count} sources"
         )
+    check_class_names(classes, path=catalog.path, column=str(data_cfg.get("label")))
     y = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(
         np.int64
     )
     kept = frame.index.to_numpy()  # rows of catalog.frame
     frame = frame.reset_index(drop=True)
     x = features.to_numpy(dtype=float)
-    found: list[str] = []
+    found: list[str] = notes + extreme
     duplicates = find_duplicates(
         frame[SOURCE_ID] if SOURCE_ID in frame else pd.Series([None] * len(frame)), x
     )

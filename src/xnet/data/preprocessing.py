@@ -31,13 +31,14 @@ def make_scaler() -> Pipeline:
     )
 
 
-def fit_scaler(x_train: np.ndarray) -> Pipeline:
+def fit_scaler(x_train: np.ndarray, names: list[str] | None = None) -> Pipeline:
     """Fit the scaler on training rows (never validation or test rows).
 
     Same pipeline and result as `make_scaler().fit(x_train)`, but the Yeo-Johnson lambdas come from
     `yeo_johnson_lambdas` (scipy's optimiser on a plain numpy likelihood): scikit-learn's fit spends
     ~0.25 s per 2,000-row, 33-feature training part in scipy's per-call wrapper overhead, which
-    dominated a 5-fold CV of the 30-30 MLP.
+    dominated a 5-fold CV of the 30-30 MLP. A feature whose values overflow the transform (1e308)
+    is one line naming it (`names`), before any network trains.
     """
     scaler = make_scaler()
     impute, power, standard, minmax = scaler.named_steps.values()
@@ -46,8 +47,28 @@ def fit_scaler(x_train: np.ndarray) -> Pipeline:
         power.lambdas_ = yeo_johnson_lambdas(x)
         power.n_features_in_ = x.shape[1]
         x = power.transform(x)
+        check_scalable(x_train, x, power.lambdas_, names)
         minmax.fit(standard.fit_transform(x))
     return scaler
+
+
+def check_scalable(raw: np.ndarray, transformed: np.ndarray, lambdas, names) -> None:
+    """Training values too large for the Yeo-Johnson transform (it overflows, or its lambda
+    cannot be bounded) are one line naming the feature and its largest value."""
+    with np.errstate(all="ignore"):
+        bad = ~np.isfinite(lambdas) | ~np.isfinite(transformed).all(axis=0)
+        bad |= ~np.isfinite((transformed - transformed.mean(axis=0)) ** 2).all(axis=0)
+    if not bad.any():
+        return
+    names = names or [f"column {j}" for j in range(raw.shape[1])]
+    listed = ", ".join(
+        f"{names[j]} (up to {np.nanmax(np.abs(raw[:, j])):g})" for j in np.flatnonzero(bad)
+    )
+    raise XnetError(
+        f"training values of {listed} are too large to scale (the Yeo-Johnson transform "
+        f"overflows); "
+        f"set data.extreme_values.action=missing (or clip), or fix the catalog"
+    )
 
 
 def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
@@ -89,6 +110,9 @@ def yeo_johnson_lambdas(x: np.ndarray) -> np.ndarray:
             return -llf if np.isfinite(llf) else np.inf
 
         log1p_max = np.log1p(20 * np.max(np.abs(col)))
+        if not np.isfinite(log1p_max):  # |x| > 1e307: no bounds; `check_scalable` names it
+            lambdas[j] = np.nan
+            continue
         lb, ub = log_tiny / log1p_max, log_max / log1p_max
         if np.all(col < 0):
             lb, ub = 2 - ub, 2 - lb

@@ -16,7 +16,6 @@ temperature) and `NumpyScaler` the fitted impute -> Yeo-Johnson -> standard -> m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -25,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xnet.files import atomic_write
+from xnet.errors import XnetError
+from xnet.files import atomic_write, check_readable, sha256_bounded
 
 _LAYER = re.compile(r"^net\.(?:head\.)?layers\.(\d+)\.(weight|bias)$")
 
@@ -35,7 +35,8 @@ def export_path(checkpoint: Path) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The checkpoint's hash, read in blocks and bounded by what a checkpoint can be."""
+    return sha256_bounded(Path(path), "checkpoint")
 
 
 def write_export(checkpoint: Path, arrays: Mapping[str, np.ndarray], meta: Mapping) -> Path | None:
@@ -189,6 +190,7 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
     if not path.exists():
         return None
     try:
+        check_readable(path, "checkpoint")
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
             arrays = {k[2:]: npz[k] for k in npz.files if k.startswith("w/")}
@@ -213,6 +215,6 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
             float(hp.get("prior_power") or 0.0),
             encoders,
         )
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, XnetError):
+        return None  # XnetError: not a regular file, or too large; the .ckpt's loader says so
     return meta, model

@@ -3,7 +3,6 @@ models), decisions and flags, as the output rows."""
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,14 +12,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xnet.data.catalog import label_values, to_numeric
+from xnet.data.catalog import label_values, probability_column, to_numeric
+from xnet.data.extreme import unread_counts
 from xnet.data.features import build_features
 from xnet.data.ids import known_rows
 from xnet.data.tables import TableChunk
 from xnet.errors import XnetError
 from xnet.models.decision import decide
 from xnet.models.export import NumpyModel, NumpyScaler
-from xnet.predict.flags import RowFlags
+from xnet.predict.flags import NOT_CLASSIFIED, RowFlags
 from xnet.predict.plan import InputPlan
 from xnet.predict.trained_run import TrainedRun
 
@@ -77,11 +77,6 @@ def column_meta(plan: InputPlan, classes: list[str], run: TrainedRun | None = No
     if plan.id:
         meta[plan.id] = (None, "source identifier in the input catalog", "meta.id;meta.main")
     return meta
-
-
-def probability_column(cls: str) -> str:
-    """`P_<class>` with characters FITS column names cannot hold replaced (LM-STAR -> P_LM_STAR)."""
-    return "P_" + re.sub(r"[^0-9A-Za-z_]", "_", cls)
 
 
 def _as_series(values: np.ndarray, rows: np.ndarray, path: Path, column: str) -> pd.Series:
@@ -249,6 +244,9 @@ class Tally:
         default_factory=list
     )  # labelled: rows the run trained or validated on
     in_training: int = 0
+    not_classified: int = 0  # rows with features whose probabilities were not finite
+    unread: dict = field(default_factory=dict)  # values read as missing (`unread_counts`)
+    unclassified: list[np.ndarray] = field(default_factory=list)  # labelled: those rows
 
     def add(
         self,
@@ -258,11 +256,15 @@ class Tally:
         n_flags: int,
         truth: np.ndarray | None,
         in_training: np.ndarray | None = None,
+        unclassified: np.ndarray | None = None,
     ) -> None:
         """One chunk's predicted codes (-1: no prediction), flag codes, rows the run was trained or
-        validated on (None: unknown) and, labelled, true codes."""
+        validated on (None: unknown), rows not classified (non-finite probabilities) and,
+        labelled, true codes."""
         seen = np.zeros(len(best), bool) if in_training is None else in_training
+        unclassified = np.zeros(len(best), bool) if unclassified is None else unclassified
         self.in_training += int(seen.sum())
+        self.not_classified += int(unclassified.sum())
         self.rows += len(best)
         self.usable += int(usable.sum())
         counts = np.bincount(best[usable], minlength=self.n_classes)
@@ -274,6 +276,7 @@ class Tally:
             self.y_true.append(truth)
             self.y_pred.append(best.astype(np.int64))
             self.seen.append(seen)
+            self.unclassified.append(unclassified)
 
 
 def id_columns(plan: InputPlan) -> list[str]:
@@ -312,6 +315,8 @@ def predict_chunk(
     `RowThreads`; `explain`: `xnet.predict.explain.ExplainColumns`, the `explain=K` columns;
     `lightcurves`: a light-curve run's `xnet.predict.lightcurves.ChunkLightCurves`)."""
     frame = canonical_frame(chunk, plan, path)
+    for key, count in unread_counts(frame, plan.canonical).items():
+        tally.unread[key] = tally.unread.get(key, 0) + count
     extra = None
     if lightcurves is not None:  # timing columns and the binned light curves of the chunk's rows
         frame, extra = lightcurves.add(frame, chunk.columns)
@@ -323,14 +328,20 @@ def predict_chunk(
     extent = frame["extent"].to_numpy() if "extent" in plan.flag_inputs else None
     codes, usable = flags(x_raw, sum_flag, extent)
     n, classes = len(x), run.classes
-    if usable.all():
-        proba = predict_proba(run, x, batch_size, threads, extra)
-    else:
-        proba = np.full((n, len(classes)), np.nan, np.float32)
-        if usable.any():
-            kept = {k: v[usable] for k, v in extra.items()} if extra else None
-            proba[usable] = predict_proba(run, x[usable], batch_size, threads, kept)
-    best = decide(proba, run.class_prior, run.prior_power).astype(np.int16)
+    with np.errstate(all="ignore"):  # an absurd value overflows: such a row is not classified
+        if usable.all():
+            proba = predict_proba(run, x, batch_size, threads, extra)
+        else:
+            proba = np.full((n, len(classes)), np.nan, np.float32)
+            if usable.any():
+                kept = {k: v[usable] for k, v in extra.items()} if extra else None
+                proba[usable] = predict_proba(run, x[usable], batch_size, threads, kept)
+    unclassified = usable & ~np.isfinite(proba).all(axis=1)
+    if unclassified.any():  # no class from NaN: flagged, no probabilities, left out of metrics
+        proba[unclassified] = np.nan
+        usable = usable & ~unclassified
+        codes = flags.with_reason(codes, unclassified, NOT_CLASSIFIED)
+    best = decide(np.nan_to_num(proba), run.class_prior, run.prior_power).astype(np.int16)
     best[~usable] = -1
 
     columns: dict[str, pa.Array] = {}
@@ -369,5 +380,5 @@ def predict_chunk(
             labels_of(chunk.columns[plan.label], plan.data_cfg.get("label_map"), path, plan.label),
             categories=classes,
         ).codes.astype(np.int64)
-    tally.add(best, usable, codes, len(flags.vocabulary), truth, in_training)
+    tally.add(best, usable, codes, len(flags.vocabulary), truth, in_training, unclassified)
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))

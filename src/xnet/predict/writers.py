@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from xnet.errors import XnetError
-from xnet.files import publish, remove_stale_temporaries, temporary_beside
+from xnet.files import os_reason, publish, remove_stale_temporaries, temporary_beside
 
 log = logging.getLogger("xnet.predict.job")
 
@@ -69,12 +69,9 @@ def refuse_existing(paths: list[Path], overwrite: bool, output: Path) -> None:
 
 def write_failed(path: Path, err: OSError) -> XnetError:
     """A failed write (disk full, file-size limit, ...) as one line naming the output."""
-    reason = err.strerror or str(err) or type(err).__name__
-    code = (
-        f" [Errno {err.errno}]" if err.errno and f"errno {err.errno}" not in reason.lower() else ""
-    )
     return XnetError(
-        f"output={path}: cannot write it ({reason}{code}); nothing was written, free space or choose another output"
+        f"output={path}: cannot write it ({os_reason(err)}); nothing was written, free space or "
+        f"choose another output"
     )
 
 
@@ -94,6 +91,22 @@ def check_output(path: str | Path) -> Path:
     if not os.access(path.parent, os.W_OK):
         raise XnetError(f"output={path}: directory {path.parent} is not writable")
     return path
+
+
+def check_column_names(output: Path, names: list[str]) -> None:
+    """Before any work: a FITS output's column names must fit FITS (printable ASCII, one header
+    card); the other formats take any name."""
+    from xnet.data.catalog import FITS_NAME_LENGTH
+
+    if output_kind(output) != "fits":
+        return
+    bad = [n for n in names if len(n) > FITS_NAME_LENGTH or not (n.isascii() and n.isprintable())]
+    if bad:
+        raise XnetError(
+            f"output={output}: column {', '.join(map(repr, bad))} cannot be a FITS column name "
+            f"(printable ASCII, at most {FITS_NAME_LENGTH} characters); write .parquet, .csv or "
+            f".vot, or rename it"
+        )
 
 
 def check_not_input(output: Path, source: str | Path) -> None:
@@ -335,8 +348,8 @@ def write_fits(out, path: Path, provenance: dict[str, tuple[str, str]]) -> None:
 
     for i, name in enumerate(out.colnames, start=1):
         info = out[name].info
-        if info.description:
-            out.meta[f"TCOMM{i}"] = info.description
+        if info.description:  # a header holds printable ASCII: other characters escaped
+            out.meta[f"TCOMM{i}"] = ascii(info.description)[1:-1]
         if (info.meta or {}).get("ucd"):
             out.meta[f"TUCD{i}"] = info.meta["ucd"]
     # a card's comment says what the keyword is, where value and comment fit on the card

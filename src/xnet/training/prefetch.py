@@ -78,7 +78,7 @@ def fit_split(
     from xnet.data.noise import error_resampled
     from xnet.data.preprocessing import fit_scaler, resample_training_set, transform
 
-    scaler = fit_scaler(data.x[split.train])
+    scaler = fit_scaler(data.x[split.train], data.feature_names)
     # xnet.data.noise: error and reddened-AGN copies (none by default)
     x_fit, y_fit, parents = error_resampled(data, split.train, resample, seed, with_parents=True)
     out = resample_training_set(

@@ -3,16 +3,18 @@ launcher and `xnet.api.train`."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import warnings
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
 from xnet.errors import XnetError
+from xnet.files import os_reason
 from xnet.training.job_logs import CONSOLE, LogFile, SweepConsole, job_logs
 from xnet.training.metrics import HEADLINE, HEADLINE_NAMES, ranked
 
@@ -25,6 +27,7 @@ def quiet_lightning() -> None:
         "lightning.pytorch.utilities.rank_zero",
         "lightning.pytorch.accelerators.cuda",
         "lightning.fabric",
+        "lightning.pytorch.trainer.connectors.signal_connector",  # SIGTERM: xnet says it once
     ):
         logging.getLogger(name).setLevel(logging.WARNING)
     for message in (
@@ -58,7 +61,11 @@ def train_many(
     cache: dict = {}
     files = list(log_files) if log_files is not None else [()] * len(cfgs)
     try:
-        with job_logs(enumerate(files)) as logs, console.active() if console else nullcontext():
+        with (
+            refused_writes(run_dirs[0]),
+            job_logs(enumerate(files)) as logs,
+            console.active() if console else nullcontext(),
+        ):
             jobs = [
                 logs.prepare(index, lambda c=cfg, d=run_dir: prepare_job(c, Path(d), cache))
                 for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs))
@@ -86,6 +93,24 @@ def train_many(
         # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
         RENDERER.discard()
     return payloads
+
+
+#: a write the OS refuses: disk full, quota, file-size limit, read-only file system
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+@contextmanager
+def refused_writes(run_dir: str | Path):
+    """A write the OS refuses during training (`WRITE_ERRNOS`) as one line naming the file."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        raise XnetError(
+            f"{err.filename or run_dir}: cannot write it ({os_reason(err)}); the run did not "
+            f"finish (no metrics.json): free space, or choose another run directory"
+        ) from None
 
 
 def result_line(job, payload: dict) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from xnet.files import atomic_write
 from xnet.training.metrics import HEADLINE_NAMES, ranked
 from xnet.training.overrides import read_overrides, varying_overrides
 
@@ -54,13 +55,16 @@ def cell(value) -> str:
 
 
 def write_summary(sweep_dir: Path, rows: list[dict]) -> Path:
-    path = sweep_dir / "summary.csv"
+    """summary.csv, written whole or not at all (its presence says the sweep finished)."""
     fields = list(dict.fromkeys(k for r in rows for k in r))
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(fields)
-        writer.writerows([[cell(r.get(f, "")) for f in fields] for r in rows])
-    return path
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(fields)
+            writer.writerows([[cell(r.get(f, "")) for f in fields] for r in rows])
+
+    return atomic_write(sweep_dir / "summary.csv", write)
 
 
 def format_table(rows: list[dict]) -> str:
