@@ -8,7 +8,9 @@ Two checks, both before any work starts, both one line naming the key:
 
 Keys are read from the YAML files themselves, so a key added to a config file is known at once;
 `RULES` lists the values that have a type and range. Maps whose entries are free (a data config's
-`columns`, Lightning's trainer arguments, ...) are `OPEN`.
+`columns`, loggers, callbacks, ...) are `OPEN`. The `trainer` map is closed: its keys are
+`lightning.Trainer`'s arguments (`TRAINER_ARGS`); which of them an engine honours is
+`xnet.training.engine`'s check.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ OPEN = (
     "data.label_map",
     "data.inputs",
     "model.encoders",
-    "trainer",
+    "trainer",  # closed by TRAINER_ARGS (check_trainer_flag)
     "logger",
+    "callbacks",
     "resample.targets",
     "hydra",
 )
@@ -47,6 +50,20 @@ _OPTION_ARGS = {
     "-p",
     "--experimental-rerun",
 }
+
+
+#: `lightning.Trainer`'s arguments (Lightning 2.6; a test compares them with the installed one)
+TRAINER_ARGS = (
+    "accelerator", "strategy", "devices", "num_nodes", "precision", "logger", "callbacks",
+    "fast_dev_run", "max_epochs", "min_epochs", "max_steps", "min_steps", "max_time",
+    "limit_train_batches", "limit_val_batches", "limit_test_batches", "limit_predict_batches",
+    "overfit_batches", "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps",
+    "log_every_n_steps", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
+    "accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm", "deterministic",
+    "benchmark", "inference_mode", "use_distributed_sampler", "profiler", "detect_anomaly",
+    "barebones", "plugins", "sync_batchnorm", "reload_dataloaders_every_n_epochs",
+    "default_root_dir", "enable_autolog_hparams", "model_registry",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,8 @@ class Rule:
         else:
             text = "an integer" if self.kind == "int" else "a number"
             if self.low is not None and self.high is not None:
-                text += f" in {'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}{')' if self.high_open else ']'}"
+                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+                text += f" in {left}{_num(self.low)}, {_num(self.high)}{right}"
             elif self.low is not None:
                 text += f" {'>' if self.low_open else '>='} {_num(self.low)}"
         extra = [str(a) for a in self.also] + (["null"] if self.nullable else [])
@@ -128,6 +146,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "model.batch_size": Int(1),
         "model.class_weighted": BOOL,
         "model.num_threads": Int(1, also=("auto",)),
+        "engine": Rule("choice", choices=("auto", "stacked", "plain")),
         "trainer.max_epochs": Int(1),
         "split.test_size": SHARE,
         "split.val_size": SHARE,
@@ -174,6 +193,18 @@ def validate_config(cfg, name: str) -> None:
             continue
         if not rule.accepts(value):
             raise XnetError(f"{key}={_show(value)}: must be {rule.describe()}")
+    if name == "train":
+        for flag in OmegaConf.select(cfg, "trainer", default=None) or {}:
+            check_trainer_flag(str(flag))
+
+
+def check_trainer_flag(flag: str) -> None:
+    """`trainer.<flag>` must be a `lightning.Trainer` argument (a typo would do nothing)."""
+    if flag == "_target_" or flag in TRAINER_ARGS:
+        return
+    close = difflib.get_close_matches(flag, TRAINER_ARGS, n=1, cutoff=0.6)
+    hint = f"did you mean trainer.{close[0]}?" if close else "see docs/lightning.md"
+    raise XnetError(f"trainer.{flag}: not an argument of lightning.Trainer; {hint}")
 
 
 def _show(value: Any) -> str:
@@ -242,6 +273,11 @@ def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
 
 def override_keys(argv: Sequence[str]) -> list[str]:
     """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+    return [key for _, key in _overrides(argv)]
+
+
+def _overrides(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """(prefix: '', '+', '++' or '~'; key) of each override argument."""
     out, skip = [], False
     for arg in argv:
         if skip:
@@ -255,19 +291,26 @@ def override_keys(argv: Sequence[str]) -> list[str]:
         key, sep, _ = arg.partition("=")
         if not sep and not arg.startswith("~"):
             continue
-        out.append(key.lstrip("+~").split("@")[0].strip())
+        prefix = key[: len(key) - len(key.lstrip("+~"))]
+        out.append((prefix, key.lstrip("+~").split("@")[0].strip()))
     return out
 
 
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
     """Refuse a command-line key that no config file defines, naming the closest real key."""
     keys = None
-    for key in override_keys(argv):
+    overrides = _overrides(argv)
+    # a model plugged in by `model._target_` takes keys of its own (checked against its signature)
+    plugged = any(key == "model._target_" and prefix != "~" for prefix, key in overrides)
+    for prefix, key in overrides:
         if not key or "/" in key or key == "hydra" or key.startswith("hydra."):
             continue  # Hydra checks its own settings
         if keys is None:
             keys = known_keys(config_name, _config_dirs(argv, config_dir))
-        if key in keys or key in OPEN:
+        if config_name == "train" and key.startswith("trainer."):
+            check_trainer_override(prefix, key, keys)
+            continue
+        if key in keys or key in OPEN or (plugged and key.startswith("model.")):
             continue
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
         if (
@@ -286,3 +329,11 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
             else f"see `python -m xnet.{config_name} --cfg job` for the keys"
         )
         raise XnetError(f"{key}: no such config key; {hint}")
+
+
+def check_trainer_override(prefix: str, key: str, keys: set[str]) -> None:
+    """`trainer.<flag>=...`: a Trainer argument; one that conf/trainer does not set needs `+`
+    (Hydra's own refusal spans a screen)."""
+    check_trainer_flag(key.split(".")[1])
+    if not prefix and key not in keys:
+        raise XnetError(f"{key}: not set in conf/trainer; add it with +{key}=<value>")

@@ -154,7 +154,7 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
         if meta.get("checkpoint_sha256") != file_sha256(checkpoint):
             return None
         hp = meta["hyper_parameters"]
-        if hp.get("encoders"):
+        if hp.get("encoders") or hp.get("model_class"):  # not the plain MLP NumpyModel computes
             return None
         found = {}
         for key, value in arrays.items():

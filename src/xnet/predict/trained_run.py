@@ -181,14 +181,18 @@ def load_checkpoint(path: Path) -> CheckpointModel:
         raise XnetError(
             f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)"
         )
-    extra = (checkpoint.get("hyper_parameters") or {}).get("encoders")
+    hp = checkpoint.get("hyper_parameters") or {}
+    extra = hp.get("encoders") or hp.get("inputs")
     if extra:
         raise XnetError(
-            f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict reads catalog features only"
+            f"run={path}: the model also reads {', '.join(extra)} (model.encoders or data.inputs); "
+            "xnet.predict reads catalog features only"
         )
     try:
         model = Classifier.from_checkpoint(checkpoint)
-    except (TypeError, KeyError, RuntimeError, ValueError, XnetError) as err:
+    except XnetError as err:  # a plugged-in model class that cannot be imported or created
+        raise XnetError(f"run={path}: {err}") from None
+    except (TypeError, KeyError, RuntimeError, ValueError) as err:
         raise XnetError(
             f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain"
         ) from None

@@ -40,11 +40,12 @@ def train_many(
 ) -> list[dict]:
     """Train several runs; members that can share a StackedClassifier (the folds of a run, the
     networks of an ensemble, runs differing only in width/dropout/seed) train together unless
-    `batching.enabled=false`. Writes each run's metrics.json and returns the payloads. `log_files`:
-    per run, the log files its lines go to (a sweep job's own log; a shared stack's lines go to
+    `batching.enabled=false`; members of the plain engine (`xnet.training.engine`) one by one.
+    Writes each run's metrics.json and returns the payloads. `log_files`: per run, the log files its lines go to (a sweep job's own log; a shared stack's lines go to
     the logs of every job in it)."""
     from xnet.plotting.png import RENDERER
     from xnet.training.board import assign_boards
+    from xnet.training.engine import engine_of
     from xnet.training.evaluation import evaluate_member
     from xnet.training.report import finish_job
     from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
@@ -62,13 +63,20 @@ def train_many(
             draw_data_figures_ahead(jobs)
             number = {id(job): index for index, job in enumerate(jobs)}
             members = make_members(jobs)
+            plain = [mb for mb in members if engine_of(mb.job.cfg) == "plain"]
+            stacked = [mb for mb in members if all(mb is not p for p in plain)]
             results: dict[int, dict] = {}
-            for stack in plan_stacks(members):
+            for stack in plan_stacks(stacked):
                 with logs.attached(*(number[id(mb.job)] for mb in stack)):
                     module = fit_stack(stack)
                 for k, member in enumerate(stack):
                     with logs.attached(number[id(member.job)]):
                         results[id(member)] = evaluate_member(module, k, member)
+            for member in plain:  # Lightning's own loop, one network at a time
+                from xnet.training.plain import train_member
+
+                with logs.attached(number[id(member.job)]):
+                    results[id(member)] = train_member(member)
             payloads = []
             for job in jobs:
                 with logs.attached(number[id(job)]):
@@ -98,10 +106,12 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
 def check_config(cfg: DictConfig) -> None:
     """The composed config against the schema (`xnet.validation`), before any work starts."""
+    from xnet.training.engine import check_engine
     from xnet.validation import validate_config
 
     validate_config(cfg, "train")
     check_optimized_metric(cfg)
+    check_engine(cfg)  # trainer flags, loggers and callbacks the chosen engine honours
 
 
 def check_optimized_metric(cfg: DictConfig) -> None:
