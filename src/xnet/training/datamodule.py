@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 from xnet.data.catalog import SOURCE_ID
 from xnet.data.ids import id_strings
@@ -34,9 +34,26 @@ class NamedRows(Dataset):
     def __len__(self) -> int:
         return len(self.y)
 
-    def __getitem__(self, rows):
-        rows = torch.as_tensor(rows)
+    def __getitem__(self, rows: torch.Tensor):
         return {name: x[rows] for name, x in self.inputs.items()}, self.y[rows]
+
+
+class ShuffledBatches(Sampler):
+    """Row batches of one permutation per epoch, drawn from a seeded generator exactly as the
+    stacked engine draws each member's epoch order (`StackedDataModule.epoch_order`), so that a
+    member sees the same batches on either engine (torch's RandomSampler draws an extra
+    permutation per epoch)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size = n, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-self.n // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.generator)
+        return iter(order.split(self.batch_size))
 
 
 class XrayDataModule(L.LightningDataModule):
@@ -44,7 +61,7 @@ class XrayDataModule(L.LightningDataModule):
     features, fitted scaler) is what a checkpoint carries for prediction. The stacked engine takes
     its training batches from `StackedDataModule`, which stacks one or more of these; the plain
     engine (`xnet.training.plain`) from its DataLoaders: `batch_size` rows, shuffled each epoch
-    by a generator seeded with `seed` (the stacked engine's order for the same member)."""
+    by a generator seeded with `seed` (`ShuffledBatches`)."""
 
     #: rows per training batch of the DataLoaders (the plain engine sets `model.batch_size`)
     batch_size: int = 200
@@ -147,8 +164,7 @@ class XrayDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         n = len(self.y_train)
-        order = RandomSampler(range(n), generator=torch.Generator().manual_seed(self.seed))
-        batches = BatchSampler(order, max(1, min(self.batch_size, n)), drop_last=False)
+        batches = ShuffledBatches(n, max(1, min(self.batch_size, n)), self.seed)
         return DataLoader(
             NamedRows(self.train_inputs, self.y_train), sampler=batches, batch_size=None
         )

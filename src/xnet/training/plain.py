@@ -98,7 +98,7 @@ def plugged_classifier(member: Member, prior) -> Classifier:
         network=network,
     )
     check_logits(model, member, target)
-    return model
+    return model.train()
 
 
 def check_logits(model: Classifier, member: Member, target: str) -> None:
