@@ -24,10 +24,12 @@ from xnet.api import predict, train
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError
 from xnet.predict import probability_column
+from xnet.trainer_args import TRAINER_ARGS
 from xnet.training.run import check_config
-from xnet.validation import TRAINER_ARGS, check_override_keys
+from xnet.validation import check_override_keys
 
-QUICK = ["figures.enabled=false", "calibration.enabled=true"]
+QUICK = ["figures.enabled=false"]
+PLUGGED = ["model._target_=test_lightning.TinyNet", "+model.width=12", "trainer.max_epochs=4"]
 
 
 class TinyNet(L.LightningModule):
@@ -75,15 +77,7 @@ def test_a_lightning_module_named_by_config_trains_end_to_end_and_predicts(tmp_p
 
     monkeypatch.setattr(evaluation, "evaluate_trained", spy)
     run = tmp_path / "run"
-    metrics = train(
-        [
-            "model._target_=test_lightning.TinyNet",
-            "+model.width=12",
-            "trainer.max_epochs=4",
-            *QUICK,
-        ],
-        run,
-    )
+    metrics = train([*PLUGGED, *QUICK], run)
     assert metrics == json.loads((run / "metrics.json").read_text())
     assert metrics["n_test"] == 198 and metrics["epochs"] == 4 and 0 < metrics["accuracy"] <= 1
 
@@ -98,10 +92,8 @@ def test_a_lightning_module_named_by_config_trains_end_to_end_and_predicts(tmp_p
     # TensorBoard: the member's scalars per epoch (Lightning's logger, xnet's layout) and the run's
     events = EventAccumulator(str(run / "tensorboard" / "members" / "holdout"))
     events.Reload()
-    scalars = set(events.Tags()["scalars"])
-    assert {"train/loss", "val/loss", "val/balanced_accuracy", "val/acc_CV", "test/accuracy"} <= (
-        scalars
-    )
+    scalars = {"train/loss", "val/loss", "val/balanced_accuracy", "val/acc_CV", "test/accuracy"}
+    assert scalars <= set(events.Tags()["scalars"])
     assert [e.step for e in events.Scalars("val/loss")] == list(range(4))
     job = EventAccumulator(str(run / "tensorboard"))
     job.Reload()

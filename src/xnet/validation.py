@@ -8,9 +8,7 @@ Two checks, both before any work starts, both one line naming the key:
 
 Keys are read from the YAML files themselves, so a key added to a config file is known at once;
 `RULES` lists the values that have a type and range. Maps whose entries are free (a data config's
-`columns`, loggers, callbacks, ...) are `OPEN`. The `trainer` map is closed: its keys are
-`lightning.Trainer`'s arguments (`TRAINER_ARGS`); which of them an engine honours is
-`xnet.training.engine`'s check.
+`columns`, loggers, callbacks, ...) are `OPEN`; `trainer` is closed by `xnet.trainer_args`.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xnet.errors import XnetError
+from xnet.trainer_args import check_trainer_override
 
 #: maps whose sub-keys are free: entries a user adds (`+data.columns.my_col=COL`) are not typos
 OPEN = (
@@ -30,7 +29,7 @@ OPEN = (
     "data.label_map",
     "data.inputs",
     "model.encoders",
-    "trainer",  # closed by TRAINER_ARGS (check_trainer_flag)
+    "trainer",  # closed by lightning.Trainer's arguments (xnet.trainer_args)
     "logger",
     "callbacks",
     "resample.targets",
@@ -50,20 +49,6 @@ _OPTION_ARGS = {
     "-p",
     "--experimental-rerun",
 }
-
-
-#: `lightning.Trainer`'s arguments (Lightning 2.6; a test compares them with the installed one)
-TRAINER_ARGS = (
-    "accelerator", "strategy", "devices", "num_nodes", "precision", "logger", "callbacks",
-    "fast_dev_run", "max_epochs", "min_epochs", "max_steps", "min_steps", "max_time",
-    "limit_train_batches", "limit_val_batches", "limit_test_batches", "limit_predict_batches",
-    "overfit_batches", "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps",
-    "log_every_n_steps", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
-    "accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm", "deterministic",
-    "benchmark", "inference_mode", "use_distributed_sampler", "profiler", "detect_anomaly",
-    "barebones", "plugins", "sync_batchnorm", "reload_dataloaders_every_n_epochs",
-    "default_root_dir", "enable_autolog_hparams", "model_registry",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -193,18 +178,6 @@ def validate_config(cfg, name: str) -> None:
             continue
         if not rule.accepts(value):
             raise XnetError(f"{key}={_show(value)}: must be {rule.describe()}")
-    if name == "train":
-        for flag in OmegaConf.select(cfg, "trainer", default=None) or {}:
-            check_trainer_flag(str(flag))
-
-
-def check_trainer_flag(flag: str) -> None:
-    """`trainer.<flag>` must be a `lightning.Trainer` argument (a typo would do nothing)."""
-    if flag == "_target_" or flag in TRAINER_ARGS:
-        return
-    close = difflib.get_close_matches(flag, TRAINER_ARGS, n=1, cutoff=0.6)
-    hint = f"did you mean trainer.{close[0]}?" if close else "see docs/lightning.md"
-    raise XnetError(f"trainer.{flag}: not an argument of lightning.Trainer; {hint}")
 
 
 def _show(value: Any) -> str:
@@ -271,13 +244,8 @@ def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
     return dirs
 
 
-def override_keys(argv: Sequence[str]) -> list[str]:
-    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
-    return [key for _, key in _overrides(argv)]
-
-
-def _overrides(argv: Sequence[str]) -> list[tuple[str, str]]:
-    """(prefix: '', '+', '++' or '~'; key) of each override argument."""
+def override_keys(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """(prefix, key) of the `key=value`, `+key=value`, `++key=value` and `~key` arguments."""
     out, skip = [], False
     for arg in argv:
         if skip:
@@ -299,7 +267,7 @@ def _overrides(argv: Sequence[str]) -> list[tuple[str, str]]:
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
     """Refuse a command-line key that no config file defines, naming the closest real key."""
     keys = None
-    overrides = _overrides(argv)
+    overrides = override_keys(argv)
     # a model plugged in by `model._target_` takes keys of its own (checked against its signature)
     plugged = any(key == "model._target_" and prefix != "~" for prefix, key in overrides)
     for prefix, key in overrides:
@@ -329,11 +297,3 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
             else f"see `python -m xnet.{config_name} --cfg job` for the keys"
         )
         raise XnetError(f"{key}: no such config key; {hint}")
-
-
-def check_trainer_override(prefix: str, key: str, keys: set[str]) -> None:
-    """`trainer.<flag>=...`: a Trainer argument; one that conf/trainer does not set needs `+`
-    (Hydra's own refusal spans a screen)."""
-    check_trainer_flag(key.split(".")[1])
-    if not prefix and key not in keys:
-        raise XnetError(f"{key}: not set in conf/trainer; add it with +{key}=<value>")

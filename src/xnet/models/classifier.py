@@ -67,16 +67,15 @@ class Classifier(nn.Module):
             self.hyper_parameters["encoders"] = {str(k): dict(v) for k, v in dict(encoders).items()}
         if inputs:
             self.hyper_parameters["inputs"] = [str(name) for name in inputs]
-        if network is not None:
-            self.net = network
-        elif self.model_class:
+        if network is None and self.model_class:
             from xnet.models.plugged import build_network
 
-            self.net = build_network(self.model_class, shape["model_args"])
-        else:
-            self.net = single_network(
+            network = build_network(self.model_class, shape["model_args"])
+        if network is None:
+            network = single_network(
                 n_features, len(self.class_names), hidden, depth, dropout, encoders
             )
+        self.net = network
         # softmax temperature; 1.0 until calibration fits it on the validation split (saved with
         # the weights)
         self.register_buffer("temperature", torch.ones(()))

@@ -153,10 +153,6 @@ def load_checkpoint(path: Path) -> CheckpointModel:
         )
     try:
         checkpoint = read_checkpoint(path)
-    except zipfile.BadZipFile as err:
-        raise XnetError(
-            f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
-        ) from None
     except pickle.UnpicklingError as err:
         if "weights only" not in str(err).lower():  # a damaged pickle, not a refused one
             raise XnetError(

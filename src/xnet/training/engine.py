@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from xnet.config import CONFIG_DIR
 from xnet.errors import XnetError
+from xnet.trainer_args import check_trainer_flag
 
 #: Trainer flags the stacked engine honours, at any value (`devices` only as one device)
 STACKED_FLAGS = (
@@ -94,6 +95,8 @@ def check_trainer(cfg: DictConfig, engine: str) -> None:
     to `lightning.Trainer`; the stacked one honours `STACKED_FLAGS` and refuses any other flag
     that differs from conf/trainer/default.yaml."""
     trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    for key in trainer:
+        check_trainer_flag(key)  # a lightning.Trainer argument at all
     for key in RESERVED:
         if key in trainer:
             raise XnetError(f"trainer.{key}: set by xnet; use {RESERVED[key]}")

@@ -40,12 +40,11 @@ def train_many(
 ) -> list[dict]:
     """Train several runs; members that can share a StackedClassifier (the folds of a run, the
     networks of an ensemble, runs differing only in width/dropout/seed) train together unless
-    `batching.enabled=false`; members of the plain engine (`xnet.training.engine`) one by one.
-    Writes each run's metrics.json and returns the payloads. `log_files`: per run, the log files its lines go to (a sweep job's own log; a shared stack's lines go to
-    the logs of every job in it)."""
+    `batching.enabled=false`; members of the plain engine one by one (`train_plain`). Writes each
+    run's metrics.json and returns the payloads. `log_files`: per run, the log files its lines go
+    to (a sweep job's own log; a shared stack's lines go to the logs of every job in it)."""
     from xnet.plotting.png import RENDERER
     from xnet.training.board import assign_boards
-    from xnet.training.engine import engine_of
     from xnet.training.evaluation import evaluate_member
     from xnet.training.report import finish_job
     from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
@@ -63,20 +62,13 @@ def train_many(
             draw_data_figures_ahead(jobs)
             number = {id(job): index for index, job in enumerate(jobs)}
             members = make_members(jobs)
-            plain = [mb for mb in members if engine_of(mb.job.cfg) == "plain"]
-            stacked = [mb for mb in members if all(mb is not p for p in plain)]
-            results: dict[int, dict] = {}
-            for stack in plan_stacks(stacked):
+            results = train_plain(members, logs, number)  # the plain engine's, one by one
+            for stack in plan_stacks([mb for mb in members if id(mb) not in results]):
                 with logs.attached(*(number[id(mb.job)] for mb in stack)):
                     module = fit_stack(stack)
                 for k, member in enumerate(stack):
                     with logs.attached(number[id(member.job)]):
                         results[id(member)] = evaluate_member(module, k, member)
-            for member in plain:  # Lightning's own loop, one network at a time
-                from xnet.training.plain import train_member
-
-                with logs.attached(number[id(member.job)]):
-                    results[id(member)] = train_member(member)
             payloads = []
             for job in jobs:
                 with logs.attached(number[id(job)]):
@@ -86,6 +78,21 @@ def train_many(
     finally:
         RENDERER.discard()  # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
     return payloads
+
+
+def train_plain(members: list, logs, number: dict) -> dict[int, dict]:
+    """The members of the plain engine (`xnet.training.engine`), each fitted by Lightning's own
+    loop and evaluated (`xnet.training.plain`); their results by member id."""
+    from xnet.training.engine import engine_of
+
+    results: dict[int, dict] = {}
+    for member in members:
+        if engine_of(member.job.cfg) == "plain":
+            from xnet.training.plain import train_member
+
+            with logs.attached(number[id(member.job)]):
+                results[id(member)] = train_member(member)
+    return results
 
 
 def draw_data_figures_ahead(jobs: list) -> None:
