@@ -67,8 +67,9 @@ def predict(
         predict_catalog(cfg)
         if target.suffix.lower() in (".csv",):
             return pd.read_csv(target, keep_default_na=False, na_values=[""])
-        if target.suffix.lower() in (".fits", ".fit", ".fts"):
+        if target.suffix.lower() in (".fits", ".fit", ".fts", ".vot"):
             from astropy.table import Table
 
-            return Table.read(target).to_pandas()
+            kind = "votable" if target.suffix.lower() == ".vot" else "fits"
+            return Table.read(target, format=kind).to_pandas()
         return pd.read_parquet(target)

@@ -16,12 +16,12 @@ from omegaconf import DictConfig
 
 from xnet import startup
 from xnet.config import CONFIG_DIR
-from xnet.errors import XnetError, exit_on_error
+from xnet.errors import XnetError, exit_on_error, quiet_broken_pipe
 from xnet.training import launcher_state
 from xnet.training.job_logs import record_log_files
 from xnet.training.run import check_config, optimized_value
 from xnet.training.run_dir import check_command_line, check_job_dir
-from xnet.validation import check_override_keys
+from xnet.validation import check_override_keys, check_sweep_values
 
 #: what training imports (Lightning, torch, torchmetrics, scikit-learn, pandas), loaded once the
 #: command line and config are checked, with the garbage collector paused (`xnet.startup`)
@@ -99,11 +99,12 @@ def main() -> None:
     def check_arguments() -> None:
         check_group_choices(sys.argv[1:])
         check_override_keys(sys.argv[1:], "train", CONFIG_DIR)
+        check_sweep_values(sys.argv[1:], "train")  # each value of a sweep, before any folder
         check_command_line(sys.argv[1:])
 
     exit_on_error(check_arguments)
     startup.compose_once(sys.argv[1:], CONFIG_DIR)
-    _hydra_main()
+    quiet_broken_pipe(_hydra_main)
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "calibration.n_bins": Int(1),
         "calibration.min_gain_se": Float(0),
         "figures.enabled": BOOL,
+        "importance.enabled": BOOL,
         "early_stopping.patience": Int(0),
         "early_stopping.mode": Rule("choice", choices=("min", "max")),
         "batching.enabled": BOOL,
@@ -157,6 +158,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "num_threads": Int(1),
         "workers": Int(1, also=("auto",)),
         "progress": Rule("bool", also=("auto",)),
+        "explain": Int(0),
         "flags.missing_below": Float(0, 1, nullable=True),
         "flags.range_margin": Float(0, nullable=True),
         "flags.max_sum_flag": Float(nullable=True),
@@ -244,8 +246,8 @@ def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
     return dirs
 
 
-def override_keys(argv: Sequence[str]) -> list[tuple[str, str]]:
-    """(prefix, key) of the `key=value`, `+key=value`, `++key=value` and `~key` arguments."""
+def override_args(argv: Sequence[str]) -> list[str]:
+    """The `key=value`, `+key=value`, `++key=value` and `~key` arguments (not options)."""
     out, skip = [], False
     for arg in argv:
         if skip:
@@ -256,18 +258,58 @@ def override_keys(argv: Sequence[str]) -> list[tuple[str, str]]:
             continue
         if arg.startswith("-"):
             continue
-        key, sep, _ = arg.partition("=")
-        if not sep and not arg.startswith("~"):
-            continue
-        prefix = key[: len(key) - len(key.lstrip("+~"))]
-        out.append((prefix, key.lstrip("+~").split("@")[0].strip()))
+        if "=" in arg or arg.startswith("~"):
+            out.append(arg)
     return out
+
+
+def override_keys(argv: Sequence[str]) -> list[str]:
+    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+    return [key for _, key in prefixed_keys(argv)]
+
+
+def prefixed_keys(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """(prefix: '', '+', '++' or '~'; key) of each override argument."""
+    names = [arg.partition("=")[0] for arg in override_args(argv)]
+    return [
+        (n[: len(n) - len(n.lstrip("+~"))], n.lstrip("+~").split("@")[0].strip()) for n in names
+    ]
+
+
+def override_values(arg: str) -> list[Any]:
+    """The values one override gives its key, as Hydra parses them: one, every value of a sweep
+    (`10,ten`, `range(1,4)`, Optuna's `choice(...)`), or an interval's ends; none where Hydra
+    cannot parse it (Hydra's own error then says why)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        override = OverridesParser.create().parse_override(arg)
+        if not override.is_sweep_override():
+            return [override.value()]
+        if override.is_interval_sweep():
+            return [override.value().start, override.value().end]
+        return list(override.sweep_iterator())
+    except Exception:  # noqa: BLE001 (Hydra's parse and sweep errors: Hydra reports them)
+        return []
+
+
+def check_sweep_values(argv: Sequence[str], config_name: str) -> None:
+    """Every value the command line gives a key of `RULES` (each value of a sweep too) against
+    its rule, before any run or sweep folder exists: `-m model.hidden=10,ten` fails at once."""
+    rules = RULES[config_name]
+    for arg in override_args(argv):
+        key = arg.partition("=")[0].lstrip("+~").strip()
+        if key not in rules or arg.startswith("~"):
+            continue
+        for value in override_values(arg):
+            if not rules[key].accepts(value):
+                raise XnetError(f"{key}={_show(value)}: must be {rules[key].describe()}")
 
 
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
     """Refuse a command-line key that no config file defines, naming the closest real key."""
     keys = None
-    overrides = override_keys(argv)
+    overrides = prefixed_keys(argv)
     # a model plugged in by `model._target_` takes keys of its own (checked against its signature)
     plugged = any(key == "model._target_" and prefix != "~" for prefix, key in overrides)
     for prefix, key in overrides:

@@ -115,7 +115,7 @@ def prepare_labelled_set(
     spec = resolve_features(features_cfg, [c for c in frame.columns if c != LABEL])
     wanted_missing, other_instrument = missing_features(spec.skipped, spec.features)
     if wanted_missing:
-        log.info(
+        log.debug(  # expected: feature sets list both instruments' variants (rate, flux)
             "feature set '%s': catalog '%s' does not provide %s",
             spec.name,
             catalog.name,
@@ -160,8 +160,10 @@ def prepare_labelled_set(
     )
     if duplicates.any:
         found.append(duplicates.message(str(catalog.path)))
+        # rows that only share their feature values are split as separate sources: a note
+        (log.warning if duplicates.groups is not None else log.info)("%s", found[-1])
     found += missing_feature_warnings(x[:, : len(spec.features)], y, classes)
-    for message in found:
+    for message in found[1 if duplicates.any else 0 :]:
         log.warning("%s", message)
     return LabelledSet(
         catalog=catalog,

@@ -141,6 +141,38 @@ def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
     return out
 
 
+def mlp_layers(arrays: Mapping[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """A plain MLP's (weight transposed: in x out, bias) per layer, float32, from a `Classifier`
+    state dict as NumPy arrays; None when it holds anything else (extra-input encoders)."""
+    found: dict[int, dict[str, np.ndarray]] = {}
+    for key, value in arrays.items():
+        match = _LAYER.match(key)
+        if match:
+            found.setdefault(int(match[1]), {})[match[2]] = value
+        elif key != "temperature":
+            return None
+    return [
+        (
+            np.ascontiguousarray(found[i]["weight"].T, np.float32),
+            found[i]["bias"].astype(np.float32),
+        )
+        for i in sorted(found)
+    ]
+
+
+def network_weights(model) -> tuple[list[tuple[np.ndarray, np.ndarray]], float] | None:
+    """(layers, temperature) of a `NumpyModel` or a torch `Classifier` (its state dict read as
+    arrays); None for a network with extra-input encoders or plugged in by `model._target_` (its
+    forward is its own, whatever its weights are named)."""
+    if isinstance(model, NumpyModel):
+        return model.layers, float(model.temperature)
+    if getattr(model, "model_class", None):
+        return None
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    layers = mlp_layers(arrays)
+    return None if layers is None else (layers, float(arrays.get("temperature", 1.0)))
+
+
 def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
     """(checkpoint meta, model) from the export beside `checkpoint`, or None where there is no
     usable export (none, stale, unreadable, or not a plain MLP): then load the .ckpt with torch."""
@@ -156,20 +188,9 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
         hp = meta["hyper_parameters"]
         if hp.get("encoders") or hp.get("model_class"):  # not the plain MLP NumpyModel computes
             return None
-        found = {}
-        for key, value in arrays.items():
-            match = _LAYER.match(key)
-            if match:
-                found.setdefault(int(match[1]), {})[match[2]] = value
-            elif key != "temperature":
-                return None
-        layers = [
-            (
-                np.ascontiguousarray(found[i]["weight"].T, np.float32),
-                found[i]["bias"].astype(np.float32),
-            )
-            for i in sorted(found)
-        ]
+        layers = mlp_layers(arrays)
+        if layers is None:
+            return None
         model = NumpyModel(
             layers,
             float(arrays.get("temperature", 1.0)),

@@ -126,12 +126,15 @@ def cached_data_figures(
 ) -> dict[str, str]:
     """The data figures in `run_dir` (and TensorBoard, under `figures/<name>`), from the cache;
     drawn into the cache first where absent. Returns {figure name: file name}."""
+    drawn_ahead = (id(data), id(split)) in _AHEAD  # by this run's child, beside the training
     folder = _cache_folder(data, split)
     manifest = folder / MANIFEST
     written = json.loads(manifest.read_text()) if manifest.exists() else None
     if written is None:
         written = _draw(folder, data, split)
         log.info("data figures drawn into the cache %s", folder)
+    elif drawn_ahead:
+        log.info("data figures drawn into the cache %s while the networks trained", folder)
     else:
         log.info("data figures unchanged: copied from the cache %s", folder)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -35,44 +35,47 @@ PRED_CLASS, PRED_PROB, FLAG, ROW, IN_TRAINING = (
 CONFIDENCE = "confidence"
 
 
-def column_meta(plan: InputPlan, classes: list[str]) -> dict[str, tuple[str | None, str]]:
-    """{output column: (unit, description)}, written into FITS (TUNIT/TCOMM) and VOTable outputs."""
-    meta: dict[str, tuple[str | None, str]] = {
-        ROW: (None, "row number in the input catalog (0-based)"),
-        PRED_CLASS: (
-            None,
-            f"class predicted by xnet: one of {', '.join(classes)}; empty without features",
-        ),
-        PRED_PROB: (
-            None,
-            "calibrated probability of the predicted class (mean over the run's networks)",
-        ),
-        FLAG: (
-            None,
-            "why the prediction should not be trusted (missing, out_of_range, poor_quality, extended); empty: none",
-        ),
+#: the longest description that stays one FITS card (TCOMMn) and one VOTable DESCRIPTION line
+DESCRIPTION_MAX = 64
+
+
+def column_meta(plan: InputPlan, classes: list[str], run: TrainedRun | None = None) -> dict:
+    """{output column: (unit, description, UCD)} for FITS and VOTable outputs: descriptions in an
+    astronomer's words, each at most `DESCRIPTION_MAX` characters; IVOA UCDs for positions,
+    identifiers, classes and probabilities."""
+    plain = run is None or run.confidence == "lower_bound" or not run.prior_power
+    meta: dict[str, tuple[str | None, str, str | None]] = {
+        ROW: (None, "row number in the input catalog (from 0)", "meta.record"),
+        PRED_CLASS: (None, "predicted class (empty: no features to classify)", "src.class"),
+        PRED_PROB: (None, "probability of pred_class (calibrated)", "stat.probability"),
+        FLAG: (None, "why not to trust the row (empty: no reason known)", "meta.code.qual"),
         CONFIDENCE: (
             None,
-            "score the run's coverage curve ranks by (metrics.json coverage): keep rows above a threshold to cut at a coverage",
+            "sort or cut on it (metrics.json coverage); = pred_prob here"
+            if plain
+            else "pred_prob after the class-prior adjustment; sort or cut on it",
+            "stat.probability",
         ),
-        "in_training": (
-            None,
-            "true: the source was a training row of the run, its prediction is not a test",
-        ),
+        IN_TRAINING: (None, "true: the run trained or validated on it (not a test)", "meta.code"),
     }
-    meta.update(
-        {
-            probability_column(c): (None, f"calibrated probability that the source is {c}")
-            for c in classes
-        }
-    )
+    for c in classes:
+        meta[probability_column(c)] = (
+            None,
+            f"calibrated probability that the source is {c}"[:DESCRIPTION_MAX],
+            "stat.probability",
+        )
     for column in plan.carried:
-        meta[column] = (None, f"column {column} of the input catalog")
-    for column, axis in ((plan.ra, "right ascension"), (plan.dec, "declination")):
+        meta[column] = (None, f"{column} of the input catalog"[:DESCRIPTION_MAX], None)
+    if plan.label:
+        meta[plan.label] = (None, "class given in the input catalog", "src.class")
+    for column, axis, ucd in (
+        (plan.ra, "right ascension", "pos.eq.ra"),
+        (plan.dec, "declination", "pos.eq.dec"),
+    ):
         if column:
-            meta[column] = ("deg", f"{axis} (from the input catalog's {column})")
+            meta[column] = ("deg", f"{axis} (J2000) from the input catalog", f"{ucd};meta.main")
     if plan.id:
-        meta[plan.id] = (None, f"source identifier (the input catalog's {plan.id})")
+        meta[plan.id] = (None, "source identifier in the input catalog", "meta.id;meta.main")
     return meta
 
 
@@ -283,8 +286,10 @@ def predict_chunk(
     batch_size: int,
     tally: Tally,
     threads: RowThreads | None = None,
+    explain=None,
 ) -> pa.RecordBatch:
-    """Features, probabilities and flags of one chunk, as the output rows (`threads`: see `RowThreads`)."""
+    """Features, probabilities and flags of one chunk, as the output rows (`threads`: see
+    `RowThreads`; `explain`: `xnet.predict.explain.ExplainColumns`, the `explain=K` columns)."""
     frame = canonical_frame(chunk, plan, path)
     spec = run.spec
     features = build_features(frame, spec)
@@ -330,6 +335,8 @@ def predict_chunk(
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
     in_training = training_rows(columns, plan, run.training_ids, n)
     columns[IN_TRAINING] = pa.nulls(n, pa.bool_()) if in_training is None else pa.array(in_training)
+    if explain is not None:
+        columns.update(explain(x, best, usable))
 
     truth = None
     if plan.label:  # codes of the model's classes, -1 for any other label

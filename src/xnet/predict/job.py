@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 
 from xnet import startup
 from xnet.config import CONFIG_DIR
-from xnet.errors import XnetError, exit_on_error
+from xnet.errors import XnetError, exit_on_error, quiet_broken_pipe
 from xnet.files import write_json
 from xnet.validation import check_override_keys, validate_config
 
@@ -117,7 +117,13 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     check_not_input(output, cfg["input"])
     run = load_run(cfg["run"])
     info = table_info(cfg["input"], **read_options(cfg.get("catalog"), run))
-    startup.resume()  # the readers for this input are imported (`python -m xnet.predict` paused collection)
+    heavy: tuple[str, ...] = ()
+    if int(cfg.get("explain") or 0) > 0:  # the attribution libraries, under the paused collector
+        from xnet.predict.explain import modules
+
+        heavy = modules(run)
+    # the readers for this input are imported (`python -m xnet.predict` paused collection)
+    startup.resume(*heavy)
     plan = resolve_catalog(cfg.get("catalog"), info, run)
     _check_names(plan, run.classes)
     metrics_path = metrics_file(output) if plan.label else None
@@ -144,9 +150,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
                 "poor_quality" if canon == "sum_flag" else "extended",
             )
     log.info(
-        "%s: %s rows, catalog config '%s'; model: %d classes, %d features (%s)",
+        "%s: %s, catalog config '%s'; model: %d classes, %d features (%s)",
         info.path,
-        f"{info.n_rows:,}" if info.n_rows is not None else "?",
+        f"{info.n_rows:,} rows" if info.n_rows is not None else "rows counted as they are read",
         plan.name,
         len(run.classes),
         len(run.features),
@@ -156,21 +162,32 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
-    meta = column_meta(plan, list(run.classes))
+    meta = column_meta(plan, list(run.classes), run)
+    for column, unit in input_units(info, plan.carried).items():  # FITS inputs' TUNITn
+        meta[column] = (unit, *meta[column][1:])
+    workers = row_threads(cfg.get("workers", "auto"))
+    explain = None
+    if int(cfg.get("explain") or 0) > 0:  # per row, the top features toward its class
+        from xnet.predict.explain import ExplainColumns
+
+        explain = ExplainColumns(run, int(cfg["explain"]), threads=workers)
+        meta.update(explain.meta(list(run.classes)))
+    rows = RowThreads(workers)
     from threadpoolctl import (
         threadpool_limits,
     )  # BLAS threads only spin against each other on a small MLP
 
-    rows = RowThreads(row_threads(cfg.get("workers", "auto")))
     with (
         threadpool_limits(threads),
         rows,
         terminate_as_exit(),
-        TableWriter(output, overwrite, meta) as writer,
+        TableWriter(output, overwrite, meta, provenance(run, info, plan)) as writer,
         progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar,
     ):
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
-            writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows))
+            writer.write(
+                predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows, explain)
+            )
             bar.update(len(chunk.rows))
         if tally.rows == 0:
             raise XnetError(f"{info.path}: holds no data rows")
@@ -188,6 +205,34 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         report_metrics(metrics, metrics_path)
         summary["metrics"] = metrics
     return summary
+
+
+def provenance(run: TrainedRun, info: TableInfo, plan: InputPlan) -> dict[str, tuple[str, str]]:
+    """FITS keywords (a VOTable's PARAMs) saying where a prediction table comes from."""
+    from datetime import datetime, timezone
+
+    import xnet
+
+    return {
+        "CREATOR": (f"xnet {xnet.__version__}", "software that wrote the table"),
+        "DATE": (datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "written (UTC)"),
+        "XNETRUN": (str(Path(run.source).resolve()), "training run that classified the sources"),
+        "XNETINP": (str(Path(info.path).resolve()), "input catalog"),
+        "XNETCAT": (plan.name, "catalog config that read the input"),
+    }
+
+
+def input_units(info: TableInfo, columns) -> dict[str, str]:
+    """The units a FITS input gives the columns copied into the output (TUNITn)."""
+    if info.kind != "fits":
+        return {}
+    from astropy.io import fits
+
+    header = fits.getheader(info.path, info.hdu)
+    units = {
+        header.get(f"TTYPE{i}"): header.get(f"TUNIT{i}") for i in range(1, header["TFIELDS"] + 1)
+    }
+    return {c: str(units[c]).strip() for c in columns if units.get(c)}
 
 
 def row_threads(setting) -> int:
@@ -377,7 +422,7 @@ def main() -> None:
     startup.pause()  # until the input's readers are imported (`predict`)
     exit_on_error(lambda: check_override_keys(sys.argv[1:], "predict", CONFIG_DIR))
     startup.compose_once(sys.argv[1:], CONFIG_DIR)
-    _hydra_main()
+    quiet_broken_pipe(_hydra_main)
 
 
 if __name__ == "__main__":

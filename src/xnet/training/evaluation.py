@@ -220,4 +220,5 @@ def evaluate_split(results: list[dict]) -> dict:
         "reliability": png,
         "confidence": confidence,
         "oob": oob,
+        "trees": trees,
     }

@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
 from xnet.errors import XnetError
-from xnet.training.job_logs import LogFile, job_logs
-from xnet.training.metrics import HEADLINE
+from xnet.training.job_logs import CONSOLE, LogFile, SweepConsole, job_logs
+from xnet.training.metrics import HEADLINE, HEADLINE_NAMES, ranked
+
+log = logging.getLogger("xnet.train")
 
 
 def quiet_lightning() -> None:
@@ -37,12 +40,14 @@ def train_many(
     cfgs: Sequence[DictConfig],
     run_dirs: Sequence[str | Path],
     log_files: Sequence[Sequence[LogFile]] | None = None,
+    console: SweepConsole | None = None,
 ) -> list[dict]:
     """Train several runs; members that can share a StackedClassifier (the folds of a run, the
     networks of an ensemble, runs differing only in width/dropout/seed) train together unless
     `batching.enabled=false`; members of the plain engine one by one (`train_plain`). Writes each
     run's metrics.json and returns the payloads. `log_files`: per run, the log files its lines go
-    to (a sweep job's own log; a shared stack's lines go to the logs of every job in it)."""
+    to (a sweep job's own log; a shared stack's lines go to the logs of every job in it).
+    `console`: a sweep's (the data summary, warnings and one result line per job, each once)."""
     from xnet.plotting.png import RENDERER
     from xnet.training.board import assign_boards
     from xnet.training.evaluation import evaluate_member
@@ -53,11 +58,11 @@ def train_many(
     cache: dict = {}
     files = list(log_files) if log_files is not None else [()] * len(cfgs)
     try:
-        with job_logs(enumerate(files)) as logs:
-            jobs = []
-            for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs)):
-                with logs.attached(index):
-                    jobs.append(prepare_job(cfg, Path(run_dir), cache))
+        with job_logs(enumerate(files)) as logs, console.active() if console else nullcontext():
+            jobs = [
+                logs.prepare(index, lambda c=cfg, d=run_dir: prepare_job(c, Path(d), cache))
+                for index, (cfg, run_dir) in enumerate(zip(cfgs, run_dirs))
+            ]
             assign_boards(jobs)
             draw_data_figures_ahead(jobs)
             number = {id(job): index for index, job in enumerate(jobs)}
@@ -75,8 +80,11 @@ def train_many(
                     payloads.append(
                         finish_job(job, [results[id(mb)] for mb in members if mb.job is job])
                     )
+                    if console is not None:
+                        log.info("%s", result_line(job, payloads[-1]), extra=CONSOLE)
     finally:
-        RENDERER.discard()  # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
+        # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
+        RENDERER.discard()
     return payloads
 
 
@@ -93,6 +101,21 @@ def train_plain(members: list, logs, number: dict) -> dict[int, dict]:
             with logs.attached(number[id(member.job)]):
                 results[id(member)] = train_member(member)
     return results
+
+
+def result_line(job, payload: dict) -> str:
+    """A sweep job's result in one line, named by its overrides, the ranking metric first."""
+    from xnet.training.overrides import run_name
+
+    names, order = HEADLINE_NAMES, ranked(str(job.cfg.optimized_metric))
+    if "mean" in payload:
+        values = [f"{names[k]} {payload['mean'][k]:.3f} ± {payload['std'][k]:.3f}" for k in order]
+        where = f"{payload['cv_folds']}-fold CV"
+    else:
+        values = [f"{names[k]} {payload[k]:.3f}" for k in order]
+        where = f"test, n={payload['n_test']}"
+    name = run_name(job.varying) or f"job {job.run_dir.name}"
+    return f"{name}: {', '.join(values)} ({where})"
 
 
 def draw_data_figures_ahead(jobs: list) -> None:
@@ -129,17 +152,20 @@ def check_optimized_metric(cfg: DictConfig) -> None:
 
 
 def optimized_value(payload: dict, name: str) -> float:
-    """The metric Hydra sweepers optimise: the CV mean where there are folds, else the test value."""
+    """The metric Hydra sweepers optimise: the CV mean where there are folds, else the test
+    value."""
     source = payload.get("mean", payload)
     if name not in source:
         raise XnetError(f"optimized_metric={name!r} is not one of {', '.join(HEADLINE)}")
     return float(source[name])
 
 
-def run_deferred(jobs: list[tuple[DictConfig, str, list[LogFile]]]) -> list[float]:
+def run_deferred(
+    jobs: list[tuple[DictConfig, str, list[LogFile]]], console: SweepConsole | None = None
+) -> list[float]:
     """Train recorded jobs (config, run dir, log files) together (stacked where possible); their
     optimized metrics."""
     payloads = train_many(
-        [job[0] for job in jobs], [job[1] for job in jobs], [job[2] for job in jobs]
+        [job[0] for job in jobs], [job[1] for job in jobs], [job[2] for job in jobs], console
     )
     return [optimized_value(p, str(job[0].optimized_metric)) for p, job in zip(payloads, jobs)]
