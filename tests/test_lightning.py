@@ -92,12 +92,15 @@ def test_a_lightning_module_named_by_config_trains_end_to_end_and_predicts(tmp_p
     # TensorBoard: the member's scalars per epoch (Lightning's logger, xnet's layout) and the run's
     events = EventAccumulator(str(run / "tensorboard" / "members" / "holdout"))
     events.Reload()
-    scalars = {"train/loss", "val/loss", "val/balanced_accuracy", "val/acc_CV", "test/accuracy"}
+    scalars = {"train/loss", "val/loss", "val/balanced_accuracy", "val/macro_f1", "val/acc_CV"}
     assert scalars <= set(events.Tags()["scalars"])
+    assert {"val/confusion_matrix", "test/confusion_matrix"} <= set(events.Tags()["images"])
     assert [e.step for e in events.Scalars("val/loss")] == list(range(4))
-    job = EventAccumulator(str(run / "tensorboard"))
+    job = EventAccumulator(str(run / "tensorboard"))  # its curves: the mean of its networks'
     job.Reload()
-    assert job.Scalars("hp/test_accuracy")[0].value == pytest.approx(metrics["accuracy"])
+    assert job.Scalars("hp/accuracy")[0].value == pytest.approx(metrics["accuracy"])
+    assert [e.step for e in job.Scalars("Fit/loss_val")] == list(range(4))
+    assert {"Fit/loss_train", "Recall/CV"} <= set(job.Tags()["scalars"])
 
     # xnet.predict on the bundled catalog gives the training side's test probabilities
     (result,) = seen

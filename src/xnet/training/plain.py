@@ -78,6 +78,8 @@ def plugged_classifier(member: Member, prior) -> Classifier:
             f"model.{unknown[0]}: not an argument of {target} "
             f"(it takes {', '.join(args) or 'none of the offered ones'})"
         )
+    shown = ", ".join(f"{k}={v!r}" for k, v in args.items() if k != "class_names")
+    log.info("model: %s(%s)", target, shown)
     left = [k for k in unused if k in keys and k not in ENGINE_KEYS]
     if left:
         log.info("model.%s: not arguments of %s, not used", ", model.".join(left), target)
