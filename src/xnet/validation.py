@@ -150,6 +150,22 @@ RULES: dict[str, dict[str, Rule]] = {
         "batching.enabled": BOOL,
         "batching.log_every_n_epochs": Int(1),
         "batching.max_width_ratio": Float(1),
+        # light curves (xnet.data.lightcurves; docs/lightcurves.md)
+        "data.lightcurves.format": Rule("choice", choices=("xmm", "csc", "table")),
+        "data.lightcurves.duplicates": Rule("choice", choices=("error", "longest")),
+        "data.lightcurves.unmatched": Rule("choice", choices=("error", "ignore")),
+        "data.lightcurves.binning.mode": Rule("choice", choices=("fixed_length", "fixed_width")),
+        "data.lightcurves.binning.normalise": Rule(
+            "choice", choices=("mean", "zscore", "log", "none")
+        ),
+        "data.lightcurves.binning.bins": Int(4),
+        "data.lightcurves.binning.bin_seconds": Float(0, low_open=True, nullable=True),
+        "data.lightcurves.binning.min_exposure": Float(0, 1),
+        "data.lightcurves.binning.clip": Float(0),
+        "data.lightcurves.timing.flare_sigma": Float(0, low_open=True),
+        "data.lightcurves.timing.flare_min_bins": Int(1),
+        "data.lightcurves.timing.samples_per_peak": Int(1),
+        "data.lightcurves.timing.min_bins": Int(3),
     },
     "predict": {
         "overwrite": BOOL,
@@ -325,12 +341,13 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
         if (
             free is not None
-        ):  # a new entry of a free map, unless it is a near-miss of an existing one
-            close = difflib.get_close_matches(
-                key, sorted(k for k in keys if k.startswith(free + ".")), n=1, cutoff=0.85
-            )
+        ):  # a new entry of a free map, unless it is a near-miss of an existing one (compared
+            # without the map's own name, which every entry shares)
+            entries = sorted(k[len(free) + 1 :] for k in keys if k.startswith(free + "."))
+            close = difflib.get_close_matches(key[len(free) + 1 :], entries, n=1, cutoff=0.85)
             if not close:
                 continue
+            close = [f"{free}.{close[0]}"]
         else:
             close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
         hint = (

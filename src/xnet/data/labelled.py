@@ -66,6 +66,7 @@ class LabelledSet:
         default_factory=dict
     )  # extra named per-row arrays (data.inputs)
     duplicates: Duplicates | None = None  # duplicate ids / identical rows; .groups for the splits
+    lightcurves: dict | None = None  # how light curves became inputs (xnet.data.lightcurves.join)
     warnings: list[str] = field(
         default_factory=list
     )  # warnings logged while selecting (metrics.json)
@@ -110,7 +111,14 @@ def drop_small_classes(labels: pd.Series, min_count: int) -> pd.Series:
 def prepare_labelled_set(
     data_cfg: Mapping, features_cfg: Mapping, min_class_count: int
 ) -> LabelledSet:
+    from xnet.data.generated import ensure_generated
+    from xnet.data.lightcurves.join import attach_lightcurves
+
+    ensure_generated(data_cfg)  # a simulated set (data.generate) is written on first use
     catalog = load_catalog(data_cfg, labelled=True)
+    lightcurves = attach_lightcurves(data_cfg, catalog)  # data.lightcurves: timing columns, inputs
+    if lightcurves is not None:
+        catalog.frame = pd.concat([catalog.frame, lightcurves.columns], axis=1)
     frame = catalog.frame
     spec = resolve_features(features_cfg, [c for c in frame.columns if c != LABEL])
     wanted_missing, other_instrument = missing_features(spec.skipped, spec.features)
@@ -152,6 +160,7 @@ def prepare_labelled_set(
     y = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(
         np.int64
     )
+    kept = frame.index.to_numpy()  # rows of catalog.frame
     frame = frame.reset_index(drop=True)
     x = features.to_numpy(dtype=float)
     found: list[str] = []
@@ -172,7 +181,11 @@ def prepare_labelled_set(
         y=y,
         classes=classes,
         frame=frame,
-        inputs=extra_inputs(data_cfg.get("inputs"), frame),
+        inputs={
+            **extra_inputs(data_cfg.get("inputs"), frame),
+            **(lightcurves.inputs(kept) if lightcurves is not None else {}),
+        },
+        lightcurves=lightcurves.settings.to_dict() if lightcurves is not None else None,
         duplicates=duplicates,
         warnings=found,
     )

@@ -155,13 +155,20 @@ def resample_targets(counts: Mapping[str, int], targets: Mapping) -> dict[str, i
 
 
 def resample_training_set(
-    x: np.ndarray, y: np.ndarray, classes: list[str], resample_cfg: Mapping, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+    x: np.ndarray,
+    y: np.ndarray,
+    classes: list[str],
+    resample_cfg: Mapping,
+    seed: int,
+    parents: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
     """SMOTE minority classes up to their target and, for `smote_under`, randomly undersample
-    majority classes down to theirs. Called on the (scaled) training part only."""
+    majority classes down to theirs. Called on the (scaled) training part only. With `parents`
+    (a source row per row of x), also returns each output row's: its own for a kept row, for a
+    SMOTE row the nearest original row of its class (`smote_parents`)."""
     method = resample_cfg.get("name", "none")
     if method in (None, "none"):
-        return x, y
+        return (x, y) if parents is None else (x, y, parents)
     if method not in ("smote", "smote_under"):
         raise XnetError(f"resample.name={method!r} is not one of none, smote, smote_under")
     from imblearn.over_sampling import SMOTE
@@ -183,9 +190,35 @@ def resample_training_set(
             log.info(
                 "SMOTE k_neighbors shrunk to %d for a class with %d training sources", k, smallest
             )
+        x0, y0 = x, y
         x, y = SMOTE(sampling_strategy=up, k_neighbors=k, random_state=seed).fit_resample(x, y)
+        if parents is not None:
+            parents = smote_parents(x0, y0, x, y, parents)
     if method == "smote_under":
         down = {index[c]: t for c, t in targets.items() if t < counts[c]}
         if down:
-            x, y = RandomUnderSampler(sampling_strategy=down, random_state=seed).fit_resample(x, y)
-    return x.astype(np.float32), y
+            under = RandomUnderSampler(sampling_strategy=down, random_state=seed)
+            x, y = under.fit_resample(x, y)
+            parents = None if parents is None else parents[under.sample_indices_]
+    x = x.astype(np.float32)
+    return (x, y) if parents is None else (x, y, parents)
+
+
+def smote_parents(
+    x0: np.ndarray, y0: np.ndarray, x: np.ndarray, y: np.ndarray, parents: np.ndarray
+) -> np.ndarray:
+    """Source rows of SMOTE's output: imbalanced-learn returns the original rows first (checked),
+    then the synthetic ones, each on a segment between two rows of its class; a synthetic row takes
+    the nearest original row of its class (the nearer of the two, or one nearer still)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(x0)
+    if len(x) < n or not np.array_equal(x[:n], x0) or not np.array_equal(y[:n], y0):
+        raise XnetError("SMOTE did not keep the original rows first; cannot carry extra inputs")
+    out = np.concatenate([parents, np.empty(len(x) - n, dtype=parents.dtype)])
+    for code in np.unique(y[n:]):
+        own = np.flatnonzero(y0 == code)
+        new = n + np.flatnonzero(y[n:] == code)
+        nearest = NearestNeighbors(n_neighbors=1).fit(x0[own]).kneighbors(x[new])[1][:, 0]
+        out[new] = parents[own[nearest]]
+    return out

@@ -149,33 +149,52 @@ def scale(scaler, x: np.ndarray) -> np.ndarray:
     return transform(scaler, x)
 
 
-def member_proba(model, scaled: np.ndarray, batch_size: int) -> np.ndarray:
-    """One model's class probabilities of scaled rows: NumPy forward pass, or torch for a checkpoint
-    without a current export."""
+def member_proba(
+    model, scaled: np.ndarray, batch_size: int, extra: dict | None = None
+) -> np.ndarray:
+    """One model's class probabilities of scaled rows (and their extra inputs, a light curve):
+    NumPy forward pass, or torch for a checkpoint without a current export."""
     if isinstance(model, NumpyModel):
-        return model.predict_proba(scaled, batch_size)
+        return model.predict_proba(scaled, batch_size, extra)
     import torch
 
-    x = torch.from_numpy(scaled)
-    return np.concatenate(
-        [model.predict_proba(x[s : s + batch_size]).numpy() for s in range(0, len(x), batch_size)]
-    )
+    inputs = {"features": torch.from_numpy(scaled)}
+    for name, values in (extra or {}).items():
+        inputs[name] = torch.from_numpy(np.asarray(values, np.float32))
+    batches = [
+        model.predict_proba({k: v[s : s + batch_size] for k, v in inputs.items()}).numpy()
+        for s in range(0, len(scaled), batch_size)
+    ]
+    return np.concatenate(batches)
 
 
 def predict_proba(
-    run: TrainedRun, x: np.ndarray, batch_size: int, threads: RowThreads | None = None
+    run: TrainedRun,
+    x: np.ndarray,
+    batch_size: int,
+    threads: RowThreads | None = None,
+    extra: dict | None = None,
 ) -> np.ndarray:
     """Mean over the run's models of the class probabilities of raw (unscaled) feature rows; with
     `threads`, the rows are split between them (the same values: each part is whole batches)."""
+    if extra:  # the parts are row ranges of x and of every extra input alike
+
+        def part(rows: np.ndarray) -> np.ndarray:
+            return _predict_proba(run, x[rows], batch_size, {k: v[rows] for k, v in extra.items()})
+
+        rows = np.arange(len(x))
+        return threads.map(part, rows, batch_size) if threads is not None else part(rows)
     if threads is not None:
         return threads.map(lambda part: _predict_proba(run, part, batch_size), x, batch_size)
     return _predict_proba(run, x, batch_size)
 
 
-def _predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray:
+def _predict_proba(
+    run: TrainedRun, x: np.ndarray, batch_size: int, extra: dict | None = None
+) -> np.ndarray:
     total = np.zeros((len(x), len(run.classes)), np.float32)
     for member in run.members:
-        total += member_proba(member.model, scale(member.scaler, x), batch_size)
+        total += member_proba(member.model, scale(member.scaler, x), batch_size, extra)
     if len(run.members) > 1:
         total /= len(run.members)
     if (
@@ -287,10 +306,15 @@ def predict_chunk(
     tally: Tally,
     threads: RowThreads | None = None,
     explain=None,
+    lightcurves=None,
 ) -> pa.RecordBatch:
     """Features, probabilities and flags of one chunk, as the output rows (`threads`: see
-    `RowThreads`; `explain`: `xnet.predict.explain.ExplainColumns`, the `explain=K` columns)."""
+    `RowThreads`; `explain`: `xnet.predict.explain.ExplainColumns`, the `explain=K` columns;
+    `lightcurves`: a light-curve run's `xnet.predict.lightcurves.ChunkLightCurves`)."""
     frame = canonical_frame(chunk, plan, path)
+    extra = None
+    if lightcurves is not None:  # timing columns and the binned light curves of the chunk's rows
+        frame, extra = lightcurves.add(frame, chunk.columns)
     spec = run.spec
     features = build_features(frame, spec)
     x = features.to_numpy(dtype=float)
@@ -300,11 +324,12 @@ def predict_chunk(
     codes, usable = flags(x_raw, sum_flag, extent)
     n, classes = len(x), run.classes
     if usable.all():
-        proba = predict_proba(run, x, batch_size, threads)
+        proba = predict_proba(run, x, batch_size, threads, extra)
     else:
         proba = np.full((n, len(classes)), np.nan, np.float32)
         if usable.any():
-            proba[usable] = predict_proba(run, x[usable], batch_size, threads)
+            kept = {k: v[usable] for k, v in extra.items()} if extra else None
+            proba[usable] = predict_proba(run, x[usable], batch_size, threads, kept)
     best = decide(proba, run.class_prior, run.prior_power).astype(np.int16)
     best[~usable] = -1
 

@@ -49,10 +49,16 @@ class ExplainColumns:
         networks = []
         for member in run.members:
             weights = network_weights(member.model)
-            if weights is None:
+            if weights is None:  # a light-curve network, or one plugged in by model._target_
+                plugged = getattr(member.model, "model_class", None)
                 raise XnetError(
-                    f"explain={k}: explains xnet's MLP networks; {member.path.name} holds "
-                    f"{getattr(member.model, 'model_class', None) or 'another network'}"
+                    f"explain={k}: explanations cover catalog-feature networks only; this run's "
+                    + (
+                        f"network is {plugged} (model._target_)"
+                        if plugged
+                        else "networks also read light curves (docs/explanations.md)"
+                    )
+                    + "; leave explain at 0"
                 )
             layers, temperature = weights
             networks.append(Network(layers, temperature, partial(scale, member.scaler)))

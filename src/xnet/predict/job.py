@@ -159,6 +159,9 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         ", ".join(run.features),
     )
     check_training_ids(run, plan)
+    from xnet.predict.lightcurves import chunk_lightcurves
+
+    lightcurves = chunk_lightcurves(run, cfg, plan)  # a light-curve run: the input's light curves
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
@@ -185,10 +188,13 @@ def predict(cfg: DictConfig | Mapping) -> dict:
         progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar,
     ):
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
-            writer.write(
-                predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows, explain)
+            batch = predict_chunk(
+                chunk, run, plan, flags, info.path, batch_size, tally, rows, explain, lightcurves
             )
+            writer.write(batch)
             bar.update(len(chunk.rows))
+        if lightcurves is not None:
+            lightcurves.finish(info.path)
         if tally.rows == 0:
             raise XnetError(f"{info.path}: holds no data rows")
         if tally.usable == 0:

@@ -178,11 +178,12 @@ def load_checkpoint(path: Path) -> CheckpointModel:
             f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)"
         )
     hp = checkpoint.get("hyper_parameters") or {}
-    extra = hp.get("encoders") or hp.get("inputs")
-    if extra:
+    extra = hp.get("inputs") or hp.get("encoders")  # inputs: of a model plugged in by _target_
+    lightcurve_input = (state.get("lightcurves") or {}).get("input")
+    if extra and (hp.get("inputs") or set(extra) != {lightcurve_input}):
         raise XnetError(
-            f"run={path}: the model also reads {', '.join(extra)} (model.encoders or data.inputs); "
-            "xnet.predict reads catalog features only"
+            f"run={path}: the model also reads {', '.join(extra)} (model.encoders, data.inputs); "
+            "xnet.predict reads catalog features and light curves (data.lightcurves) only"
         )
     try:
         model = Classifier.from_checkpoint(checkpoint)

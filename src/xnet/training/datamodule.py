@@ -18,7 +18,6 @@ from xnet.data.catalog import SOURCE_ID
 from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet, Split
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
-from xnet.errors import XnetError
 from xnet.models.nets import FEATURES
 from xnet.training.prefetch import fit_split, split_key
 
@@ -87,18 +86,19 @@ class XrayDataModule(L.LightningDataModule):
         if self.scaler is not None:
             return
         s = self.split
-        if self.data.inputs and self.resample.get("name", "none") not in (None, "none"):
-            raise XnetError(
-                f"resample={self.resample.get('name')} cannot resample the extra inputs "
-                f"{', '.join(self.data.inputs)}; use resample=none"
+        if self.data.inputs:  # a resampled row carries its source row's extra inputs (parents)
+            self.scaler, x_train, y_train, parents = fit_split(
+                self.data, s, self.resample, self.seed, with_parents=True
             )
-        prepared = self.data.prepared.pop(
-            split_key(s, self.resample, self.seed), None
-        )  # xnet.training.prefetch
-        self.scaler, x_train, y_train = prepared or fit_split(
-            self.data, s, self.resample, self.seed
-        )
-        self.train_inputs = {**self.inputs(s.train), FEATURES: torch.as_tensor(x_train)}
+        else:
+            prepared = self.data.prepared.pop(
+                split_key(s, self.resample, self.seed), None
+            )  # xnet.training.prefetch
+            self.scaler, x_train, y_train = prepared or fit_split(
+                self.data, s, self.resample, self.seed
+            )
+            parents = s.train
+        self.train_inputs = {**self.extra_inputs(parents), FEATURES: torch.as_tensor(x_train)}
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)
         self.val_inputs, self.y_val = self.inputs(s.val), self.labels(s.val)
         self.test_inputs, self.y_test = self.inputs(s.test), self.labels(s.test)
@@ -109,11 +109,15 @@ class XrayDataModule(L.LightningDataModule):
     def inputs(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
         """The named inputs of these rows of the labelled set: scaled features and any extra
         arrays."""
-        extra = {
+        features = torch.as_tensor(transform(self.scaler, self.data.x[rows]))
+        return {FEATURES: features, **self.extra_inputs(rows)}
+
+    def extra_inputs(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
+        """The extra arrays (a binned light curve, ...) of these rows of the labelled set."""
+        return {
             name: torch.as_tensor(np.asarray(a[rows], dtype=np.float32))
             for name, a in self.data.inputs.items()
         }
-        return {FEATURES: torch.as_tensor(transform(self.scaler, self.data.x[rows])), **extra}
 
     def labels(self, rows: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(self.data.y[rows], dtype=torch.long)
@@ -145,6 +149,7 @@ class XrayDataModule(L.LightningDataModule):
             "train_min": low.tolist(),
             "train_max": high.tolist(),
             **self.row_ids(),
+            **({"lightcurves": self.data.lightcurves} if self.data.lightcurves else {}),
         }
 
     def row_ids(self) -> dict:

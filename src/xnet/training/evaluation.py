@@ -9,6 +9,7 @@ import logging
 import numpy as np
 
 from xnet.models.stacked import StackedClassifier
+from xnet.training import lightcurves
 from xnet.training.calibration import (
     Temperature,
     calibrate,
@@ -65,6 +66,8 @@ def evaluate_trained(member: Member, model, best_epoch: int, stop_epoch: int, lo
     save_checkpoint(checkpoint, model, dm, best_epoch)
     if logger is not None:
         log_final(logger, cfg, data, reports, step=stop_epoch)
+    branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
+    lightcurves.log_branch(logger, branch, stop_epoch)
     return {
         "member": member,
         "model": model,
@@ -75,6 +78,7 @@ def evaluate_trained(member: Member, model, best_epoch: int, stop_epoch: int, lo
         "epochs": stop_epoch + 1,
         "best_epoch": best_epoch,
         "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
+        "branch": branch,
     }
 
 
@@ -208,6 +212,9 @@ def evaluate_split(results: list[dict]) -> dict:
         if len(results) > 1
         else None
     )
+    lightcurve_block = lightcurves.split_block(results, y_test, pred, data, split)
+    if lightcurve_block is not None:  # test sources with and without a light curve
+        block["lightcurves"] = lightcurve_block
     if trees is not None:
         block["trees"] = {
             "weight": trees.weight,
@@ -221,4 +228,5 @@ def evaluate_split(results: list[dict]) -> dict:
         "confidence": confidence,
         "oob": oob,
         "trees": trees,
+        "test_rows": split.test,
     }

@@ -166,9 +166,12 @@ def hparam_value(value):
 
 
 def hparam_values(job) -> dict[str, object]:
-    """A sweep job's varying keys (a single run's main settings) as bools, floats or text."""
+    """A sweep job's varying keys (a single run's main settings, with its encoders' and
+    light-curve binning settings) as bools, floats or text."""
+    from xnet.training.lightcurves import encoder_settings
+
     values: dict[str, object] = {}
-    for key in job.varying or MAIN_SETTINGS:
+    for key in job.varying or [*MAIN_SETTINGS, *encoder_settings(job.cfg)]:
         value = OmegaConf.select(job.cfg, key, default=None)
         if isinstance(value, (dict, list)) or OmegaConf.is_config(value) or value is None:
             value = job.varying.get(key, OmegaConf.select(job.cfg, f"{key}.name", default=None))

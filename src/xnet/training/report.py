@@ -154,6 +154,11 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
     payload = job_payload(job, split_results)
     if explained is not None:
         payload["importance"] = explained
+    from xnet.training.lightcurves import run_block
+
+    lightcurve_block = run_block(split_results, job.data)  # with / without a light curve
+    if lightcurve_block is not None:
+        payload["lightcurves"] = lightcurve_block
 
     # selective classification (metrics vs coverage) and the inner (out-of-bag) validation score
     payload["coverage"] = coverage.coverage_block(
@@ -174,6 +179,9 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
                 payload["figures"]["importance"] = importance.write_figure(
                     explained, job.run_dir, RENDERER, writer
                 )
+            from xnet.training.lightcurves import example_figure
+
+            payload["figures"].update(example_figure(job, writer, RENDERER))
         RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
         if writer is not None:
             write_job_summary(writer, job, payload)

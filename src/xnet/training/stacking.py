@@ -129,6 +129,9 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
             cfg
         )  # prepared ahead by `python -m xnet.train`, or here
     data, splits = cache[key]
+    from xnet.training.lightcurves import check_encoder_inputs
+
+    check_encoder_inputs(cfg, data)  # each encoder's input is one the data carries
     log.info(  # for every job (a sweep job's own log holds it too; a sweep's console once)
         "%s: %d sources, %d classes (%s), %d features (%s)",
         data.catalog.name,
