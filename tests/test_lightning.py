@@ -110,7 +110,9 @@ def test_a_lightning_module_named_by_config_trains_end_to_end_and_predicts(tmp_p
     columns = [probability_column(c) for c in metrics["classes"]]
     got = table.set_index("name").loc[test_ids, columns].to_numpy(dtype=float)
     np.testing.assert_allclose(got, result["proba"]["test"], rtol=1e-6, atol=1e-6)
-    with pytest.raises(XnetError, match="explain=2: explanations cover catalog-feature networks only"):
+    with pytest.raises(
+        XnetError, match="explain=2: explanations cover catalog-feature networks only"
+    ):
         predict(run, LIN_CSV, overrides=["explain=2"])
 
 
