@@ -288,17 +288,12 @@ def test_a_sweep_of_a_plugged_model_with_cv_and_ensembles(tmp_path):
         env={"PYTHONPATH": str(Path(__file__).parent)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    summary = pd.read_csv(sweep / "summary.csv")
-    assert len(summary) == 2
+    assert len(pd.read_csv(sweep / "summary.csv")) == 2
+    networks = ["fold_0-m0", "fold_0-m1", "fold_1-m0", "fold_1-m1"]
     for job, width in (("0", 4), ("1", 8)):
         metrics = json.loads((sweep / job / "metrics.json").read_text())
         assert [len(fold["checkpoints"]) for fold in metrics["folds"]] == [2, 2]
         ckpt = torch.load(sweep / job / metrics["folds"][1]["checkpoints"][1], weights_only=True)
         assert ckpt["hyper_parameters"]["model_args"]["width"] == width
         members = sweep / "tensorboard" / f"width={width}" / "members"
-        assert sorted(p.name for p in members.iterdir()) == [
-            "fold_0-m0",
-            "fold_0-m1",
-            "fold_1-m0",
-            "fold_1-m1",
-        ]
+        assert sorted(p.name for p in members.iterdir()) == networks
