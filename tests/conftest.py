@@ -79,6 +79,7 @@ def _data_home(tmp_path_factory):
 NUMERICS_MODULES = {
     "test_calibration",
     "test_ensemble",
+    "test_lightning",
     "test_lightcurve_seam",
     "test_retire",
     "test_stacking",

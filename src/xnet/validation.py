@@ -8,7 +8,7 @@ Two checks, both before any work starts, both one line naming the key:
 
 Keys are read from the YAML files themselves, so a key added to a config file is known at once;
 `RULES` lists the values that have a type and range. Maps whose entries are free (a data config's
-`columns`, Lightning's trainer arguments, ...) are `OPEN`.
+`columns`, loggers, callbacks, ...) are `OPEN`; `trainer` is closed by `xnet.trainer_args`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xnet.errors import XnetError
+from xnet.trainer_args import check_trainer_override
 
 #: maps whose sub-keys are free: entries a user adds (`+data.columns.my_col=COL`) are not typos
 OPEN = (
@@ -28,8 +29,9 @@ OPEN = (
     "data.label_map",
     "data.inputs",
     "model.encoders",
-    "trainer",
+    "trainer",  # closed by lightning.Trainer's arguments (xnet.trainer_args)
     "logger",
+    "callbacks",
     "resample.targets",
     "hydra",
 )
@@ -70,7 +72,8 @@ class Rule:
         else:
             text = "an integer" if self.kind == "int" else "a number"
             if self.low is not None and self.high is not None:
-                text += f" in {'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}{')' if self.high_open else ']'}"
+                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+                text += f" in {left}{_num(self.low)}, {_num(self.high)}{right}"
             elif self.low is not None:
                 text += f" {'>' if self.low_open else '>='} {_num(self.low)}"
         extra = [str(a) for a in self.also] + (["null"] if self.nullable else [])
@@ -130,6 +133,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "model.batch_size": Int(1),
         "model.class_weighted": BOOL,
         "model.num_threads": Int(1, also=("auto",)),
+        "engine": Rule("choice", choices=("auto", "stacked", "plain")),
         "trainer.max_epochs": Int(1),
         "split.test_size": SHARE,
         "split.val_size": SHARE,
@@ -290,7 +294,15 @@ def override_args(argv: Sequence[str]) -> list[str]:
 
 def override_keys(argv: Sequence[str]) -> list[str]:
     """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
-    return [arg.partition("=")[0].lstrip("+~").split("@")[0].strip() for arg in override_args(argv)]
+    return [key for _, key in prefixed_keys(argv)]
+
+
+def prefixed_keys(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """(prefix: '', '+', '++' or '~'; key) of each override argument."""
+    names = [arg.partition("=")[0] for arg in override_args(argv)]
+    return [
+        (n[: len(n) - len(n.lstrip("+~"))], n.lstrip("+~").split("@")[0].strip()) for n in names
+    ]
 
 
 def override_values(arg: str) -> list[Any]:
@@ -326,12 +338,18 @@ def check_sweep_values(argv: Sequence[str], config_name: str) -> None:
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
     """Refuse a command-line key that no config file defines, naming the closest real key."""
     keys = None
-    for key in override_keys(argv):
+    overrides = prefixed_keys(argv)
+    # a model plugged in by `model._target_` takes keys of its own (checked against its signature)
+    plugged = any(key == "model._target_" and prefix != "~" for prefix, key in overrides)
+    for prefix, key in overrides:
         if not key or "/" in key or key == "hydra" or key.startswith("hydra."):
             continue  # Hydra checks its own settings
         if keys is None:
             keys = known_keys(config_name, _config_dirs(argv, config_dir))
-        if key in keys or key in OPEN:
+        if config_name == "train" and key.startswith("trainer."):
+            check_trainer_override(prefix, key, keys)
+            continue
+        if key in keys or key in OPEN or (plugged and key.startswith("model.")):
             continue
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
         if (

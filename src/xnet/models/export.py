@@ -175,9 +175,12 @@ def mlp_layers(
 
 def network_weights(model) -> tuple[list[tuple[np.ndarray, np.ndarray]], float] | None:
     """(layers, temperature) of a `NumpyModel` or a torch `Classifier` (its state dict read as
-    arrays); None for a network with extra-input encoders."""
+    arrays); None for a network with extra-input encoders or plugged in by `model._target_` (its
+    forward is its own, whatever its weights are named)."""
     if isinstance(model, NumpyModel):
         return model.layers, float(model.temperature)
+    if getattr(model, "model_class", None):
+        return None
     arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     layers = mlp_layers(arrays)
     return None if layers is None else (layers, float(arrays.get("temperature", 1.0)))
@@ -197,6 +200,8 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
         if meta.get("checkpoint_sha256") != file_sha256(checkpoint):
             return None
         hp = meta["hyper_parameters"]
+        if hp.get("model_class"):  # plugged in by model._target_: its forward is its own
+            return None
         encoders = None
         if hp.get("encoders"):  # a light-curve encoder has a NumPy forward pass; others do not
             from xnet.models.export_encoders import numpy_encoders

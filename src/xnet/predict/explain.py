@@ -16,8 +16,8 @@ from functools import partial
 import numpy as np
 import pyarrow as pa
 
-from xnet.evaluation.attribution import Explainer, Network, baseline_row, grouped
 from xnet.errors import XnetError
+from xnet.evaluation.attribution import Explainer, Network, baseline_row, grouped
 from xnet.models.export import network_weights
 from xnet.predict.chunks import scale
 from xnet.predict.trained_run import TrainedRun
@@ -49,10 +49,16 @@ class ExplainColumns:
         networks = []
         for member in run.members:
             weights = network_weights(member.model)
-            if weights is None:  # a light-curve (or other extra-input) network
+            if weights is None:  # a light-curve network, or one plugged in by model._target_
+                plugged = getattr(member.model, "model_class", None)
                 raise XnetError(
                     f"explain={k}: explanations cover catalog-feature networks only; this run's "
-                    "networks also read light curves (docs/explanations.md); leave explain at 0"
+                    + (
+                        f"network is {plugged} (model._target_)"
+                        if plugged
+                        else "networks also read light curves (docs/explanations.md)"
+                    )
+                    + "; leave explain at 0"
                 )
             layers, temperature = weights
             networks.append(Network(layers, temperature, partial(scale, member.scaler)))

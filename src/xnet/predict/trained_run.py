@@ -159,10 +159,6 @@ def load_checkpoint(path: Path) -> CheckpointModel:
         )
     try:
         checkpoint = read_checkpoint(path)
-    except zipfile.BadZipFile as err:
-        raise XnetError(
-            f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
-        ) from None
     except pickle.UnpicklingError as err:
         if "weights only" not in str(err).lower():  # a damaged pickle, not a refused one
             raise XnetError(
@@ -188,16 +184,19 @@ def load_checkpoint(path: Path) -> CheckpointModel:
         raise XnetError(
             f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)"
         )
-    extra = (checkpoint.get("hyper_parameters") or {}).get("encoders")
+    hp = checkpoint.get("hyper_parameters") or {}
+    extra = hp.get("inputs") or hp.get("encoders")  # inputs: of a model plugged in by _target_
     lightcurve_input = (state.get("lightcurves") or {}).get("input")
-    if extra and set(extra) != {lightcurve_input}:
+    if extra and (hp.get("inputs") or set(extra) != {lightcurve_input}):
         raise XnetError(
-            f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict "
-            f"reads catalog features and light curves (data.lightcurves) only"
+            f"run={path}: the model also reads {', '.join(extra)} (model.encoders, data.inputs); "
+            "xnet.predict reads catalog features and light curves (data.lightcurves) only"
         )
     try:
         model = Classifier.from_checkpoint(checkpoint)
-    except (TypeError, KeyError, RuntimeError, ValueError, XnetError) as err:
+    except XnetError as err:  # a plugged-in model class that cannot be imported or created
+        raise XnetError(f"run={path}: {err}") from None
+    except (TypeError, KeyError, RuntimeError, ValueError) as err:
         raise XnetError(
             f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain"
         ) from None

@@ -16,7 +16,7 @@ from xnet.training.calibration import (
     calibration_summary,
     tempered_probabilities,
 )
-from xnet.training.checkpoint import build_classifier, save_checkpoint
+from xnet.training.checkpoint import build_classifier, member_prior, save_checkpoint
 from xnet.training.metrics import HEADLINE, classification_report
 from xnet.training.report import log_final
 from xnet.training.stacking import Member
@@ -25,13 +25,23 @@ log = logging.getLogger("xnet.train")
 
 
 def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
-    """Member k's best weights as a Classifier: temperature fitted on its validation split,
-    checkpoint, TensorBoard summaries; its calibrated validation and test probabilities."""
-    cfg, dm, split, data = member.job.cfg, member.dm, member.split, member.job.data
-    outer_train = np.concatenate([split.train, split.val])
-    prior = np.bincount(data.y[outer_train], minlength=len(data.classes)) / len(outer_train)
-    model = build_classifier(cfg, dm, prior)
+    """Member k of a stack: its best weights as a Classifier, evaluated (`evaluate_trained`)."""
+    model = build_classifier(member.job.cfg, member.dm, member_prior(member))
     model.net.load_state_dict(module.member_state_dict(k))
+    return evaluate_trained(
+        member,
+        model,
+        int(module.best_epoch[k]),
+        int(module.stop_epoch[k]),
+        module.member_loggers[k],
+    )
+
+
+def evaluate_trained(member: Member, model, best_epoch: int, stop_epoch: int, logger) -> dict:
+    """A member's trained Classifier (best weights; either engine): temperature fitted on its
+    validation split, checkpoint, TensorBoard summaries; its calibrated validation and test
+    probabilities."""
+    cfg, dm, split, data = member.job.cfg, member.dm, member.split, member.job.data
     temperature = Temperature(1.0, False, 0.0, 0.0)
     if cfg.calibration.enabled:
         temperature = calibrate(
@@ -52,10 +62,8 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
         part: classification_report(truth[part], model.decide(proba[part]), data.classes)
         for part in truth
     }
-    best_epoch, stop_epoch = int(module.best_epoch[k]), int(module.stop_epoch[k])
     checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
     save_checkpoint(checkpoint, model, dm, best_epoch)
-    logger = module.member_loggers[k]
     if logger is not None:
         log_final(logger, cfg, data, reports, step=stop_epoch)
     branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
@@ -141,7 +149,8 @@ def evaluate_split(results: list[dict]) -> dict:
 
     def mean_headline(part: str) -> dict:
         """The part's headline metrics (mean over networks) with the rows behind them: its size
-        and per-class support (of the first network; an ensemble's inner splits share their sizes)."""
+        and per-class support (of the first network; an ensemble's inner splits share their
+        sizes)."""
         report = first["reports"][part]
         return {
             **{key: float(np.mean([r["reports"][part][key] for r in results])) for key in HEADLINE},
@@ -173,7 +182,8 @@ def evaluate_split(results: list[dict]) -> dict:
         else (f"{len(results)} networks, {min(epochs)}-{max(epochs)} epochs")
     )
     log.info(
-        "%s: %s, test (n=%d) accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, ECE %.3f -> %.3f",
+        "%s: %s, test (n=%d) accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, "
+        "ECE %.3f -> %.3f",
         member.split_tag,
         trained,
         block["n_test"],

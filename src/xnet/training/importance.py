@@ -74,8 +74,9 @@ def _split_importance(networks, baseline, trees, data, group) -> tuple[dict, np.
 
 
 def run_importance(job, groups: list[list[dict]], split_results: list[dict]) -> dict | None:
-    """The run's `importance` block (and each CV fold block's own); None when switched off or
-    when the networks read extra inputs (only catalog features are explained)."""
+    """The run's `importance` block (and each CV fold block's own); None when switched off, when
+    the networks read extra inputs (only catalog features are explained) or are plugged in by
+    `model._target_`."""
     if not job.cfg.get("importance", {}).get("enabled", True):
         return None
     from xnet.evaluation.attribution import baseline_row
@@ -86,7 +87,7 @@ def run_importance(job, groups: list[list[dict]], split_results: list[dict]) -> 
     indicator_of = [features.index(f) for f in data.spec.indicators]
     networks = [_networks(group) for group in groups]
     if any(n is None for n in networks):
-        log.info("importance: the networks read extra inputs; not computed")
+        log.info("importance: explains xnet's MLP on catalog features only; not computed")
         return None
     statistics = [
         r["member"].dm.scaler.named_steps["impute"].statistics_ for g in groups for r in g

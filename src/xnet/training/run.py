@@ -47,10 +47,10 @@ def train_many(
 ) -> list[dict]:
     """Train several runs; members that can share a StackedClassifier (the folds of a run, the
     networks of an ensemble, runs differing only in width/dropout/seed) train together unless
-    `batching.enabled=false`. Writes each run's metrics.json and returns the payloads. `log_files`:
-    per run, the log files its lines go to (a sweep job's own log; a shared stack's lines go to
-    the logs of every job in it). `console`: a sweep's (the data summary, warnings and one result
-    line per job, each once)."""
+    `batching.enabled=false`; members of the plain engine one by one (`train_plain`). Writes each
+    run's metrics.json and returns the payloads. `log_files`: per run, the log files its lines go
+    to (a sweep job's own log; a shared stack's lines go to the logs of every job in it).
+    `console`: a sweep's (the data summary, warnings and one result line per job, each once)."""
     from xnet.plotting.png import RENDERER
     from xnet.training.board import assign_boards
     from xnet.training.evaluation import evaluate_member
@@ -74,8 +74,8 @@ def train_many(
             draw_data_figures_ahead(jobs)
             number = {id(job): index for index, job in enumerate(jobs)}
             members = make_members(jobs)
-            results: dict[int, dict] = {}
-            for stack in plan_stacks(members):
+            results = train_plain(members, logs, number)  # the plain engine's, one by one
+            for stack in plan_stacks([mb for mb in members if id(mb) not in results]):
                 with logs.attached(*(number[id(mb.job)] for mb in stack)):
                     module = fit_stack(stack)
                 for k, member in enumerate(stack):
@@ -113,6 +113,21 @@ def refused_writes(run_dir: str | Path):
         ) from None
 
 
+def train_plain(members: list, logs, number: dict) -> dict[int, dict]:
+    """The members of the plain engine (`xnet.training.engine`), each fitted by Lightning's own
+    loop and evaluated (`xnet.training.plain`); their results by member id."""
+    from xnet.training.engine import engine_of
+
+    results: dict[int, dict] = {}
+    for member in members:
+        if engine_of(member.job.cfg) == "plain":
+            from xnet.training.plain import train_member
+
+            with logs.attached(number[id(member.job)]):
+                results[id(member)] = train_member(member)
+    return results
+
+
 def result_line(job, payload: dict) -> str:
     """A sweep job's result in one line, named by its overrides, the ranking metric first."""
     from xnet.training.overrides import run_name
@@ -146,10 +161,12 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
 def check_config(cfg: DictConfig) -> None:
     """The composed config against the schema (`xnet.validation`), before any work starts."""
+    from xnet.training.engine import check_engine
     from xnet.validation import validate_config
 
     validate_config(cfg, "train")
     check_optimized_metric(cfg)
+    check_engine(cfg)  # trainer flags, loggers and callbacks the chosen engine honours
 
 
 def check_optimized_metric(cfg: DictConfig) -> None:
