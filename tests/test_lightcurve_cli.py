@@ -78,7 +78,9 @@ def test_sweep_over_the_encoder_width(tmp_path, home):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (sweep / "0" / "metrics.json").exists() and (sweep / "1" / "metrics.json").exists()
-    runs = sorted(p.name for p in (sweep / "tensorboard").iterdir())
+    runs = sorted(
+        p.name for p in (sweep / "tensorboard").iterdir() if p.is_dir() and p.name[0] != "."
+    )
     assert runs == ["channels=4", "channels=8"]
 
 

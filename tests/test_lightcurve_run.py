@@ -91,4 +91,7 @@ def test_metrics_and_tensorboard_of_a_lightcurve_run(lightcurve_run):
     from tensorboard.plugins.hparams import plugin_data_pb2
 
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-    assert start.session_start_info.hparams["model.encoders.lightcurve.channels"].number_value == 4
+    # whole numbers are hparams text ("4", not 4.000: issue 23)
+    assert (
+        start.session_start_info.hparams["model.encoders.lightcurve.channels"].string_value == "4"
+    )
