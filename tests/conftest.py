@@ -51,9 +51,44 @@ def lin_frame_text():
     return raw_lin()
 
 
+@pytest.fixture(autouse=True)
+def _signals_back():
+    """An entry point run in-process (`main()`) installs xnet's SIGTERM/SIGINT handling
+    (`xnet.errors.stop_on_signals`): pytest gets its own handlers back after each test."""
+    import signal
+
+    from xnet import errors
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)
+    errors._requested = None
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _data_home(tmp_path_factory):
     """The figure cache (and anything else under the data home) goes to a temporary folder, never
     the user's ~/xnet_data."""
     os.environ["XNET_DATA_HOME"] = str(tmp_path_factory.mktemp("xnet_data_home"))
     yield
+
+
+#: modules whose tests train networks and assert on what they learn, or compare two code paths'
+#: floats: `.ci/run` runs them again under other CPUs' kernels (ATEN_CPU_CAPABILITY=default, avx2)
+NUMERICS_MODULES = {
+    "test_calibration",
+    "test_ensemble",
+    "test_lightning",
+    "test_lightcurve_seam",
+    "test_retire",
+    "test_stacking",
+    "test_train",
+    "test_trees",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in NUMERICS_MODULES:
+            item.add_marker(pytest.mark.numerics)

@@ -477,7 +477,7 @@ def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(
         run=str(run_dir), input=str(LIN_CSV), output=str(tmp_path / "p.csv"), chunk_size=100
     )
     with pytest.raises(SystemExit) as exit_:
-        exit_on_error(lambda: predict_job.predict(cfg), interrupted="interrupted; nothing written")
+        exit_on_error(lambda: predict_job.predict(cfg), unfinished="nothing written")
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == {"sigterm": 143, "ctrl_c": 130}[signal_or_key]
     assert (

@@ -2,9 +2,12 @@
 members nested under `members/`, one hparams session per job with CV mean/std, custom scalars,
 per-class counts in descriptions. The assertions read the event files."""
 
+import json
+import re
 import sys
 from pathlib import Path
 
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -12,82 +15,120 @@ from xnet.training.board import run_name, varying_overrides
 
 
 def sweep_in_process(monkeypatch, *args: str) -> None:
-    """`python -m xnet.train -m args...` in this process (Hydra's own multirun, stacked launcher)."""
+    """`python -m xnet.train -m args...` in this process (Hydra's multirun, stacked launcher)."""
     from xnet.train import _hydra_main
 
     monkeypatch.setattr(sys, "argv", ["xnet.train", "-m", *args])
     _hydra_main()
 
 
-def hparams_sessions(root: Path) -> dict[str, dict]:
-    """{run: {"hparams": {...}, "metrics": {tag: value}}} for every run holding a session start."""
-    sessions = {}
-    for events_file in root.rglob("events.out.tfevents.*"):
-        run = events_file.parent
-        acc = EventAccumulator(str(run), size_guidance={"scalars": 0})
-        acc.Reload()
-        try:
-            content = acc.PluginTagToContent("hparams")
-        except KeyError:  # a run without hparams
-            continue
-        if "_hparams_/session_start_info" not in content:
-            continue
-        data = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-        hparams = {
-            k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind"))
-            for k, v in data.session_start_info.hparams.items()
-        }
-        metrics = {
-            tag: acc.Scalars(tag)[-1].value
-            for tag in acc.Tags()["scalars"]
-            if tag.startswith("hp/")
-        }
-        experiment = plugin_data_pb2.HParamsPluginData.FromString(
-            content["_hparams_/experiment"]
-        ).experiment
-        columns = [info.name for info in experiment.hparam_infos if info.differs]
-        sessions[str(run.relative_to(root))] = {
-            "hparams": hparams,
-            "columns": columns,
-            "metrics": metrics,
-            "acc": acc,
-        }
-    return sessions
+def runs(root: Path) -> dict[str, EventAccumulator]:
+    """Every TensorBoard run under `root` (a folder holding event files), loaded whole."""
+    out = {}
+    for events_file in sorted(root.rglob("events.out.tfevents.*")):
+        name = str(events_file.parent.relative_to(root))
+        if name not in out:
+            acc = EventAccumulator(str(events_file.parent), size_guidance={"scalars": 0})
+            acc.Reload()
+            out[name] = acc
+    return out
 
 
-def test_sweep_writes_one_named_hparams_session_per_job_with_members_nested(tmp_path, monkeypatch):
+def experiment(acc: EventAccumulator):
+    content = acc.PluginTagToContent("hparams")["_hparams_/experiment"]
+    return plugin_data_pb2.HParamsPluginData.FromString(content).experiment
+
+
+def session_hparams(acc: EventAccumulator) -> dict:
+    content = acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    info = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    return {k: getattr(v, v.WhichOneof("kind")) for k, v in info.hparams.items()}
+
+
+def layout(acc: EventAccumulator) -> list[tuple[str, str, list[str]]]:
+    """(category, chart title, tag regexes) of a run's custom-scalars layout."""
+    from tensorboard.plugins.custom_scalar import layout_pb2
+
+    proto = layout_pb2.Layout.FromString(
+        acc.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0]
+    )
+    return [
+        (cat.title, chart.title, list(chart.multiline.tag))
+        for cat in proto.category
+        for chart in cat.chart
+    ]
+
+
+def test_sweep_board_layout_reads_at_a_glance(tmp_path, monkeypatch):
+    """Issue 23, what the screenshots of a 2-job sweep show, read from the event files: one run
+    per job with its networks nested; the job's curves (the mean over its networks) under
+    capitalised tags that TensorBoard sorts before every image; per-class charts with one curve
+    per job; the data figures once per sweep; no one-value scalar but the hparams metrics; HPARAMS
+    with only the varying key (whole numbers as text) and the ranking metric first."""
     sweep = tmp_path / "sweep"
     sweep_in_process(
         monkeypatch,
-        "data=csc_muwclass",
-        "features=xray_mw",
-        "cv.folds=3",
+        "cv.folds=2",
         "model.hidden=10,30",
-        "trainer.max_epochs=3",
-        "figures.enabled=false",
+        "trainer.max_epochs=4",
         f"hydra.sweep.dir={sweep}",
     )
-    sessions = hparams_sessions(sweep)
-    assert sorted(sessions) == ["tensorboard/hidden=10", "tensorboard/hidden=30"]
-    for name, session in sessions.items():
-        width = int(name.rsplit("=", 1)[1])
-        assert session["hparams"]["model.hidden"] == width
-        assert session["columns"] == [
-            "model.hidden"
-        ]  # the varying key: HPARAMS shows it first, ticked
-        assert {"model.depth", "data", "features", "cv.folds"} <= set(session["hparams"])
-        assert 0 < session["metrics"]["hp/cv_mean_balanced_accuracy"] <= 1
-        assert session["metrics"]["hp/cv_std_balanced_accuracy"] >= 0
-        layout = session["acc"].PluginTagToContent("custom_scalars")
-        assert layout  # the job's custom-scalars layout
-    # members nested under their job, each with per-epoch per-class curves that say their count
-    members = sorted(p.name for p in (sweep / "tensorboard" / "hidden=30" / "members").iterdir())
-    assert members == ["fold_0", "fold_1", "fold_2"]
-    acc = EventAccumulator(str(sweep / "tensorboard" / "hidden=30" / "members" / "fold_0"))
-    acc.Reload()
-    assert "val/acc_HMXB" in acc.Tags()["scalars"] and "val/loss" in acc.Tags()["scalars"]
-    description = acc.SummaryMetadata("val/acc_HMXB").summary_description
-    assert "validation sources are HMXB" in description and "steps of 1/" in description
+    board = runs(sweep / "tensorboard")
+    jobs = ["hidden=10", "hidden=30"]
+    assert sorted(board) == sorted(
+        [*jobs, *(f"{job}/members/fold_{k}" for job in jobs for k in (0, 1))]
+    )
+    classes = json.loads((sweep / "0" / "metrics.json").read_text())["classes"]
+    fit = {"Fit/" + t for t in ("loss_train", "loss_val", "accuracy_train", "accuracy_val")}
+    fit |= {"Fit/balanced_accuracy_train", "Fit/balanced_accuracy_val", "Fit/macro_f1_val"}
+    recall = {f"Recall/{c}" for c in classes}
+    hp = {"hp/" + m for m in ("balanced_accuracy", "accuracy", "macro_f1")}
+    hp |= {f"{tag}_std" for tag in hp}
+    shown = [job for job in jobs if "figures/class_shares" in board[job].Tags()["images"]]
+    assert len(shown) == 1  # the data figures once per sweep
+    for job in jobs:
+        acc = board[job]
+        scalars, images = set(acc.Tags()["scalars"]), acc.Tags()["images"]
+        assert scalars == fit | recall | hp
+        curves = sorted(fit | recall)
+        assert max(curves) < min(images)  # upper case sorts first: curves open the page
+        assert (
+            "calibration/reliability_fold_1" in images
+            and "results/text_summary" in acc.Tags()["tensors"]
+        )
+        members = [board[f"{job}/members/fold_{k}"] for k in (0, 1)]
+        first = [m.Scalars("val/loss")[0] for m in members]
+        assert acc.Scalars("Fit/loss_val")[0].value == pytest.approx(
+            sum(e.value for e in first) / 2, rel=1e-6
+        )
+        for member in members:
+            assert not any(t.startswith(("test/", "hp/")) for t in member.Tags()["scalars"])
+        exp = experiment(acc)
+        assert [(h.name, h.differs) for h in exp.hparam_infos] == [("model.hidden", True)]
+        assert session_hparams(acc) == {"model.hidden": job.split("=")[1]}  # "10", not 10.000
+        assert [m.name.tag for m in exp.metric_infos][:2] == [
+            "hp/balanced_accuracy",
+            "hp/balanced_accuracy_std",
+        ]
+        assert exp.metric_infos[0].display_name == "balanced accuracy (CV mean)"
+        charts = layout(acc)
+        assert layout(board[jobs[0]]) == charts  # the same in every job: TensorBoard merges them
+        for _, title, regexes in charts:
+            matched = [
+                (name, tag)
+                for name, run in board.items()
+                for tag in run.Tags()["scalars"]
+                for regex in regexes
+                if re.search(regex, tag)
+            ]
+            assert sorted(name for name, _ in matched) == jobs, title  # one curve per job
+    per_class = [title for category, title, _ in charts if category.startswith("validation recall")]
+    assert [t.split(" ")[0] for t in per_class] == classes
+    assert per_class[classes.index("CV")] == "CV (19 labelled sources)"  # data, not a seed's split
+    description = board[jobs[0]].SummaryMetadata("Recall/CV").summary_description
+    assert "validation CV sources" in description
+    member = board["hidden=30/members/fold_0"]
+    assert "steps of 1/" in member.SummaryMetadata("val/acc_CV").summary_description
 
 
 def test_varying_overrides_and_run_names():

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 from conftest import CSC_CSV, FAST
 
@@ -56,7 +57,16 @@ def test_ensemble_training_and_prior_adjusted_prediction(tmp_path):
     for state in states:
         assert state["hyper_parameters"]["prior_power"] == 0.5
         assert abs(sum(state["hyper_parameters"]["class_prior"]) - 1) < 1e-6
-        assert float(state["state_dict"]["temperature"]) != 1.0  # fitted on the validation split
+    for fold in metrics[
+        "folds"
+    ]:  # each network keeps T = 1 unless its temperature earned its place
+        cal = fold["calibration"]
+        temperatures = [
+            float(torch.load(run / c, weights_only=True)["state_dict"]["temperature"])
+            for c in fold["checkpoints"]
+        ]
+        assert sum(t != 1.0 for t in temperatures) == cal["networks_tempered"]
+        assert cal["temperature"] == pytest.approx(np.mean(temperatures))
 
     table = predict(run, CSC_CSV)
     proba = table[[f"P_{c.replace('-', '_')}" for c in classes]].to_numpy()

@@ -114,10 +114,15 @@ def fake_job(sweep, num, hidden, train, val, test, extra=()):
         "accuracy": test,
         "balanced_accuracy": test - 0.1,
         "macro_f1": test - 0.2,
-        "mean": {"accuracy": test},
+        "mean": {"accuracy": test, "balanced_accuracy": test - 0.1},
     }
     if train is not None:
-        payload["mean"].update({"train": {"accuracy": train}, "val": {"accuracy": val}})
+        payload["mean"].update(
+            {
+                "train": {"accuracy": train, "balanced_accuracy": train - 0.1},
+                "val": {"accuracy": val, "balanced_accuracy": val - 0.1},
+            }
+        )
     (job / "metrics.json").write_text(json.dumps(payload))
 
 
@@ -126,12 +131,40 @@ def test_sweep_over_width_writes_accuracy_against_width(tmp_path):
         [(1, 0.70, 0.69), (10, 0.88, 0.86), (100, 0.97, 0.88)]
     ):
         fake_job(tmp_path, num, hidden, train, train - 0.01, test)
-    jobs = collect_widths(tmp_path)
+    jobs = collect_widths(tmp_path, "accuracy")
     assert [j["hidden"] for j in jobs] == [1, 10, 100]
     assert [j["train"] for j in jobs] == [0.70, 0.88, 0.97] and jobs[2]["test"] == 0.88
+    ranked = collect_widths(tmp_path)  # the sweep's ranking metric: balanced accuracy
+    assert [j["train"] for j in ranked] == pytest.approx([0.60, 0.78, 0.87])
     path = write_width_figure(tmp_path)
     assert path == tmp_path / "accuracy_vs_width.png"
     assert_png(path)
+
+
+def test_width_figure_colours_each_depth_and_styles_each_part():
+    """Issue 23: with depth varying too, a depth keeps one colour; train, validation and test
+    keep one line style each; the y axis names the metric."""
+    from xnet.plotting.draw import accuracy_vs_width_figure, plt
+
+    curves = {
+        (group, part): [0.5, 0.6]
+        for group in ("model.depth=1", "model.depth=2")
+        for part in ("train", "validation", "test")
+    }
+    fig = accuracy_vs_width_figure([10, 30], curves, ylabel="balanced accuracy")
+    lines = fig.axes[0].get_lines()
+    colours = {line.get_label(): line.get_color() for line in lines}
+    styles = {line.get_label(): line.get_linestyle() for line in lines}
+    for group in ("model.depth=1", "model.depth=2"):
+        assert len({colours[f"{part} ({group})"] for part in ("train", "validation", "test")}) == 1
+    assert colours["test (model.depth=1)"] != colours["test (model.depth=2)"]
+    assert (
+        styles["train (model.depth=1)"]
+        == styles["train (model.depth=2)"]
+        != styles["test (model.depth=2)"]
+    )
+    assert fig.axes[0].get_ylabel() == "balanced accuracy"
+    plt.close(fig)
 
 
 def test_width_figure_only_for_sweeps_over_width(tmp_path):

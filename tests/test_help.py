@@ -28,6 +28,11 @@ def test_train_help_starts_with_a_description_and_usage_and_is_short(monkeypatch
     )
     assert sum(line.strip().startswith("python -m xnet.train ") for line in lines) == 3
     assert "task_name:" not in text  # no config dump
+    # issue 23: training data apart from prediction-only catalogs; Optuna's trial count; browsing
+    data = next(line for line in lines if line.startswith("data: "))
+    assert data == "data: csc_muwclass, lightcurve_demo, xmm_lin2024, xmm_lin2024_full"
+    assert any("prediction inputs only" in line and "xmm_dr13_slim" in line for line in lines)
+    assert "hydra.sweeper.n_trials=N" in text and "Browse a sweep: tensorboard --logdir" in text
 
 
 def test_predict_help_lists_its_options_and_catalog_choices_only(monkeypatch, capsys):

@@ -55,7 +55,7 @@ def test_predict_marks_training_rows_and_scores_only_unseen_ones(ensemble_run, t
     assert (
         int(table["in_training"].sum()) == metrics["n_train"] + metrics["n_val"]
     )  # union of both networks
-    scored = pd.read_json(tmp_path / "lin.metrics.json", typ="series")
+    scored = pd.read_json(tmp_path / "lin.parquet.metrics.json", typ="series")
     assert (
         scored["n_test"] == metrics["n_test"]
         and scored["n_in_training"] == metrics["n_train"] + metrics["n_val"]
@@ -90,7 +90,7 @@ def test_4xmm_rows_are_matched_through_iauname(ensemble_run, tmp_path):
     assert table["in_training"].tolist() == expected and 0 < sum(expected) < 60
 
 
-@pytest.mark.parametrize("suffix", ["parquet", "csv", "fits"])
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "fits", "vot"])
 def test_run_without_ids_still_predicts_with_in_training_unknown(
     ensemble_run, tmp_path, caplog, suffix
 ):
@@ -108,7 +108,7 @@ def test_run_without_ids_still_predicts_with_in_training_unknown(
         table = predict(tmp_path / "old", LIN_CSV, tmp_path / f"lin.{suffix}")
     assert len(table) == 1008 and table["pred_class"].notna().all()
     assert table["in_training"].isna().all()  # FITS: an integer column whose every value is TNULL
-    scored = pd.read_json(tmp_path / "lin.metrics.json", typ="series")
+    scored = pd.read_json(tmp_path / f"lin.{suffix}.metrics.json", typ="series")
     assert (
         scored["n_test"] == 988 and scored["n_in_training"] == 0 and not scored["in_training_known"]
     )

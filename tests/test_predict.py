@@ -185,29 +185,44 @@ def test_csv_and_fits_outputs_hold_the_same_table(xmm_run, slim_fits, tmp_path, 
     np.testing.assert_allclose(b[PROBS].to_numpy(float), a[PROBS].to_numpy(float), rtol=1e-6)
 
 
-def test_fits_and_votable_carry_units_and_column_descriptions(xmm_run, slim_fits, tmp_path):
-    """What TOPCAT shows: FITS TUNITn/TCOMMn and VOTable FIELD unit/DESCRIPTION, read back by astropy."""
+def test_fits_and_votable_carry_units_descriptions_ucds_and_provenance(
+    xmm_run, slim_fits, tmp_path
+):
+    """Issue 23: astropy's `Table.read` finds a one-line description for every column, the units
+    and UCDs, and the provenance; TOPCAT's TCOMMn/TUCDn cards are there too; the VOTable is
+    BINARY2. One stem in two formats: each its own metrics sidecar (none here: unlabelled)."""
     from astropy.io.votable import parse_single_table
+    from astropy.io.votable.ucd import check_ucd
 
-    run_predict(run=str(xmm_run), input=str(slim_fits), output=str(tmp_path / "p.fits"))
-    run_predict(run=str(xmm_run), input=str(slim_fits), output=str(tmp_path / "p.vot"))
+    for suffix in ("fits", "vot"):
+        run_predict(run=str(xmm_run), input=str(slim_fits), output=str(tmp_path / f"p.{suffix}"))
+    fits_table, vot_table = Table.read(tmp_path / "p.fits"), Table.read(tmp_path / "p.vot")
+    assert fits_table.colnames == vot_table.colnames and len(vot_table) == 40
+    for table in (fits_table, vot_table):
+        for name in table.colnames:
+            description = table[name].description
+            assert description and "\n" not in description and len(description) <= 64, name
+            ucd = (table[name].meta or {}).get("ucd")
+            assert ucd is None or check_ucd(ucd, check_controlled_vocabulary=True), ucd
+        ra = next(name for name in table.colnames if name.upper().endswith("RA"))
+        assert str(table[ra].unit) == "deg" and table[ra].meta["ucd"] == "pos.eq.ra;meta.main"
+        assert table["P_AGN"].meta["ucd"] == "stat.probability"
+        assert table["pred_class"].meta["ucd"] == "src.class"
+    assert fits_table["P_AGN"].description == "calibrated probability that the source is AGN"
+    assert fits_table.meta["CREATOR"].startswith("xnet ") and fits_table.meta["XNETCAT"]
+    assert fits_table.meta["XNETRUN"] == str(xmm_run.resolve())
+    assert fits_table.meta["XNETINP"] == str(slim_fits.resolve())
+    assert fits.getheader(tmp_path / "p.fits", 0)["XNETRUN"] == str(xmm_run.resolve())
     header = fits.getheader(tmp_path / "p.fits", 1)
     columns = {header[f"TTYPE{i}"]: i for i in range(1, header["TFIELDS"] + 1)}
-    assert header[f"TCOMM{columns['P_AGN']}"] == "calibrated probability that the source is AGN"
-    assert header[f"TCOMM{columns['pred_class']}"].startswith(
-        "class predicted by xnet: one of AGN, CV, LM-STAR"
+    assert header[f"TCOMM{columns['flag']}"] == fits_table["flag"].description
+    assert header[f"TUCD{columns['pred_prob']}"] == "stat.probability"
+    assert f"input catalog: {slim_fits.resolve()}" in vot_table.meta["description"].replace(
+        "\n    ", " "
     )
-    ra = next(name for name in columns if name.upper().endswith("RA"))
-    assert (
-        header[f"TUNIT{columns[ra]}"] == "deg"
-        and "right ascension" in header[f"TCOMM{columns[ra]}"]
-    )
-    fields = {f.name: f for f in parse_single_table(str(tmp_path / "p.vot")).fields}
-    assert fields["P_CV"].description == "calibrated probability that the source is CV"
-    assert str(fields[ra].unit) == "deg" and fields["flag"].description.startswith(
-        "why the prediction"
-    )
-    assert len(Table.read(tmp_path / "p.vot")) == 40
+    vot = parse_single_table(str(tmp_path / "p.vot"))
+    assert {p.name for p in vot.params} >= {"creator", "xnetrun"}
+    assert b"<BINARY2>" in (tmp_path / "p.vot").read_bytes()
 
 
 def test_flags(xmm_run, slim_fits, tmp_path):
@@ -291,7 +306,7 @@ def test_reloaded_checkpoint_gives_identical_probabilities(xmm_run, tmp_path):
 def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     out = tmp_path / "lin.csv"
     summary = run_predict(run=str(xmm_run), input=str(LIN_CSV), output=str(out), chunk_size=300)
-    metrics = json.loads((tmp_path / "lin.metrics.json").read_text())  # <output stem>.metrics.json
+    metrics = json.loads((tmp_path / "lin.csv.metrics.json").read_text())  # <output>.metrics.json
     assert metrics == summary["metrics"] and not (tmp_path / "metrics.json").exists()
     table = pd.read_csv(out)
     # the run's training and validation rows are marked and left out: what is scored is its test part
@@ -314,7 +329,7 @@ def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     )
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "confusion_matrix", "per_class"):
         assert metrics[key] == expected[key]
-    assert metrics["accuracy"] > 0.69  # better than calling everything AGN (137/198)
+    # (no claim that this 3-epoch model beats chance: it calls every source AGN, 137/198)
 
 
 def test_chunking_does_not_change_the_output(xmm_run, tmp_path):
@@ -433,7 +448,7 @@ def test_labelled_csv_with_own_column_names_from_a_user_config_dir(csc_cv_run, t
         version_base="1.3", config_dir=str(tmp_path / "conf")
     ):  # what --config-dir adds
         summary = predict(cfg)
-    assert not (out.parent / "mine.metrics.json").exists()
+    assert not (out.parent / "mine.parquet.metrics.json").exists()
     table = pd.read_parquet(out)
     assert list(table.columns[:4]) == ["src", "ra_deg", "dec_deg", "truth"] and len(table) == 2941
     # a CV run has trained or validated on every labelled row in some fold: all marked, nothing scored
@@ -462,7 +477,7 @@ def test_catalog_without_id_gets_row_numbers(xmm_run, tmp_path):
     assert table["row"].tolist() == list(
         range(1008)
     )  # the slice's 8,940 empty trailing lines are not rows
-    assert not (tmp_path / "p.metrics.json").exists()  # no label configured: nothing to score
+    assert not (tmp_path / "p.parquet.metrics.json").exists()  # no label: nothing to score
 
 
 def test_fits_values_follow_the_fits_rules(tmp_path):
@@ -613,10 +628,13 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path, slim_fits):
 
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "XrayDataModule": {"classes": Payload()}}, evil)
-    with pytest.raises(
-        XnetError, match="refusing to load a checkpoint holding more than tensors and plain values"
-    ):
+    with pytest.raises(XnetError) as err:
         run_predict(run=str(evil), input=str(slim_fits), output=str(tmp_path / "p.parquet"))
+    assert str(err.value) == (
+        f"run={evil}: refused: this file holds Python objects (a pickle) besides tensors and plain "
+        f"values, and loading it could run any code it carries; it was not loaded. Pass a "
+        f"checkpoint written by xnet.train"
+    )  # said plainly (issue 22), not torch's advice to load it with weights_only=False
     assert not marker.exists() and not (tmp_path / "p.parquet").exists()
 
 
@@ -634,11 +652,12 @@ def test_run_directory_problems_are_named(tmp_path, slim_fits):
 
 
 def test_labelled_prediction_into_a_run_never_replaces_its_metrics(xmm_run, tmp_path):
-    """Issue 14: predict's metrics go to <output stem>.metrics.json; overwrite names exactly what it replaces."""
+    """Issue 14: predict's metrics go to <output name>.metrics.json; overwrite names exactly what
+    it replaces."""
     run = tmp_path / "run"
     shutil.copytree(xmm_run, run)
     training = (run / "metrics.json").read_bytes()
-    out, beside = run / "preds.csv", run / "preds.metrics.json"
+    out, beside = run / "preds.csv", run / "preds.csv.metrics.json"
     summary = run_predict(run=str(run), input=str(LIN_CSV), output=str(out))
     assert (
         run / "metrics.json"
@@ -722,3 +741,12 @@ def test_file_size_limit_on_the_command_line_is_one_line(xmm_run, tmp_path):
     )
     assert "File too large" in result.stderr and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_stem_in_several_formats_gets_a_metrics_file_each(xmm_run, tmp_path):
+    """Issue 23: `<output name>.metrics.json`, so preds.fits and preds.vot can sit side by side."""
+    for suffix in ("fits", "vot"):
+        out = tmp_path / f"preds.{suffix}"
+        summary = run_predict(run=str(xmm_run), input=str(LIN_CSV), output=str(out))
+        beside = json.loads((tmp_path / f"preds.{suffix}.metrics.json").read_text())
+        assert beside == summary["metrics"] and beside["output"] == str(out)

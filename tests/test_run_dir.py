@@ -106,6 +106,7 @@ def test_sweep_dir_with_finished_jobs_is_refused_and_overwrite_clears_each_job(
     assert code == 2 and "holds finished jobs (0, 1)" in err and err.count("\n") == 1
     run_dir.claim(sweep, overwrite=True, sweep=True)
     assert sorted(p.relative_to(sweep).as_posix() for p in sweep.rglob("*")) == [
+        ".xnet-run",  # the sweep directory is xnet's, and claimed (xnet.training.run_claim)
         "0",
         "1",
         "1/mine.txt",
@@ -118,7 +119,7 @@ def test_job_dir_check_keeps_what_hydra_just_wrote(tmp_path):
     with pytest.raises(XnetError, match="run directory=.*holds a finished run"):
         run_dir.check_job_dir(run, overwrite=False)
     run_dir.check_job_dir(run, overwrite=True)
-    assert sorted(p.name for p in run.iterdir()) == [".hydra", "train.log"]
+    assert sorted(p.name for p in run.iterdir()) == [".hydra", ".xnet-run", "train.log"]
 
 
 def test_run_dir_under_a_regular_file_is_one_line(tmp_path, monkeypatch, capsys):

@@ -2,6 +2,7 @@
 the stacked launcher, and Hydra's submitit launcher in its local mode (SLURM's code path)."""
 
 import json
+import re
 import sys
 
 import pytest
@@ -16,7 +17,7 @@ def multirun(monkeypatch, *args: str) -> None:
     _hydra_main()
 
 
-def test_tiny_optuna_search_through_the_stacked_launcher(tmp_path, monkeypatch):
+def test_tiny_optuna_search_through_the_stacked_launcher(tmp_path, monkeypatch, capsys):
     sweep = tmp_path / "search"
     multirun(
         monkeypatch,
@@ -39,6 +40,12 @@ def test_tiny_optuna_search_through_the_stacked_launcher(tmp_path, monkeypatch):
     # Optuna got each trial's optimized metric back from the stacked launcher
     assert results.best_value == pytest.approx(max(values.values()))
     assert set(results.best_params) == {"model.hidden", "model.dropout", "model.class_weighted"}
+    # issue 23: Optuna's lines plain (no colour codes, no database set-up), floats shortened
+    shown = capsys.readouterr()
+    text = shown.out + shown.err
+    assert "\x1b[" not in text and "alembic" not in text and "[HYDRA]" not in text
+    assert "A new study created" in text and "Best value: " in text
+    assert not re.search(r"\d\.\d{5,}", text)  # dropout=0.0277, not 0.027701578430639338
 
 
 @pytest.mark.cli

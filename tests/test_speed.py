@@ -67,7 +67,7 @@ def test_numpy_export_gives_the_torch_probabilities(cv_run, tmp_path):
 
 def test_predict_and_help_import_neither_torch_nor_scikit_learn(cv_run, tmp_path):
     """`xnet.train --help`'s imports and a whole prediction of an (unlabelled) catalog load none of
-    torch, Lightning, scikit-learn, scipy or matplotlib."""
+    torch, Lightning, scikit-learn, scipy, matplotlib or the attribution libraries (explain=0)."""
     from xnet.testing.mock_catalog import slim_table, write_table
 
     catalog = write_table(tmp_path / "slim.fits", slim_table(200, seed=3))
@@ -75,7 +75,7 @@ def test_predict_and_help_import_neither_torch_nor_scikit_learn(cv_run, tmp_path
         "import sys, xnet.train\n"
         "from xnet.predict.job import predict\n"
         f"predict(dict(run={str(cv_run)!r}, input={str(catalog)!r}, output={str(tmp_path / 'p.csv')!r}, progress=False))\n"
-        "print(sorted(m for m in ('torch', 'lightning', 'sklearn', 'matplotlib', 'scipy') if m in sys.modules))\n"
+        "print(sorted(m for m in ('torch', 'lightning', 'sklearn', 'matplotlib', 'scipy', 'captum', 'shap') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -20,7 +20,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from xnet.config import CONFIG_DIR, compose_config
-from xnet.validation import check_override_keys
+from xnet.validation import check_overrides
 
 __all__ = ["compose_config", "train", "predict"]
 
@@ -32,18 +32,22 @@ def train(overrides: Sequence[str] | DictConfig = (), run_dir: str | Path | None
     the override `overwrite=true`, which deletes that run's files first) and returns the metrics.json payload."""
     from xnet.training.run import quiet_lightning
     from xnet.training.run import train as train_run
+    from xnet.training.run_claim import release
     from xnet.training.run_dir import claim
 
     if not isinstance(overrides, DictConfig):
-        check_override_keys(list(overrides), "train", CONFIG_DIR)
+        check_overrides(list(overrides), "train", CONFIG_DIR)
     cfg = overrides if isinstance(overrides, DictConfig) else compose_config(list(overrides))
     run_dir = Path(
         run_dir
         or Path("outputs") / str(cfg.task_name) / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S")
     )
     claim(run_dir, bool(cfg.get("overwrite", False)), key="run_dir")
-    quiet_lightning()
-    return train_run(cfg, run_dir)
+    try:
+        quiet_lightning()
+        return train_run(cfg, run_dir)
+    finally:
+        release(run_dir)  # the directory is free for the next training (`run_claim`)
 
 
 def predict(
@@ -57,7 +61,7 @@ def predict(
     output is given)."""
     from xnet.predict.job import predict as predict_catalog
 
-    check_override_keys(list(overrides), "predict", CONFIG_DIR)
+    check_overrides(list(overrides), "predict", CONFIG_DIR)
     with tempfile.TemporaryDirectory(prefix="xnet-predict-") as tmp:
         target = Path(output) if output is not None else Path(tmp) / "predictions.parquet"
         cfg = compose_config(
@@ -67,8 +71,9 @@ def predict(
         predict_catalog(cfg)
         if target.suffix.lower() in (".csv",):
             return pd.read_csv(target, keep_default_na=False, na_values=[""])
-        if target.suffix.lower() in (".fits", ".fit", ".fts"):
+        if target.suffix.lower() in (".fits", ".fit", ".fts", ".vot"):
             from astropy.table import Table
 
-            return Table.read(target).to_pandas()
+            kind = "votable" if target.suffix.lower() == ".vot" else "fits"
+            return Table.read(target, format=kind).to_pandas()
         return pd.read_parquet(target)

@@ -1,4 +1,5 @@
-"""Config locations, the OmegaConf resolvers the YAML files use, and composing configs in-process."""
+"""Config locations, the OmegaConf resolvers the YAML files use, and composing configs
+in-process."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def register_resolvers() -> None:
         "xnet_choices"
     ):  # `${xnet_choices:}`: the data configs, for help texts
         OmegaConf.register_new_resolver("xnet_choices", lambda: ", ".join(data_config_names()))
+    if not OmegaConf.has_resolver("xnet_groups"):  # `${xnet_groups:}`: train's --help
+        OmegaConf.register_new_resolver("xnet_groups", lambda: config_groups_text())
 
 
 register_resolvers()
@@ -43,8 +46,8 @@ def compose_config(
     config_name: str = "train",
     config_dir: str | Path | None = None,
 ):
-    """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose API;
-    for tests, benchmarks, notebooks and `xnet.api`)."""
+    """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose
+    API; for tests, benchmarks, notebooks and `xnet.api`)."""
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir or CONFIG_DIR)):
@@ -70,6 +73,30 @@ def data_config_names() -> list[str]:
 
     with _config_search_path():
         return sorted(GlobalHydra.instance().config_loader().get_group_options("data"))
+
+
+def config_groups_text() -> str:
+    """`group: choice, ...` per config group of the search path (as Hydra's $APP_CONFIG_GROUPS),
+    with the catalogs that have no `label` (prediction inputs such as xmm_dr13_slim) apart from
+    the training data."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    with _config_search_path():
+        loader = GlobalHydra.instance().config_loader()
+        lines = []
+        for group in sorted(g for g in loader.list_groups("") if g != "hydra"):
+            options = sorted(loader.get_group_options(group))
+            if group != "data":
+                lines.append(f"{group}: {', '.join(options)}")
+                continue
+            unlabelled = [n for n in options if (_self_contained(n) or {}).get("label", "") is None]
+            training = [n for n in options if n not in unlabelled]
+            lines.append(f"data: {', '.join(training)}")
+            if unlabelled:
+                lines.append(
+                    f"  (prediction inputs only, xnet.predict catalog=: {', '.join(unlabelled)})"
+                )
+    return "\n".join(lines) + "\n"  # a blank line before the footer, as Hydra's own list
 
 
 def compose_data_config(name: str, *, resolve: bool = True) -> dict:

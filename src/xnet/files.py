@@ -7,11 +7,13 @@ downloaded catalogs. An interrupted write never leaves a partial or clobbered fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 
 def temporary_beside(path: Path, suffix: str = ".tmp") -> Path:
@@ -57,7 +59,11 @@ def glob_escape(name: str) -> str:
 
 
 def publish(tmp: Path, path: Path) -> Path:
-    """Give the finished temporary file the umask's default mode and rename it to `path`."""
+    """Give the finished temporary file the umask's default mode and rename it to `path`; never
+    after a SIGTERM or Ctrl-C (`xnet.errors.check_stopped`)."""
+    from xnet.errors import check_stopped
+
+    check_stopped()
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
@@ -80,3 +86,74 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 def write_json(path: Path, payload: dict) -> Path:
     return atomic_write(Path(path), lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
+
+
+#: the most bytes xnet reads from a file it wrote, by kind: far above what it writes (a 30-30 MLP's
+#: checkpoint is ~100 kB plus its ids, ~30 MB for a million training rows), far below what a
+#: symbolic link to /dev/zero or a wrong file would make it read
+READ_LIMITS = {
+    "checkpoint": 1 << 30,
+    "metrics.json": 64 << 20,
+    "config": 16 << 20,
+    "figure index": 1 << 20,
+    "figure": 64 << 20,
+}
+
+
+def check_readable(path: Path, kind: str) -> int:
+    """The size of `path`, a file xnet wrote of `kind` (`READ_LIMITS`); one line (XnetError) when
+    it is not a regular file (a device such as /dev/zero, a pipe) or is larger than such a file
+    can be."""
+    from xnet.errors import XnetError
+
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise XnetError(f"{path}: not a regular file (a device, pipe or socket); not a {kind}")
+    limit = READ_LIMITS[kind]
+    if info.st_size > limit:
+        raise XnetError(
+            f"{path}: {info.st_size:,} bytes, more than a {kind} written by xnet can be "
+            f"({limit:,}); not read"
+        )
+    return info.st_size
+
+
+def read_bounded(path: Path, kind: str) -> bytes:
+    """The bytes of `path` (`check_readable` first; never more than its limit)."""
+    check_readable(path, kind)
+    with open(path, "rb") as handle:
+        return handle.read(READ_LIMITS[kind])
+
+
+def sha256_bounded(path: Path, kind: str = "checkpoint") -> str:
+    """SHA-256 of `path`, read in blocks, at most its kind's limit (`check_readable`)."""
+    check_readable(path, kind)
+    digest, left = hashlib.sha256(), READ_LIMITS[kind]
+    with open(path, "rb") as handle:
+        while left > 0:
+            block = handle.read(min(1 << 20, left))
+            if not block:
+                break
+            digest.update(block)
+            left -= len(block)
+    return digest.hexdigest()
+
+
+def path_inside(folder: Path, name) -> Path | None:
+    """`folder / name` for a `name` read from a file's content (an index, metrics.json) that stays
+    inside `folder`: a relative path without `..`; None for anything else (an absolute path,
+    `../../elsewhere/file`, not text), so that a damaged or hostile index never reaches outside."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        return None
+    pure = PurePath(name)
+    if pure.anchor or ".." in pure.parts or "\\" in name:
+        return None
+    return Path(folder) / pure
+
+
+def os_reason(err: OSError) -> str:
+    """An OS error in a message: its text and number (`No space left on device [Errno 28]`)."""
+    reason = err.strerror or str(err) or type(err).__name__
+    return reason + (
+        f" [Errno {err.errno}]" if err.errno and f"errno {err.errno}" not in reason.lower() else ""
+    )

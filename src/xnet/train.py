@@ -16,12 +16,12 @@ from omegaconf import DictConfig
 
 from xnet import startup
 from xnet.config import CONFIG_DIR
-from xnet.errors import XnetError, exit_on_error
+from xnet.errors import XnetError, exit_on_error, quiet_broken_pipe, stop_on_signals
 from xnet.training import launcher_state
 from xnet.training.job_logs import record_log_files
 from xnet.training.run import check_config, optimized_value
 from xnet.training.run_dir import check_command_line, check_job_dir
-from xnet.validation import check_override_keys
+from xnet.validation import check_overrides, check_sweep_values
 
 #: what training imports (Lightning, torch, torchmetrics, scikit-learn, pandas), loaded once the
 #: command line and config are checked, with the garbage collector paused (`xnet.startup`)
@@ -91,19 +91,30 @@ def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
                 )
 
 
+#: what a stopped training or sweep leaves: no metrics.json (a run dir without it is an unfinished
+#: run, whose files the next training into it removes), no sweep summary
+UNFINISHED = {
+    False: "the run did not finish (no metrics.json)",
+    True: "the sweep did not finish (no summary.csv; a job without metrics.json is unfinished)",
+}
+
+
 def main() -> None:
     import sys
 
+    stop_on_signals()  # SIGTERM / Ctrl-C: one line, exit 143 / 130, no metrics.json
     startup.pause()  # until the training modules are imported (`_job`); --help and errors stay paused
 
     def check_arguments() -> None:
         check_group_choices(sys.argv[1:])
-        check_override_keys(sys.argv[1:], "train", CONFIG_DIR)
+        check_overrides(sys.argv[1:], "train", CONFIG_DIR)
+        check_sweep_values(sys.argv[1:], "train")  # each value of a sweep, before any folder
         check_command_line(sys.argv[1:])
 
     exit_on_error(check_arguments)
     startup.compose_once(sys.argv[1:], CONFIG_DIR)
-    _hydra_main()
+    sweep = any(a in ("-m", "--multirun") for a in sys.argv[1:])
+    quiet_broken_pipe(lambda: exit_on_error(_hydra_main, unfinished=UNFINISHED[sweep]))
 
 
 if __name__ == "__main__":

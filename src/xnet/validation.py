@@ -8,7 +8,7 @@ Two checks, both before any work starts, both one line naming the key:
 
 Keys are read from the YAML files themselves, so a key added to a config file is known at once;
 `RULES` lists the values that have a type and range. Maps whose entries are free (a data config's
-`columns`, Lightning's trainer arguments, ...) are `OPEN`.
+`columns`, loggers, callbacks, ...) are `OPEN`; `trainer` is closed by `xnet.trainer_args`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xnet.errors import XnetError
+from xnet.trainer_args import check_trainer_override
 
 #: maps whose sub-keys are free: entries a user adds (`+data.columns.my_col=COL`) are not typos
 OPEN = (
@@ -28,8 +29,9 @@ OPEN = (
     "data.label_map",
     "data.inputs",
     "model.encoders",
-    "trainer",
+    "trainer",  # closed by lightning.Trainer's arguments (xnet.trainer_args)
     "logger",
+    "callbacks",
     "resample.targets",
     "hydra",
 )
@@ -70,7 +72,8 @@ class Rule:
         else:
             text = "an integer" if self.kind == "int" else "a number"
             if self.low is not None and self.high is not None:
-                text += f" in {'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}{')' if self.high_open else ']'}"
+                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+                text += f" in {left}{_num(self.low)}, {_num(self.high)}{right}"
             elif self.low is not None:
                 text += f" {'>' if self.low_open else '>='} {_num(self.low)}"
         extra = [str(a) for a in self.also] + (["null"] if self.nullable else [])
@@ -111,6 +114,8 @@ def Float(low=None, high=None, **kw) -> Rule:  # noqa: N802
 
 
 BOOL = Rule("bool")
+#: `coverage.confidence`: how sources are ranked (xnet.training.coverage; checked here, torch-free)
+CONFIDENCE_KINDS = ("probability", "decision", "lower_bound")
 SHARE = Float(0, 1, low_open=True, high_open=True)
 
 #: type and range of every number a user may set, per entry config
@@ -128,6 +133,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "model.batch_size": Int(1),
         "model.class_weighted": BOOL,
         "model.num_threads": Int(1, also=("auto",)),
+        "engine": Rule("choice", choices=("auto", "stacked", "plain")),
         "trainer.max_epochs": Int(1),
         "split.test_size": SHARE,
         "split.val_size": SHARE,
@@ -138,12 +144,41 @@ RULES: dict[str, dict[str, Rule]] = {
         "decision.prior_power": Float(0),
         "calibration.enabled": BOOL,
         "calibration.n_bins": Int(1),
+        "calibration.min_gain_se": Float(0),
         "figures.enabled": BOOL,
+        "importance.enabled": BOOL,
         "early_stopping.patience": Int(0),
         "early_stopping.mode": Rule("choice", choices=("min", "max")),
         "batching.enabled": BOOL,
         "batching.log_every_n_epochs": Int(1),
         "batching.max_width_ratio": Float(1),
+        "batching.retire": BOOL,
+        "overwrite": BOOL,
+        "figures.cache": BOOL,
+        "coverage.confidence": Rule("choice", choices=CONFIDENCE_KINDS),
+        "cv.scheme": Rule("choice", choices=("stratified", "faint", "sky")),
+        "cv.faint_fraction": SHARE,
+        "cv.sky_cell_deg": Float(0, 180, low_open=True),
+        "report.min_support": Int(0),
+        "report.min_sources": Int(0),
+        "data.extreme_values.action": Rule("choice", choices=("warn", "error", "clip", "missing")),
+        "data.extreme_values.max_abs": Float(0, low_open=True),
+        # light curves (xnet.data.lightcurves; docs/lightcurves.md)
+        "data.lightcurves.format": Rule("choice", choices=("xmm", "csc", "table")),
+        "data.lightcurves.duplicates": Rule("choice", choices=("error", "longest")),
+        "data.lightcurves.unmatched": Rule("choice", choices=("error", "ignore")),
+        "data.lightcurves.binning.mode": Rule("choice", choices=("fixed_length", "fixed_width")),
+        "data.lightcurves.binning.normalise": Rule(
+            "choice", choices=("mean", "zscore", "log", "none")
+        ),
+        "data.lightcurves.binning.bins": Int(4),
+        "data.lightcurves.binning.bin_seconds": Float(0, low_open=True, nullable=True),
+        "data.lightcurves.binning.min_exposure": Float(0, 1),
+        "data.lightcurves.binning.clip": Float(0),
+        "data.lightcurves.timing.flare_sigma": Float(0, low_open=True),
+        "data.lightcurves.timing.flare_min_bins": Int(1),
+        "data.lightcurves.timing.samples_per_peak": Int(1),
+        "data.lightcurves.timing.min_bins": Int(3),
     },
     "predict": {
         "overwrite": BOOL,
@@ -152,6 +187,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "num_threads": Int(1),
         "workers": Int(1, also=("auto",)),
         "progress": Rule("bool", also=("auto",)),
+        "explain": Int(0),
         "flags.missing_below": Float(0, 1, nullable=True),
         "flags.range_margin": Float(0, nullable=True),
         "flags.max_sum_flag": Float(nullable=True),
@@ -239,8 +275,8 @@ def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
     return dirs
 
 
-def override_keys(argv: Sequence[str]) -> list[str]:
-    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+def override_args(argv: Sequence[str]) -> list[str]:
+    """The `key=value`, `+key=value`, `++key=value` and `~key` arguments (not options)."""
     out, skip = [], False
     for arg in argv:
         if skip:
@@ -251,32 +287,80 @@ def override_keys(argv: Sequence[str]) -> list[str]:
             continue
         if arg.startswith("-"):
             continue
-        key, sep, _ = arg.partition("=")
-        if not sep and not arg.startswith("~"):
-            continue
-        out.append(key.lstrip("+~").split("@")[0].strip())
+        if "=" in arg or arg.startswith("~"):
+            out.append(arg)
     return out
+
+
+def override_keys(argv: Sequence[str]) -> list[str]:
+    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
+    return [key for _, key in prefixed_keys(argv)]
+
+
+def prefixed_keys(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """(prefix: '', '+', '++' or '~'; key) of each override argument."""
+    names = [arg.partition("=")[0] for arg in override_args(argv)]
+    return [
+        (n[: len(n) - len(n.lstrip("+~"))], n.lstrip("+~").split("@")[0].strip()) for n in names
+    ]
+
+
+def override_values(arg: str) -> list[Any]:
+    """The values one override gives its key, as Hydra parses them: one, every value of a sweep
+    (`10,ten`, `range(1,4)`, Optuna's `choice(...)`), or an interval's ends; none where Hydra
+    cannot parse it (Hydra's own error then says why)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        override = OverridesParser.create().parse_override(arg)
+        if not override.is_sweep_override():
+            return [override.value()]
+        if override.is_interval_sweep():
+            return [override.value().start, override.value().end]
+        return list(override.sweep_iterator())
+    except Exception:  # noqa: BLE001 (Hydra's parse and sweep errors: Hydra reports them)
+        return []
+
+
+def check_sweep_values(argv: Sequence[str], config_name: str) -> None:
+    """Every value the command line gives a key of `RULES` (each value of a sweep too) against
+    its rule, before any run or sweep folder exists: `-m model.hidden=10,ten` fails at once."""
+    rules = RULES[config_name]
+    for arg in override_args(argv):
+        key = arg.partition("=")[0].lstrip("+~").strip()
+        if key not in rules or arg.startswith("~"):
+            continue
+        for value in override_values(arg):
+            if not rules[key].accepts(value):
+                raise XnetError(f"{key}={_show(value)}: must be {rules[key].describe()}")
 
 
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
     """Refuse a command-line key that no config file defines, naming the closest real key."""
     keys = None
-    for key in override_keys(argv):
+    overrides = prefixed_keys(argv)
+    # a model plugged in by `model._target_` takes keys of its own (checked against its signature)
+    plugged = any(key == "model._target_" and prefix != "~" for prefix, key in overrides)
+    for prefix, key in overrides:
         if not key or "/" in key or key == "hydra" or key.startswith("hydra."):
             continue  # Hydra checks its own settings
         if keys is None:
             keys = known_keys(config_name, _config_dirs(argv, config_dir))
-        if key in keys or key in OPEN:
+        if config_name == "train" and key.startswith("trainer."):
+            check_trainer_override(prefix, key, keys)
+            continue
+        if key in keys or key in OPEN or (plugged and key.startswith("model.")):
             continue
         free = next((o for o in OPEN if key.startswith(o + ".")), None)
         if (
             free is not None
-        ):  # a new entry of a free map, unless it is a near-miss of an existing one
-            close = difflib.get_close_matches(
-                key, sorted(k for k in keys if k.startswith(free + ".")), n=1, cutoff=0.85
-            )
+        ):  # a new entry of a free map, unless it is a near-miss of an existing one (compared
+            # without the map's own name, which every entry shares)
+            entries = sorted(k[len(free) + 1 :] for k in keys if k.startswith(free + "."))
+            close = difflib.get_close_matches(key[len(free) + 1 :], entries, n=1, cutoff=0.85)
             if not close:
                 continue
+            close = [f"{free}.{close[0]}"]
         else:
             close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
         hint = (
@@ -285,3 +369,47 @@ def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path)
             else f"see `python -m xnet.{config_name} --cfg job` for the keys"
         )
         raise XnetError(f"{key}: no such config key; {hint}")
+
+
+def check_overrides(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
+    """What an entry point checks of its command line before Hydra sees it: no
+    `--experimental-rerun`, every override parses, every key exists (`check_override_keys`)."""
+    refuse_rerun(argv)
+    check_override_syntax(argv)
+    check_override_keys(argv, config_name, config_dir)
+
+
+def refuse_rerun(argv: Sequence[str]) -> None:
+    """Hydra's `--experimental-rerun FILE` unpickles FILE (a pickle can run any code), and xnet
+    never writes the pickle it expects: refused, pointing at the run's own record."""
+    if any(a == "--experimental-rerun" or a.startswith("--experimental-rerun=") for a in argv):
+        raise XnetError(
+            "--experimental-rerun: refused: it loads a pickle file, which can run any code, and "
+            "xnet never writes one; rerun with the overrides in <run dir>/.hydra/overrides.yaml"
+        )
+
+
+def check_override_syntax(argv: Sequence[str]) -> None:
+    """An override Hydra's grammar cannot parse (an unquoted non-ASCII path, an unclosed
+    bracket) as one line showing how to quote it, instead of Hydra's parser trace."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser, skip = None, False
+    for arg in argv:
+        if skip or arg in _OPTION_ARGS:
+            skip = not skip and arg in _OPTION_ARGS
+            continue
+        if arg.startswith("-") or ("=" not in arg and not arg.startswith("~")):
+            continue
+        parser = parser or OverridesParser.create()
+        try:
+            parser.parse_overrides([arg])
+        except OverrideParseException as err:
+            key, _, value = arg.partition("=")
+            reason = str(err).splitlines()[0]
+            quoted = "'" + key + '="' + value.replace('"', '\\"') + '"' + "'"
+            raise XnetError(
+                f"{arg}: Hydra cannot parse this override ({reason}); quote the value, for Hydra "
+                f"and for the shell: {quoted}"
+            ) from None

@@ -52,6 +52,10 @@ class StackedLauncher(Launcher):
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
+        from xnet.training.job_logs import SweepConsole, quiet_optuna
+
+        self.console = SweepConsole()  # one per sweep: Optuna's batches print each line once
+        quiet_optuna()
 
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
@@ -67,13 +71,15 @@ class StackedLauncher(Launcher):
         )
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        from xnet.training.job_logs import short_floats
+
         log.info(f"Launching {len(job_overrides)} jobs locally, stacked")
         runs: list[JobReturn] = []
         deferred: list = []
         with deferred_jobs(deferred):
             for idx, overrides in enumerate(job_overrides):
                 idx = initial_job_idx + idx
-                log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+                log.info(f"\t#{idx} : {short_floats(' '.join(filter_overrides(overrides)))}")
                 sweep_config = self.hydra_context.config_loader.load_sweep_config(
                     self.config, list(overrides)
                 )
@@ -96,7 +102,9 @@ class StackedLauncher(Launcher):
         if recorded:
             from xnet.errors import exit_on_error
 
-            values = exit_on_error(lambda: xtrain.run_deferred([job for _, job in recorded]))
+            values = exit_on_error(
+                lambda: xtrain.run_deferred([job for _, job in recorded], self.console)
+            )
             for (ret, _), value in zip(recorded, values):
                 ret.return_value = value
         return runs

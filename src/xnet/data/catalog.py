@@ -8,8 +8,10 @@ after this module works on canonical names only.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,7 @@ class Catalog:
     path: Path
     frame: pd.DataFrame
     columns: dict[str, str]  # canonical -> file column, for messages
+    notes: list[str] = field(default_factory=list)  # said once: which FITS table was read, ...
 
     @property
     def classes(self) -> list[str]:
@@ -136,7 +139,13 @@ def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
         raise XnetError(
             f"{path}: no sources left after the filters and class selection of data '{name}'"
         )
-    return Catalog(name=name, path=path, frame=frame.reset_index(drop=True), columns=mapping)
+    return Catalog(
+        name=name,
+        path=path,
+        frame=frame.reset_index(drop=True),
+        columns=mapping,
+        notes=[info.note] if info.note else [],
+    )
 
 
 def label_values(
@@ -169,6 +178,58 @@ def check_near_duplicates(labels, *, path: Path | str, column: str) -> None:
         raise XnetError(
             f"{path}: label column '{column}' spells one class in several ways: {listed}; merge them with "
             f"`label_map: {{{clashes[0][1]!r}: {clashes[0][0]!r}}}` in the data YAML (or fix the file)"
+        )
+
+
+#: a FITS column name fits in one header card: at most 68 characters
+FITS_NAME_LENGTH = 68
+
+
+def probability_column(cls: str) -> str:
+    """`P_<class>` with characters FITS column names cannot hold replaced (LM-STAR -> P_LM_STAR)."""
+    return "P_" + re.sub(r"[^0-9A-Za-z_]", "_", cls)
+
+
+def probability_column_clashes(classes) -> list[str]:
+    """Classes that would share one `P_<class>` column (`LM-STAR`, `LM_STAR`): one probability
+    would be lost from the output."""
+    columns: dict[str, list[str]] = {}
+    for c in classes:
+        columns.setdefault(probability_column(str(c)), []).append(str(c))
+    return [
+        f"classes {' and '.join(map(repr, names))} would share the probability column {column}"
+        for column, names in columns.items()
+        if len(names) > 1
+    ]
+
+
+def class_name_problems(classes) -> list[str]:
+    """Why these class names cannot be written as prediction columns: a control character (a
+    newline) in a name, two classes sharing one `P_<class>` column, or a column name too long for
+    FITS. Checked at training, before any work, so that every trained run can be written to
+    every output format."""
+    problems = [
+        f"class {c!r} holds a control character (newline, tab, ...)"
+        for c in classes
+        if any(unicodedata.category(ch) == "Cc" for ch in str(c))
+    ]
+    problems += probability_column_clashes(classes)
+    problems += [
+        f"class {c!r} is too long for a FITS column name ({probability_column(str(c))!r}: "
+        f"{len(probability_column(str(c)))} characters, at most {FITS_NAME_LENGTH})"
+        for c in classes
+        if len(probability_column(str(c))) > FITS_NAME_LENGTH
+    ]
+    return problems
+
+
+def check_class_names(classes, *, path: Path | str, column: str) -> None:
+    """One line naming the class names that cannot be written (`class_name_problems`)."""
+    problems = class_name_problems(classes)
+    if problems:
+        raise XnetError(
+            f"{path}: label column '{column}': {'; '.join(problems)}; rename the class with "
+            f"`label_map: {{<as written>: <new name>}}` in the data YAML (or fix the file)"
         )
 
 

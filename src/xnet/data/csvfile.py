@@ -23,6 +23,60 @@ _NUMBERISH = re.compile(r"^[-+]?[0-9.]*[eE]?[-+]?[0-9]*$")
 _TAIL_BYTES = 1 << 16
 
 
+#: first bytes of the compressed files pandas reads (`compression=`)
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip"}
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls) and other Office files
+
+
+def compression(path: Path) -> str | None:
+    """How a CSV file is compressed, read from its first bytes whatever its name says (None:
+    plain text). An Excel workbook (a zip holding xl/, or an OLE file) is one line saying so."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(_OLE):
+        raise XnetError(
+            f"{path}: is an Excel 97-2003 workbook (or another Microsoft Office file), not CSV "
+            f"text; "
+            f"save it as CSV (UTF-8) and pass that file"
+        )
+    kind = next((k for magic, k in _COMPRESSED.items() if head.startswith(magic)), None)
+    if kind == "zip":
+        import zipfile
+
+        try:
+            names = zipfile.ZipFile(path).namelist()
+        except zipfile.BadZipFile:
+            raise XnetError(f"{path}: a damaged zip archive, not CSV text") from None
+        if any(n.startswith("xl/") for n in names):
+            raise XnetError(
+                f"{path}: is an Excel workbook (.xlsx), not CSV text; save it as CSV (UTF-8) and "
+                f"pass that file"
+            )
+        if len(names) != 1:
+            raise XnetError(
+                f"{path}: a zip archive holding {len(names)} files; xnet reads a zip of one CSV "
+                f"file: extract the one you mean and pass it"
+            )
+    return kind
+
+
+def open_text(path: Path, encoding: str | None, kind: str | None):
+    """The file as text, decompressed (`compression`)."""
+    if kind is None:
+        return open(path, newline="", encoding=encoding or "utf-8")
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    if kind == "zip":
+        archive = zipfile.ZipFile(path)
+        raw = archive.open(archive.namelist()[0])
+    else:
+        raw = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[kind](path, "rb")
+    return io.TextIOWrapper(raw, encoding=encoding or "utf-8", newline="")
+
+
 def encoding_error(path: Path, encoding: str | None, err: UnicodeDecodeError) -> XnetError:
     return XnetError(
         f"{path}: not valid {encoding or 'utf-8'} text (byte {err.object[err.start : err.start + 1]!r} at offset "
@@ -30,13 +84,18 @@ def encoding_error(path: Path, encoding: str | None, err: UnicodeDecodeError) ->
     )
 
 
-def read_header(path: Path, encoding: str | None, delimiter: str) -> list[str]:
-    """The header's column names exactly as written (duplicates kept, surrounding spaces kept)."""
+def read_header(
+    path: Path, encoding: str | None, delimiter: str, kind: str | None = None
+) -> list[str]:
+    """The header's column names exactly as written (duplicates kept, surrounding spaces kept);
+    `kind`: the file's compression (`compression`)."""
     try:
-        with open(path, newline="", encoding=encoding or "utf-8") as handle:
+        with open_text(path, encoding, kind) as handle:
             header = next(csv.reader(handle, delimiter=delimiter), [])
     except UnicodeDecodeError as err:
         raise encoding_error(path, encoding, err) from None
+    except (OSError, EOFError) as err:  # a damaged compressed file
+        raise XnetError(f"{path}: cannot be read as {kind} compressed CSV ({err})") from None
     except LookupError:
         raise XnetError(
             f"{path}: unknown encoding {encoding!r} in the data YAML; use e.g. utf-8 or latin-1"

@@ -85,6 +85,12 @@ CANONICAL_COLUMNS = {
     "flux_b3_err",
     "flux_b4_err",
     "flux_b5_err",
+    # timing features of a light curve (xnet.data.lightcurves.timing), where the data has them
+    "lc_fvar",
+    "lc_ls_power",
+    "lc_ls_log_period",
+    "lc_flares",
+    "lc_present",
 }
 
 MISSING_SUFFIX = "_missing"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from xnet.config import DATA_HOME_ENV, compose_data_config, data_home
 from xnet.data.catalog import load_catalog
-from xnet.errors import XnetError, exit_on_error
+from xnet.errors import XnetError, exit_on_error, stop_on_signals
 from xnet.files import publish, temporary_beside
 
 
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    stop_on_signals()  # Ctrl-C or SIGTERM: one line, exit 130 / 143, no partial file
     exit_on_error(
         lambda: print(
             fetch(
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
                 force=args.force,
                 progress=not args.no_progress,
             )
-        )
+        ),
+        unfinished="nothing written",
     )
 
 

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
-from xnet.data.catalog import LABEL, SOURCE_ID, Catalog, load_catalog
+from xnet.data.catalog import LABEL, SOURCE_ID, Catalog, check_class_names, load_catalog
 from xnet.data.duplicates import Duplicates, find_duplicates
+from xnet.data.extreme import apply_extreme_values, unread_counts, unread_message
 from xnet.data.features import FeatureSpec, build_features, resolve_features
 from xnet.errors import XnetError
 
@@ -66,6 +67,7 @@ class LabelledSet:
         default_factory=dict
     )  # extra named per-row arrays (data.inputs)
     duplicates: Duplicates | None = None  # duplicate ids / identical rows; .groups for the splits
+    lightcurves: dict | None = None  # how light curves became inputs (xnet.data.lightcurves.join)
     warnings: list[str] = field(
         default_factory=list
     )  # warnings logged while selecting (metrics.json)
@@ -110,12 +112,24 @@ def drop_small_classes(labels: pd.Series, min_count: int) -> pd.Series:
 def prepare_labelled_set(
     data_cfg: Mapping, features_cfg: Mapping, min_class_count: int
 ) -> LabelledSet:
+    from xnet.data.generated import ensure_generated
+    from xnet.data.lightcurves.join import attach_lightcurves
+
+    ensure_generated(data_cfg)  # a simulated set (data.generate) is written on first use
     catalog = load_catalog(data_cfg, labelled=True)
-    frame = catalog.frame
+    lightcurves = attach_lightcurves(data_cfg, catalog)  # data.lightcurves: timing columns, inputs
+    if lightcurves is not None:
+        catalog.frame = pd.concat([catalog.frame, lightcurves.columns], axis=1)
+    notes = catalog.notes + unread_message(
+        unread_counts(catalog.frame, catalog.columns), catalog.path
+    )
+    frame, extreme = apply_extreme_values(
+        catalog.frame, catalog.columns, data_cfg.get("extreme_values"), catalog.path
+    )
     spec = resolve_features(features_cfg, [c for c in frame.columns if c != LABEL])
     wanted_missing, other_instrument = missing_features(spec.skipped, spec.features)
     if wanted_missing:
-        log.info(
+        log.debug(  # expected: feature sets list both instruments' variants (rate, flux)
             "feature set '%s': catalog '%s' does not provide %s",
             spec.name,
             catalog.name,
@@ -149,19 +163,23 @@ def prepare_labelled_set(
         raise XnetError(
             f"{catalog.path}: fewer than two classes with at least {min_class_count} sources"
         )
+    check_class_names(classes, path=catalog.path, column=str(data_cfg.get("label")))
     y = pd.Categorical(frame[LABEL].to_numpy(dtype=object), categories=classes).codes.astype(
         np.int64
     )
+    kept = frame.index.to_numpy()  # rows of catalog.frame
     frame = frame.reset_index(drop=True)
     x = features.to_numpy(dtype=float)
-    found: list[str] = []
+    found: list[str] = notes + extreme
     duplicates = find_duplicates(
         frame[SOURCE_ID] if SOURCE_ID in frame else pd.Series([None] * len(frame)), x
     )
     if duplicates.any:
         found.append(duplicates.message(str(catalog.path)))
+        # rows that only share their feature values are split as separate sources: a note
+        (log.warning if duplicates.groups is not None else log.info)("%s", found[-1])
     found += missing_feature_warnings(x[:, : len(spec.features)], y, classes)
-    for message in found:
+    for message in found[1 if duplicates.any else 0 :]:
         log.warning("%s", message)
     return LabelledSet(
         catalog=catalog,
@@ -170,7 +188,11 @@ def prepare_labelled_set(
         y=y,
         classes=classes,
         frame=frame,
-        inputs=extra_inputs(data_cfg.get("inputs"), frame),
+        inputs={
+            **extra_inputs(data_cfg.get("inputs"), frame),
+            **(lightcurves.inputs(kept) if lightcurves is not None else {}),
+        },
+        lightcurves=lightcurves.settings.to_dict() if lightcurves is not None else None,
         duplicates=duplicates,
         warnings=found,
     )

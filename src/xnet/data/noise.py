@@ -109,25 +109,27 @@ def reddened(
 
 
 def error_resampled(
-    data: LabelledSet, rows: np.ndarray, resample_cfg: Mapping, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+    data: LabelledSet, rows: np.ndarray, resample_cfg: Mapping, seed: int, with_parents=False
+) -> tuple[np.ndarray, ...]:
     """Raw features and labels of `rows`, followed by `resample.error_copies` copies redrawn within
     `resample.error_scale` times the quoted errors, and by `resample.reddened_agn_copies` copies of
-    the AGN among them seen through N_H from 10^`reddened_log_nh`[0] to 10^[1] cm^-2."""
+    the AGN among them seen through N_H from 10^`reddened_log_nh`[0] to 10^[1] cm^-2. With
+    `with_parents`, also each output row's source row (for its extra inputs: a light curve)."""
     copies = int(resample_cfg.get("error_copies", 0) or 0)
     agn_copies = int(resample_cfg.get("reddened_agn_copies", 0) or 0)
     x, y = data.x[rows], data.y[rows]
     if copies <= 0 and agn_copies <= 0:
-        return x, y
+        return (x, y, np.asarray(rows)) if with_parents else (x, y)
     rng = np.random.default_rng(seed)
     frame = data.frame.iloc[rows]
-    xs, ys = [x], [y]
+    xs, ys, parents = [x], [y], [np.asarray(rows)]
     scale = float(resample_cfg.get("error_scale", 1.0))
     for _ in range(max(copies, 0)):
         xs.append(
             build_features(perturbed_frame(frame, rng, scale), data.spec).to_numpy(dtype=float)
         )
         ys.append(y)
+        parents.append(np.asarray(rows))
     if agn_copies > 0 and "AGN" in data.classes:
         agn = y == data.classes.index("AGN")
         log_nh = tuple(float(v) for v in resample_cfg.get("reddened_log_nh", (21.0, 22.5)))
@@ -136,4 +138,6 @@ def error_resampled(
                 build_features(reddened(frame[agn], rng, log_nh), data.spec).to_numpy(dtype=float)
             )
             ys.append(y[agn])
-    return np.concatenate(xs), np.concatenate(ys)
+            parents.append(np.asarray(rows)[agn])
+    out = np.concatenate(xs), np.concatenate(ys)
+    return (*out, np.concatenate(parents)) if with_parents else out

@@ -31,13 +31,14 @@ def make_scaler() -> Pipeline:
     )
 
 
-def fit_scaler(x_train: np.ndarray) -> Pipeline:
+def fit_scaler(x_train: np.ndarray, names: list[str] | None = None) -> Pipeline:
     """Fit the scaler on training rows (never validation or test rows).
 
     Same pipeline and result as `make_scaler().fit(x_train)`, but the Yeo-Johnson lambdas come from
     `yeo_johnson_lambdas` (scipy's optimiser on a plain numpy likelihood): scikit-learn's fit spends
     ~0.25 s per 2,000-row, 33-feature training part in scipy's per-call wrapper overhead, which
-    dominated a 5-fold CV of the 30-30 MLP.
+    dominated a 5-fold CV of the 30-30 MLP. A feature whose values overflow the transform (1e308)
+    is one line naming it (`names`), before any network trains.
     """
     scaler = make_scaler()
     impute, power, standard, minmax = scaler.named_steps.values()
@@ -46,8 +47,28 @@ def fit_scaler(x_train: np.ndarray) -> Pipeline:
         power.lambdas_ = yeo_johnson_lambdas(x)
         power.n_features_in_ = x.shape[1]
         x = power.transform(x)
+        check_scalable(x_train, x, power.lambdas_, names)
         minmax.fit(standard.fit_transform(x))
     return scaler
+
+
+def check_scalable(raw: np.ndarray, transformed: np.ndarray, lambdas, names) -> None:
+    """Training values too large for the Yeo-Johnson transform (it overflows, or its lambda
+    cannot be bounded) are one line naming the feature and its largest value."""
+    with np.errstate(all="ignore"):
+        bad = ~np.isfinite(lambdas) | ~np.isfinite(transformed).all(axis=0)
+        bad |= ~np.isfinite((transformed - transformed.mean(axis=0)) ** 2).all(axis=0)
+    if not bad.any():
+        return
+    names = names or [f"column {j}" for j in range(raw.shape[1])]
+    listed = ", ".join(
+        f"{names[j]} (up to {np.nanmax(np.abs(raw[:, j])):g})" for j in np.flatnonzero(bad)
+    )
+    raise XnetError(
+        f"training values of {listed} are too large to scale (the Yeo-Johnson transform "
+        f"overflows); "
+        f"set data.extreme_values.action=missing (or clip), or fix the catalog"
+    )
 
 
 def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
@@ -89,6 +110,9 @@ def yeo_johnson_lambdas(x: np.ndarray) -> np.ndarray:
             return -llf if np.isfinite(llf) else np.inf
 
         log1p_max = np.log1p(20 * np.max(np.abs(col)))
+        if not np.isfinite(log1p_max):  # |x| > 1e307: no bounds; `check_scalable` names it
+            lambdas[j] = np.nan
+            continue
         lb, ub = log_tiny / log1p_max, log_max / log1p_max
         if np.all(col < 0):
             lb, ub = 2 - ub, 2 - lb
@@ -155,13 +179,20 @@ def resample_targets(counts: Mapping[str, int], targets: Mapping) -> dict[str, i
 
 
 def resample_training_set(
-    x: np.ndarray, y: np.ndarray, classes: list[str], resample_cfg: Mapping, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+    x: np.ndarray,
+    y: np.ndarray,
+    classes: list[str],
+    resample_cfg: Mapping,
+    seed: int,
+    parents: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
     """SMOTE minority classes up to their target and, for `smote_under`, randomly undersample
-    majority classes down to theirs. Called on the (scaled) training part only."""
+    majority classes down to theirs. Called on the (scaled) training part only. With `parents`
+    (a source row per row of x), also returns each output row's: its own for a kept row, for a
+    SMOTE row the nearest original row of its class (`smote_parents`)."""
     method = resample_cfg.get("name", "none")
     if method in (None, "none"):
-        return x, y
+        return (x, y) if parents is None else (x, y, parents)
     if method not in ("smote", "smote_under"):
         raise XnetError(f"resample.name={method!r} is not one of none, smote, smote_under")
     from imblearn.over_sampling import SMOTE
@@ -183,9 +214,35 @@ def resample_training_set(
             log.info(
                 "SMOTE k_neighbors shrunk to %d for a class with %d training sources", k, smallest
             )
+        x0, y0 = x, y
         x, y = SMOTE(sampling_strategy=up, k_neighbors=k, random_state=seed).fit_resample(x, y)
+        if parents is not None:
+            parents = smote_parents(x0, y0, x, y, parents)
     if method == "smote_under":
         down = {index[c]: t for c, t in targets.items() if t < counts[c]}
         if down:
-            x, y = RandomUnderSampler(sampling_strategy=down, random_state=seed).fit_resample(x, y)
-    return x.astype(np.float32), y
+            under = RandomUnderSampler(sampling_strategy=down, random_state=seed)
+            x, y = under.fit_resample(x, y)
+            parents = None if parents is None else parents[under.sample_indices_]
+    x = x.astype(np.float32)
+    return (x, y) if parents is None else (x, y, parents)
+
+
+def smote_parents(
+    x0: np.ndarray, y0: np.ndarray, x: np.ndarray, y: np.ndarray, parents: np.ndarray
+) -> np.ndarray:
+    """Source rows of SMOTE's output: imbalanced-learn returns the original rows first (checked),
+    then the synthetic ones, each on a segment between two rows of its class; a synthetic row takes
+    the nearest original row of its class (the nearer of the two, or one nearer still)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(x0)
+    if len(x) < n or not np.array_equal(x[:n], x0) or not np.array_equal(y[:n], y0):
+        raise XnetError("SMOTE did not keep the original rows first; cannot carry extra inputs")
+    out = np.concatenate([parents, np.empty(len(x) - n, dtype=parents.dtype)])
+    for code in np.unique(y[n:]):
+        own = np.flatnonzero(y0 == code)
+        new = n + np.flatnonzero(y[n:] == code)
+        nearest = NearestNeighbors(n_neighbors=1).fit(x0[own]).kneighbors(x[new])[1][:, 0]
+        out[new] = parents[own[nearest]]
+    return out

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xnet.data.csvfile import check_tail, encoding_error, read_header
+from xnet.data.csvfile import check_tail, compression, encoding_error, read_header
 from xnet.errors import XnetError
 
 #: strings that mean "missing" in the published catalogs
@@ -23,12 +23,18 @@ NA_STRINGS = ["NaN", "nan", "NAN", "", "null", "NULL", "None", "--"]
 WHOLE_TABLE_CHUNK = 1 << 20
 
 
+#: compression suffixes after a table's own (`cat.csv.gz`, `cat.fits.bz2`)
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+
+
 def _suffix(path: Path) -> str:
+    """The table type a file name says, past a compression suffix."""
     name = path.name.lower()
-    for ext in (".csv.gz", ".fits.gz", ".fit.gz"):
-        if name.endswith(ext):
-            return ext.split(".")[1]
-    return path.suffix.lower().lstrip(".")
+    for ext in COMPRESSION_SUFFIXES:
+        if name.endswith(ext) and "." in name[: -len(ext)]:
+            name = name[: -len(ext)]
+            break
+    return name.rsplit(".", 1)[-1] if "." in name else ""
 
 
 @dataclass
@@ -42,6 +48,8 @@ class TableInfo:
     hdu: int | None = None  # FITS: index of the first table HDU
     encoding: str | None = None  # CSV: the data YAML's `encoding` (None: utf-8)
     delimiter: str | None = None  # CSV: the data YAML's `delimiter` (None: ',' or tab for .tsv)
+    compression: str | None = None  # CSV: gzip, bz2, xz or zip, from the file's first bytes
+    note: str | None = None  # said once (log, metrics.json): e.g. which of several FITS tables
 
     def find(self, name: str) -> str | None:
         """The file's spelling of column `name`. One rule for training and prediction: names match
@@ -85,10 +93,11 @@ def table_info(
     try:
         if kind in ("csv", "txt", "tsv"):
             sep = delimiter or ("\t" if kind == "tsv" else ",")
-            header = read_header(path, encoding, sep)
+            packed = compression(path)
+            header = read_header(path, encoding, sep, packed)
             if not header:
                 raise XnetError(f"{path}: file is empty")
-            if not path.name.lower().endswith(".gz"):
+            if packed is None:
                 check_tail(path, len(header), encoding, sep)
             return TableInfo(
                 path,
@@ -97,26 +106,29 @@ def table_info(
                 None,
                 encoding=encoding,
                 delimiter=sep,
+                compression=packed,
             )
         if kind in ("fits", "fit", "fts"):
             from astropy.io import fits
 
             with fits.open(path, memmap=True) as hdul:
-                index = next(
-                    (
-                        i
-                        for i, h in enumerate(hdul)
-                        if isinstance(h, (fits.BinTableHDU, fits.TableHDU))
-                    ),
-                    None,
-                )
-                if index is None:
+                tables = [
+                    i
+                    for i, h in enumerate(hdul)
+                    if isinstance(h, (fits.BinTableHDU, fits.TableHDU))
+                ]
+                if not tables:
                     raise XnetError(
                         f"{path}: FITS file has no table HDU; xnet reads the first binary or ASCII table"
                     )
-                hdu = hdul[index]
+                index, hdu = tables[0], hdul[tables[0]]
                 return TableInfo(
-                    path, "fits", list(hdu.columns.names), int(hdu.header.get("NAXIS2", 0)), index
+                    path,
+                    "fits",
+                    list(hdu.columns.names),
+                    int(hdu.header.get("NAXIS2", 0)),
+                    index,
+                    note=_fits_tables_note(path, hdul, tables),
                 )
         if kind in ("parquet", "pq"):
             import pyarrow.parquet as pq
@@ -134,7 +146,22 @@ def table_info(
     ) as err:  # astropy, pyarrow and pandas each raise their own types for a damaged file
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise XnetError(f"{path}: cannot be read as {kind.upper()} ({reason})") from None
+    compression(path)  # an Excel workbook says so
     raise XnetError(f"{path}: unknown file type '.{kind}'; use .csv, .fits or .parquet")
+
+
+def _fits_tables_note(path: Path, hdul, tables: list[int]) -> str | None:
+    """Which table of a FITS file holding several is read (the first), said once."""
+    if len(tables) < 2:
+        return None
+    named = [
+        f"HDU {i} ({hdul[i].name or 'no EXTNAME'}, {hdul[i].header.get('NAXIS2', 0)} rows)"
+        for i in tables
+    ]
+    return (
+        f"{path}: holds {len(tables)} tables ({', '.join(named)}); xnet reads the first, "
+        f"HDU {tables[0]}; to use another, write it to a file of its own"
+    )
 
 
 def iter_table_chunks(
@@ -175,6 +202,7 @@ def _csv_chunks(
         keep_default_na=True,
         sep=info.delimiter or ("\t" if info.kind == "tsv" else ","),
         encoding=info.encoding or "utf-8",
+        compression=info.compression,
         chunksize=chunk_rows,
         low_memory=False,
     )
@@ -212,7 +240,7 @@ def _fits_chunks(info: TableInfo, columns: list[str], chunk_rows: int) -> Iterat
     TSCAL/TZERO scaling, TNULL integers and undefined logicals as NaN, logicals as 1/0."""
     from astropy.io import fits
 
-    if info.path.name.lower().endswith(".gz"):  # compressed: cannot be mapped
+    if info.path.name.lower().endswith(COMPRESSION_SUFFIXES):  # compressed: cannot be mapped
         yield from _fits_chunks_in_memory(info, columns, chunk_rows)
         return
     with fits.open(info.path, memmap=False, lazy_load_hdus=True) as hdul:

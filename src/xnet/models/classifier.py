@@ -2,7 +2,8 @@
 decision rule. A plain `nn.Module` (no Lightning), so prediction is a forward pass.
 
 A checkpoint is a Lightning-format dict of plain values and tensors: `hyper_parameters` (this
-class's arguments), `state_dict` and the data module's state. `Classifier.from_checkpoint` reads
+class's arguments; for a network plugged in by config, its class path and arguments),
+`state_dict` and the data module's state. `Classifier.from_checkpoint` reads
 it with `torch.load(weights_only=True)`; `xnet.models.XrayClassifier` is the same model as a
 LightningModule, for `XrayClassifier.load_from_checkpoint`.
 """
@@ -22,7 +23,11 @@ from xnet.models.nets import FEATURES, MultiInputNet, single_network
 
 class Classifier(nn.Module):
     """One trained network. `fit_settings` (optimiser values) are kept only as a record of the fit;
-    `encoders` names the extra inputs' encoders (see `xnet.models.encoders`)."""
+    `encoders` names the extra inputs' encoders (see `xnet.models.encoders`).
+
+    A network plugged in by config (`model._target_`) is `model_class` (dotted path) called with
+    `model_args` (`xnet.models.plugged`); it takes the dict of named inputs and `inputs` names the
+    ones besides the catalog features. `network` hands over one already built (by training)."""
 
     def __init__(
         self,
@@ -34,33 +39,50 @@ class Classifier(nn.Module):
         prior_power: float = 0.0,
         class_prior: Sequence[float] | None = None,
         encoders: Mapping | None = None,
+        model_class: str | None = None,
+        model_args: Mapping | None = None,
+        inputs: Sequence[str] | None = None,
+        network: nn.Module | None = None,
         **fit_settings,
     ):
         super().__init__()
         self.class_names = list(class_names)
         self.prior_power = float(prior_power or 0.0)
         self.class_prior = None if class_prior is None else [float(v) for v in class_prior]
+        self.model_class = str(model_class) if model_class else None
+        shape = (
+            {"model_class": self.model_class, "model_args": dict(model_args or {})}
+            if self.model_class
+            else {"hidden": int(hidden), "depth": int(depth), "dropout": float(dropout)}
+        )
         self.hyper_parameters = dict(
             n_features=int(n_features),
             class_names=self.class_names,
-            hidden=int(hidden),
-            depth=int(depth),
-            dropout=float(dropout),
+            **shape,
             prior_power=self.prior_power,
             class_prior=self.class_prior,
             **fit_settings,
         )
         if encoders:
             self.hyper_parameters["encoders"] = {str(k): dict(v) for k, v in dict(encoders).items()}
-        self.net = single_network(
-            n_features, len(self.class_names), hidden, depth, dropout, encoders
-        )
-        # softmax temperature; 1.0 until calibration fits it on the validation split (saved with the weights)
+        if inputs:
+            self.hyper_parameters["inputs"] = [str(name) for name in inputs]
+        if network is None and self.model_class:
+            from xnet.models.plugged import build_network
+
+            network = build_network(self.model_class, shape["model_args"])
+        if network is None:
+            network = single_network(
+                n_features, len(self.class_names), hidden, depth, dropout, encoders
+            )
+        self.net = network
+        # softmax temperature; 1.0 until calibration fits it on the validation split (saved with
+        # the weights)
         self.register_buffer("temperature", torch.ones(()))
 
     def _inputs(self, x):
         """What the network takes: the feature tensor (plain MLP) or the dict of named inputs."""
-        if isinstance(self.net, MultiInputNet):
+        if self.model_class or isinstance(self.net, MultiInputNet):
             return x if isinstance(x, dict) else {FEATURES: x}
         return x[FEATURES] if isinstance(x, dict) else x
 

@@ -66,6 +66,70 @@ class SequenceCNN(Encoder):
         return h.view(rows, members, self.out_features).transpose(0, 1)
 
 
+class LightCurveCNN(Encoder):
+    """A 1-D CNN over a binned light curve with a mask (`xnet.data.lightcurves.binning`: channel 0
+    the normalised rate, the last channel the mask), pooled over the masked-in bins only.
+
+    `layers` convolutions of `channels` filters (`kernel_size`, odd, zero padding) with ReLU, a
+    max-pool of `pool` between them (the mask pooled alike: a pooled bin is in if any of its bins
+    is); then the mean and the maximum of each filter over the bins still in. A source without a
+    light curve (an empty mask) gets a learned "no light curve" embedding instead, and one more
+    output says which it was: (members, rows, 2 * channels + 1). Members are the groups of grouped
+    convolutions, as in `SequenceCNN`.
+    """
+
+    def __init__(
+        self,
+        n_members: int = 1,
+        channels: int = 16,
+        kernel_size: int = 5,
+        layers: int = 2,
+        pool: int = 4,
+        in_channels: int = 2,
+    ):
+        super().__init__()
+        if int(kernel_size) % 2 == 0 or int(layers) < 1 or int(pool) < 1:
+            raise XnetError(
+                f"LightCurveCNN: kernel_size must be odd ({kernel_size}), layers >= 1 ({layers}) "
+                f"and pool >= 1 ({pool})"
+            )
+        self.n_members, self.channels = int(n_members), int(channels)
+        self.pool, self.in_channels = int(pool), int(in_channels)
+        self.out_features = 2 * self.channels + 1
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        width = self.in_channels
+        for _ in range(int(layers)):
+            bound = 1 / math.sqrt(width * int(kernel_size))  # nn.Conv1d's initialisation
+            shape = (self.n_members, self.channels, width, int(kernel_size))
+            self.weights.append(nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+            self.biases.append(
+                nn.Parameter(torch.empty(self.n_members, self.channels).uniform_(-bound, bound))
+            )
+            width = self.channels
+        self.missing = nn.Parameter(torch.zeros(self.n_members, 2 * self.channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        members, rows, channels, length = x.shape
+        h = x.transpose(0, 1).reshape(rows, members * channels, length)
+        mask = x[:, :, -1].transpose(0, 1)  # (rows, members, length)
+        for k, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            if k:
+                h = F.max_pool1d(h, self.pool)
+                mask = F.max_pool1d(mask, self.pool)
+            w = weight.reshape(members * self.channels, -1, weight.shape[-1])
+            h = torch.relu(
+                F.conv1d(h, w, bias.reshape(-1), padding=w.shape[-1] // 2, groups=members)
+            )
+        h = h.view(rows, members, self.channels, -1)
+        m = mask.unsqueeze(2)  # (rows, members, 1, length)
+        count = m.sum(-1)
+        mean = (h * m).sum(-1) / count.clamp_min(1)
+        peak = h.masked_fill(m == 0, 0.0).amax(-1)  # ReLU outputs are >= 0: 0 is their floor
+        has = (count > 0).to(h.dtype)  # (rows, members, 1)
+        pooled = has * torch.cat([mean, peak], -1) + (1 - has) * self.missing.unsqueeze(0)
+        return torch.cat([pooled, has], -1).transpose(0, 1)
+
+
 def build_encoders(specs: Mapping | None, n_members: int = 1) -> nn.ModuleDict:
     """`{name: {_target_: class path, **arguments}}` -> encoders of `n_members` members. Only
     `Encoder` subclasses are built (a checkpoint names its encoders; it must not name any callable)."""

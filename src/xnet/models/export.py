@@ -4,8 +4,9 @@ Training writes `<tag>-best.npz` beside each `<tag>-best.ckpt`: the network's we
 one JSON string (`meta`) holding the checkpoint's hyperparameters, its data-module state (classes,
 features, scaler, training statistics) and the SHA-256 of the .ckpt it was made from. The .ckpt
 stays the source of truth: an export whose hash does not match its checkpoint (the checkpoint was
-replaced), that is missing (runs from before the export) or that holds anything but a plain MLP is
-ignored and prediction loads the .ckpt with torch. Loading uses `np.load(allow_pickle=False)`:
+replaced), that is missing (runs from before the export) or that holds anything but a plain MLP
+(or one with a light-curve encoder, `xnet.models.export_encoders`) is ignored and prediction loads
+the .ckpt with torch. Loading uses `np.load(allow_pickle=False)`:
 arrays and text only, so an export cannot run code either.
 
 `NumpyModel` is the forward pass of `xnet.models.Classifier` (ReLU MLP, softmax with the fitted
@@ -15,7 +16,6 @@ temperature) and `NumpyScaler` the fitted impute -> Yeo-Johnson -> standard -> m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from xnet.files import atomic_write
+from xnet.errors import XnetError
+from xnet.files import atomic_write, check_readable, sha256_bounded
 
-_LAYER = re.compile(r"^net\.layers\.(\d+)\.(weight|bias)$")
+_LAYER = re.compile(r"^net\.(?:head\.)?layers\.(\d+)\.(weight|bias)$")
 
 
 def export_path(checkpoint: Path) -> Path:
@@ -34,7 +35,8 @@ def export_path(checkpoint: Path) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The checkpoint's hash, read in blocks and bounded by what a checkpoint can be."""
+    return sha256_bounded(Path(path), "checkpoint")
 
 
 def write_export(checkpoint: Path, arrays: Mapping[str, np.ndarray], meta: Mapping) -> Path | None:
@@ -61,11 +63,19 @@ class NumpyModel:
     class_names: list[str]
     class_prior: list[float] | None
     prior_power: float
+    encoders: dict | None = None  # input name -> NumPy encoder (xnet.models.export_encoders)
 
-    def predict_proba(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+    def predict_proba(
+        self, x: np.ndarray, batch_size: int = 65536, extra: dict | None = None
+    ) -> np.ndarray:
+        """Class probabilities of scaled feature rows `x` (and, for a model with encoders, their
+        extra inputs `extra`: {name: array with one row per row of x})."""
         out = np.empty((len(x), len(self.class_names)), np.float32)
         for start in range(0, len(x), batch_size):
             h = np.asarray(x[start : start + batch_size], np.float32)
+            if self.encoders:
+                part = {n: extra[n][start : start + batch_size] for n in self.encoders}
+                h = np.concatenate([h, *(enc(part[n]) for n, enc in self.encoders.items())], 1)
             for k, (w, b) in enumerate(self.layers):
                 h = h @ w
                 h += b
@@ -141,6 +151,41 @@ def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
     return out
 
 
+def mlp_layers(
+    arrays: Mapping[str, np.ndarray], head: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """A plain MLP's (weight transposed: in x out, bias) per layer, float32, from a `Classifier`
+    state dict as NumPy arrays; None when it holds anything else. With `head`, the MLP head of a
+    network with extra-input encoders (`net.head.*`; its `net.encoders.*` are read elsewhere)."""
+    found: dict[int, dict[str, np.ndarray]] = {}
+    for key, value in arrays.items():
+        match = _LAYER.match(key)
+        if match and head == key.startswith("net.head."):
+            found.setdefault(int(match[1]), {})[match[2]] = value
+        elif key != "temperature" and not (head and key.startswith("net.encoders.")):
+            return None
+    return [
+        (
+            np.ascontiguousarray(found[i]["weight"].T, np.float32),
+            found[i]["bias"].astype(np.float32),
+        )
+        for i in sorted(found)
+    ]
+
+
+def network_weights(model) -> tuple[list[tuple[np.ndarray, np.ndarray]], float] | None:
+    """(layers, temperature) of a `NumpyModel` or a torch `Classifier` (its state dict read as
+    arrays); None for a network with extra-input encoders or plugged in by `model._target_` (its
+    forward is its own, whatever its weights are named)."""
+    if isinstance(model, NumpyModel):
+        return model.layers, float(model.temperature)
+    if getattr(model, "model_class", None):
+        return None
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    layers = mlp_layers(arrays)
+    return None if layers is None else (layers, float(arrays.get("temperature", 1.0)))
+
+
 def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
     """(checkpoint meta, model) from the export beside `checkpoint`, or None where there is no
     usable export (none, stale, unreadable, or not a plain MLP): then load the .ckpt with torch."""
@@ -148,35 +193,33 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
     if not path.exists():
         return None
     try:
+        check_readable(path, "checkpoint")
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
             arrays = {k[2:]: npz[k] for k in npz.files if k.startswith("w/")}
         if meta.get("checkpoint_sha256") != file_sha256(checkpoint):
             return None
         hp = meta["hyper_parameters"]
-        if hp.get("encoders"):
+        if hp.get("model_class"):  # plugged in by model._target_: its forward is its own
             return None
-        found = {}
-        for key, value in arrays.items():
-            match = _LAYER.match(key)
-            if match:
-                found.setdefault(int(match[1]), {})[match[2]] = value
-            elif key != "temperature":
+        encoders = None
+        if hp.get("encoders"):  # a light-curve encoder has a NumPy forward pass; others do not
+            from xnet.models.export_encoders import numpy_encoders
+
+            encoders = numpy_encoders(arrays, hp["encoders"])
+            if encoders is None:
                 return None
-        layers = [
-            (
-                np.ascontiguousarray(found[i]["weight"].T, np.float32),
-                found[i]["bias"].astype(np.float32),
-            )
-            for i in sorted(found)
-        ]
+        layers = mlp_layers(arrays, head=encoders is not None)
+        if layers is None:
+            return None
         model = NumpyModel(
             layers,
             float(arrays.get("temperature", 1.0)),
             list(hp["class_names"]),
             hp.get("class_prior"),
             float(hp.get("prior_power") or 0.0),
+            encoders,
         )
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, XnetError):
+        return None  # XnetError: not a regular file, or too large; the .ckpt's loader says so
     return meta, model

@@ -30,6 +30,8 @@ import pandas as pd
 from xnet.config import data_home
 from xnet.cores import can_fork
 from xnet.data.labelled import LabelledSet, Split
+from xnet.errors import XnetError
+from xnet.files import path_inside, read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ def content_key(data: LabelledSet, split: Split) -> str:
     """SHA-256 (first 24 hex digits) of everything the data figures are drawn from."""
     from xnet.plotting import draw, run_figures
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(b"figures.json: files and their sha256")  # the index's format
     for module in (draw, run_figures):  # new drawing code draws anew
         h.update(Path(module.__file__).read_bytes())
     header = [
@@ -65,7 +67,7 @@ def content_key(data: LabelledSet, split: Split) -> str:
 
 def _draw(folder: Path, data: LabelledSet, split: Split) -> dict[str, str]:
     """Draw into a temporary folder, then rename it into place (a concurrent job drawing the same
-    key loses the race harmlessly)."""
+    key loses the race harmlessly). The index records each file's SHA-256."""
     from xnet.plotting.run_figures import write_data_figures
 
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +75,8 @@ def _draw(folder: Path, data: LabelledSet, split: Split) -> dict[str, str]:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         written = write_data_figures(tmp, data, split)
-        (tmp / MANIFEST).write_text(json.dumps(written, indent=1))
+        digests = {f: hashlib.sha256((tmp / f).read_bytes()).hexdigest() for f in written.values()}
+        (tmp / MANIFEST).write_text(json.dumps({"files": written, "sha256": digests}, indent=1))
         try:
             os.rename(tmp, folder)
         except OSError:  # drawn meanwhile by another process
@@ -97,13 +100,21 @@ def draw_ahead(data: LabelledSet, split: Split) -> None:
     if (id(data), id(split)) in _AHEAD or not can_fork():
         return
     folder = cache_dir() / content_key(data, split)
-    if (folder / MANIFEST).exists():
-        return
+    if (folder / MANIFEST).exists() or not _can_create(folder.parent):
+        return  # cached, or not writable (`cached_data_figures` warns and draws into the run)
     child = multiprocessing.get_context("fork").Process(
         target=_draw, args=(folder, data, split), daemon=True
     )
     child.start()
     _AHEAD[(id(data), id(split))] = (data, split, folder, child)
+
+
+def _can_create(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
 
 
 def _cache_folder(data: LabelledSet, split: Split) -> Path:
@@ -121,23 +132,76 @@ def _cache_folder(data: LabelledSet, split: Split) -> Path:
     return folder
 
 
+def _read_cached(folder: Path) -> dict[str, tuple[str, bytes]] | None:
+    """{figure name: (file name, bytes)} of a cache folder whose index is intact, names plain
+    files of the folder (never a path outside it) and whose files have the recorded SHA-256;
+    None when there is no index, with a warning when it or a file is damaged (then redrawn)."""
+    manifest = folder / MANIFEST
+    if not manifest.exists():
+        return None
+    try:
+        index = json.loads(read_bounded(manifest, "figure index"))
+        files, digests = index["files"], index["sha256"]
+        out = {}
+        for name, file_name in files.items():
+            if path_inside(folder, file_name) is None or Path(file_name).name != file_name:
+                raise ValueError(f"entry {name!r} names {file_name!r}, not a file of the folder")
+            content = read_bounded(folder / file_name, "figure")
+            if hashlib.sha256(content).hexdigest() != digests.get(file_name):
+                raise ValueError(f"{file_name} differs from the file drawn (damaged or replaced)")
+            out[str(name)] = (file_name, content)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, XnetError) as err:
+        log.warning("figure cache %s is damaged (%s); drawing the data figures again", folder, err)
+        return None
+    return out
+
+
+def _redraw(folder: Path, data: LabelledSet, split: Split) -> dict[str, tuple[str, bytes]] | None:
+    """Draw the data figures into the cache, replacing a damaged folder; what was drawn."""
+    if (
+        folder.exists()
+    ):  # damaged: set aside (atomic) and removed, so the new drawing takes its place
+        stale = folder.with_name(f".{folder.name}.{os.getpid()}.stale")
+        os.rename(folder, stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    _draw(folder, data, split)
+    return _read_cached(folder)
+
+
 def cached_data_figures(
     run_dir: Path, data: LabelledSet, split: Split, tb_writer=None
 ) -> dict[str, str]:
     """The data figures in `run_dir` (and TensorBoard, under `figures/<name>`), from the cache;
-    drawn into the cache first where absent. Returns {figure name: file name}."""
+    drawn into the cache first where absent or damaged. A cache that cannot be written (the data
+    home read-only, or a regular file) means drawing into the run, with a warning. Returns
+    {figure name: file name}."""
+    drawn_ahead = (id(data), id(split)) in _AHEAD  # by this run's child, beside the training
     folder = _cache_folder(data, split)
-    manifest = folder / MANIFEST
-    written = json.loads(manifest.read_text()) if manifest.exists() else None
-    if written is None:
-        written = _draw(folder, data, split)
+    cached = _read_cached(folder)
+    if cached is None:
+        try:
+            cached = _redraw(folder, data, split)
+        except OSError as err:
+            log.warning(
+                "figure cache %s cannot be written (%s); drawing the data figures into the run "
+                "(set XNET_DATA_HOME to a writable folder, or figures.cache=false)",
+                folder,
+                err.strerror or err,
+            )
+        if cached is None:
+            from xnet.plotting.run_figures import write_data_figures
+
+            return write_data_figures(run_dir, data, split, tb_writer)
         log.info("data figures drawn into the cache %s", folder)
+    elif drawn_ahead:
+        log.info("data figures drawn into the cache %s while the networks trained", folder)
     else:
         log.info("data figures unchanged: copied from the cache %s", folder)
     run_dir.mkdir(parents=True, exist_ok=True)
-    for name, file_name in written.items():
-        content = (folder / file_name).read_bytes()
+    written = {}
+    for name, (file_name, content) in cached.items():
         (run_dir / file_name).write_bytes(content)
+        written[name] = file_name
         if tb_writer is not None and file_name.endswith(".png"):
             from xnet.plotting.png import add_png
 

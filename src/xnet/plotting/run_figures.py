@@ -208,6 +208,7 @@ def write_run_figures(
     confusion_title: str = "test",
     cache: bool = True,
     renderer: Renderer | None = None,
+    board_data_figures: bool = True,
 ) -> dict[str, str]:
     """Every study figure for a run; returns {figure name: file name in run_dir}.
 
@@ -240,10 +241,11 @@ def write_run_figures(
             ),
             tight=False,
         )
+    data_writer = tb_writer if board_data_figures else None  # a sweep shows them once
     if cache:
-        save.written.update(cached_data_figures(run_dir, data, split, tb_writer))
+        save.written.update(cached_data_figures(run_dir, data, split, data_writer))
     else:
-        save.written.update(write_data_figures(run_dir, data, split, tb_writer))
+        save.written.update(write_data_figures(run_dir, data, split, data_writer))
     if own:
         save.renderer.finish()
     log.info("figures written to %s: %s", run_dir, ", ".join(sorted(save.written)))

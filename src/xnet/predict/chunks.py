@@ -3,7 +3,6 @@ models), decisions and flags, as the output rows."""
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,14 +12,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xnet.data.catalog import label_values, to_numeric
+from xnet.data.catalog import label_values, probability_column, to_numeric
+from xnet.data.extreme import unread_counts
 from xnet.data.features import build_features
 from xnet.data.ids import known_rows
 from xnet.data.tables import TableChunk
 from xnet.errors import XnetError
 from xnet.models.decision import decide
 from xnet.models.export import NumpyModel, NumpyScaler
-from xnet.predict.flags import RowFlags
+from xnet.predict.flags import NOT_CLASSIFIED, RowFlags
 from xnet.predict.plan import InputPlan
 from xnet.predict.trained_run import TrainedRun
 
@@ -35,50 +35,48 @@ PRED_CLASS, PRED_PROB, FLAG, ROW, IN_TRAINING = (
 CONFIDENCE = "confidence"
 
 
-def column_meta(plan: InputPlan, classes: list[str]) -> dict[str, tuple[str | None, str]]:
-    """{output column: (unit, description)}, written into FITS (TUNIT/TCOMM) and VOTable outputs."""
-    meta: dict[str, tuple[str | None, str]] = {
-        ROW: (None, "row number in the input catalog (0-based)"),
-        PRED_CLASS: (
-            None,
-            f"class predicted by xnet: one of {', '.join(classes)}; empty without features",
-        ),
-        PRED_PROB: (
-            None,
-            "calibrated probability of the predicted class (mean over the run's networks)",
-        ),
-        FLAG: (
-            None,
-            "why the prediction should not be trusted (missing, out_of_range, poor_quality, extended); empty: none",
-        ),
+#: the longest description that stays one FITS card (TCOMMn) and one VOTable DESCRIPTION line
+DESCRIPTION_MAX = 64
+
+
+def column_meta(plan: InputPlan, classes: list[str], run: TrainedRun | None = None) -> dict:
+    """{output column: (unit, description, UCD)} for FITS and VOTable outputs: descriptions in an
+    astronomer's words, each at most `DESCRIPTION_MAX` characters; IVOA UCDs for positions,
+    identifiers, classes and probabilities."""
+    plain = run is None or run.confidence == "lower_bound" or not run.prior_power
+    meta: dict[str, tuple[str | None, str, str | None]] = {
+        ROW: (None, "row number in the input catalog (from 0)", "meta.record"),
+        PRED_CLASS: (None, "predicted class (empty: no features to classify)", "src.class"),
+        PRED_PROB: (None, "probability of pred_class (calibrated)", "stat.probability"),
+        FLAG: (None, "why not to trust the row (empty: no reason known)", "meta.code.qual"),
         CONFIDENCE: (
             None,
-            "score the run's coverage curve ranks by (metrics.json coverage): keep rows above a threshold to cut at a coverage",
+            "sort or cut on it (metrics.json coverage); = pred_prob here"
+            if plain
+            else "pred_prob after the class-prior adjustment; sort or cut on it",
+            "stat.probability",
         ),
-        "in_training": (
-            None,
-            "true: the source was a training row of the run, its prediction is not a test",
-        ),
+        IN_TRAINING: (None, "true: the run trained or validated on it (not a test)", "meta.code"),
     }
-    meta.update(
-        {
-            probability_column(c): (None, f"calibrated probability that the source is {c}")
-            for c in classes
-        }
-    )
+    for c in classes:
+        meta[probability_column(c)] = (
+            None,
+            f"calibrated probability that the source is {c}"[:DESCRIPTION_MAX],
+            "stat.probability",
+        )
     for column in plan.carried:
-        meta[column] = (None, f"column {column} of the input catalog")
-    for column, axis in ((plan.ra, "right ascension"), (plan.dec, "declination")):
+        meta[column] = (None, f"{column} of the input catalog"[:DESCRIPTION_MAX], None)
+    if plan.label:
+        meta[plan.label] = (None, "class given in the input catalog", "src.class")
+    for column, axis, ucd in (
+        (plan.ra, "right ascension", "pos.eq.ra"),
+        (plan.dec, "declination", "pos.eq.dec"),
+    ):
         if column:
-            meta[column] = ("deg", f"{axis} (from the input catalog's {column})")
+            meta[column] = ("deg", f"{axis} (J2000) from the input catalog", f"{ucd};meta.main")
     if plan.id:
-        meta[plan.id] = (None, f"source identifier (the input catalog's {plan.id})")
+        meta[plan.id] = (None, "source identifier in the input catalog", "meta.id;meta.main")
     return meta
-
-
-def probability_column(cls: str) -> str:
-    """`P_<class>` with characters FITS column names cannot hold replaced (LM-STAR -> P_LM_STAR)."""
-    return "P_" + re.sub(r"[^0-9A-Za-z_]", "_", cls)
 
 
 def _as_series(values: np.ndarray, rows: np.ndarray, path: Path, column: str) -> pd.Series:
@@ -146,33 +144,52 @@ def scale(scaler, x: np.ndarray) -> np.ndarray:
     return transform(scaler, x)
 
 
-def member_proba(model, scaled: np.ndarray, batch_size: int) -> np.ndarray:
-    """One model's class probabilities of scaled rows: NumPy forward pass, or torch for a checkpoint
-    without a current export."""
+def member_proba(
+    model, scaled: np.ndarray, batch_size: int, extra: dict | None = None
+) -> np.ndarray:
+    """One model's class probabilities of scaled rows (and their extra inputs, a light curve):
+    NumPy forward pass, or torch for a checkpoint without a current export."""
     if isinstance(model, NumpyModel):
-        return model.predict_proba(scaled, batch_size)
+        return model.predict_proba(scaled, batch_size, extra)
     import torch
 
-    x = torch.from_numpy(scaled)
-    return np.concatenate(
-        [model.predict_proba(x[s : s + batch_size]).numpy() for s in range(0, len(x), batch_size)]
-    )
+    inputs = {"features": torch.from_numpy(scaled)}
+    for name, values in (extra or {}).items():
+        inputs[name] = torch.from_numpy(np.asarray(values, np.float32))
+    batches = [
+        model.predict_proba({k: v[s : s + batch_size] for k, v in inputs.items()}).numpy()
+        for s in range(0, len(scaled), batch_size)
+    ]
+    return np.concatenate(batches)
 
 
 def predict_proba(
-    run: TrainedRun, x: np.ndarray, batch_size: int, threads: RowThreads | None = None
+    run: TrainedRun,
+    x: np.ndarray,
+    batch_size: int,
+    threads: RowThreads | None = None,
+    extra: dict | None = None,
 ) -> np.ndarray:
     """Mean over the run's models of the class probabilities of raw (unscaled) feature rows; with
     `threads`, the rows are split between them (the same values: each part is whole batches)."""
+    if extra:  # the parts are row ranges of x and of every extra input alike
+
+        def part(rows: np.ndarray) -> np.ndarray:
+            return _predict_proba(run, x[rows], batch_size, {k: v[rows] for k, v in extra.items()})
+
+        rows = np.arange(len(x))
+        return threads.map(part, rows, batch_size) if threads is not None else part(rows)
     if threads is not None:
         return threads.map(lambda part: _predict_proba(run, part, batch_size), x, batch_size)
     return _predict_proba(run, x, batch_size)
 
 
-def _predict_proba(run: TrainedRun, x: np.ndarray, batch_size: int) -> np.ndarray:
+def _predict_proba(
+    run: TrainedRun, x: np.ndarray, batch_size: int, extra: dict | None = None
+) -> np.ndarray:
     total = np.zeros((len(x), len(run.classes)), np.float32)
     for member in run.members:
-        total += member_proba(member.model, scale(member.scaler, x), batch_size)
+        total += member_proba(member.model, scale(member.scaler, x), batch_size, extra)
     if len(run.members) > 1:
         total /= len(run.members)
     if (
@@ -227,6 +244,9 @@ class Tally:
         default_factory=list
     )  # labelled: rows the run trained or validated on
     in_training: int = 0
+    not_classified: int = 0  # rows with features whose probabilities were not finite
+    unread: dict = field(default_factory=dict)  # values read as missing (`unread_counts`)
+    unclassified: list[np.ndarray] = field(default_factory=list)  # labelled: those rows
 
     def add(
         self,
@@ -236,11 +256,15 @@ class Tally:
         n_flags: int,
         truth: np.ndarray | None,
         in_training: np.ndarray | None = None,
+        unclassified: np.ndarray | None = None,
     ) -> None:
         """One chunk's predicted codes (-1: no prediction), flag codes, rows the run was trained or
-        validated on (None: unknown) and, labelled, true codes."""
+        validated on (None: unknown), rows not classified (non-finite probabilities) and,
+        labelled, true codes."""
         seen = np.zeros(len(best), bool) if in_training is None else in_training
+        unclassified = np.zeros(len(best), bool) if unclassified is None else unclassified
         self.in_training += int(seen.sum())
+        self.not_classified += int(unclassified.sum())
         self.rows += len(best)
         self.usable += int(usable.sum())
         counts = np.bincount(best[usable], minlength=self.n_classes)
@@ -252,6 +276,7 @@ class Tally:
             self.y_true.append(truth)
             self.y_pred.append(best.astype(np.int64))
             self.seen.append(seen)
+            self.unclassified.append(unclassified)
 
 
 def id_columns(plan: InputPlan) -> list[str]:
@@ -283,9 +308,18 @@ def predict_chunk(
     batch_size: int,
     tally: Tally,
     threads: RowThreads | None = None,
+    explain=None,
+    lightcurves=None,
 ) -> pa.RecordBatch:
-    """Features, probabilities and flags of one chunk, as the output rows (`threads`: see `RowThreads`)."""
+    """Features, probabilities and flags of one chunk, as the output rows (`threads`: see
+    `RowThreads`; `explain`: `xnet.predict.explain.ExplainColumns`, the `explain=K` columns;
+    `lightcurves`: a light-curve run's `xnet.predict.lightcurves.ChunkLightCurves`)."""
     frame = canonical_frame(chunk, plan, path)
+    for key, count in unread_counts(frame, plan.canonical).items():
+        tally.unread[key] = tally.unread.get(key, 0) + count
+    extra = None
+    if lightcurves is not None:  # timing columns and the binned light curves of the chunk's rows
+        frame, extra = lightcurves.add(frame, chunk.columns)
     spec = run.spec
     features = build_features(frame, spec)
     x = features.to_numpy(dtype=float)
@@ -294,13 +328,20 @@ def predict_chunk(
     extent = frame["extent"].to_numpy() if "extent" in plan.flag_inputs else None
     codes, usable = flags(x_raw, sum_flag, extent)
     n, classes = len(x), run.classes
-    if usable.all():
-        proba = predict_proba(run, x, batch_size, threads)
-    else:
-        proba = np.full((n, len(classes)), np.nan, np.float32)
-        if usable.any():
-            proba[usable] = predict_proba(run, x[usable], batch_size, threads)
-    best = decide(proba, run.class_prior, run.prior_power).astype(np.int16)
+    with np.errstate(all="ignore"):  # an absurd value overflows: such a row is not classified
+        if usable.all():
+            proba = predict_proba(run, x, batch_size, threads, extra)
+        else:
+            proba = np.full((n, len(classes)), np.nan, np.float32)
+            if usable.any():
+                kept = {k: v[usable] for k, v in extra.items()} if extra else None
+                proba[usable] = predict_proba(run, x[usable], batch_size, threads, kept)
+    unclassified = usable & ~np.isfinite(proba).all(axis=1)
+    if unclassified.any():  # no class from NaN: flagged, no probabilities, left out of metrics
+        proba[unclassified] = np.nan
+        usable = usable & ~unclassified
+        codes = flags.with_reason(codes, unclassified, NOT_CLASSIFIED)
+    best = decide(np.nan_to_num(proba), run.class_prior, run.prior_power).astype(np.int16)
     best[~usable] = -1
 
     columns: dict[str, pa.Array] = {}
@@ -330,6 +371,8 @@ def predict_chunk(
     columns[FLAG] = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(flags.vocabulary))
     in_training = training_rows(columns, plan, run.training_ids, n)
     columns[IN_TRAINING] = pa.nulls(n, pa.bool_()) if in_training is None else pa.array(in_training)
+    if explain is not None:
+        columns.update(explain(x, best, usable))
 
     truth = None
     if plan.label:  # codes of the model's classes, -1 for any other label
@@ -337,5 +380,5 @@ def predict_chunk(
             labels_of(chunk.columns[plan.label], plan.data_cfg.get("label_map"), path, plan.label),
             categories=classes,
         ).codes.astype(np.int64)
-    tally.add(best, usable, codes, len(flags.vocabulary), truth, in_training)
+    tally.add(best, usable, codes, len(flags.vocabulary), truth, in_training, unclassified)
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))

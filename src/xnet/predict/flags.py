@@ -9,7 +9,10 @@ A row's flag is empty when nothing is wrong, else `;`-separated reasons, in this
 - `poor_quality`: the catalog's quality summary (4XMM SUM_FLAG) is above `max_sum_flag`.
 - `extended`: the source is extended (EXTENT above `max_extent`); the training classes hold no
   galaxy clusters, so an extended source's class is a guess.
-Flagged rows keep their probabilities. Flags are codes into a vocabulary that grows across chunks
+- `not_classified`: the model's probabilities are not finite numbers (a value such as HR1 = 1e30
+  overflows the scaler); the row gets no class (never the argmax of NaN).
+Flagged rows keep their probabilities, except `no_features` and `not_classified` rows. Flags
+are codes into a vocabulary that grows across chunks
 (dictionary-encoded in the output), so a million rows cost one string per distinct reason.
 """
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NO_FEATURES = "no_features"
+NOT_CLASSIFIED = "not_classified"
 
 
 @dataclass
@@ -127,6 +131,14 @@ class RowFlags:
             names = [self._code(self._describe(bits[rows_of[i]])) for i in example]
             codes[flagged] = np.asarray(names, np.int32)[first]
         return codes, usable
+
+    def with_reason(self, codes: np.ndarray, rows: np.ndarray, reason: str) -> np.ndarray:
+        """`codes` with `reason` added to the flags of `rows` (a boolean mask)."""
+        out = codes.copy()
+        for code in np.unique(codes[rows]):
+            text = self.vocabulary[code]
+            out[rows & (codes == code)] = self._code(f"{text};{reason}" if text else reason)
+        return out
 
     def _describe(self, row: np.ndarray) -> str:
         n = len(self.features)

@@ -27,9 +27,9 @@ from omegaconf import DictConfig
 
 from xnet import startup
 from xnet.config import CONFIG_DIR
-from xnet.errors import XnetError, exit_on_error
+from xnet.errors import XnetError, exit_on_error, quiet_broken_pipe, stop_on_signals
 from xnet.files import write_json
-from xnet.validation import check_override_keys, validate_config
+from xnet.validation import check_overrides, validate_config
 
 if (
     TYPE_CHECKING
@@ -43,7 +43,7 @@ if (
 log = logging.getLogger(__name__)
 
 
-def _check_names(plan: InputPlan, classes: list[str]) -> None:
+def _check_names(plan: InputPlan, classes: list[str], output: Path) -> None:
     from xnet.predict.chunks import (
         CONFIDENCE,
         FLAG,
@@ -68,6 +68,16 @@ def _check_names(plan: InputPlan, classes: list[str]) -> None:
             f"input column {', '.join(map(repr, clash))} (id/position/label in catalog config '{plan.name}') "
             f"has the name of a prediction column; rename it in the file"
         )
+    from xnet.data.catalog import probability_column_clashes
+    from xnet.predict.writers import check_column_names
+
+    problems = probability_column_clashes(classes)  # a run trained before xnet refused them
+    if problems:
+        raise XnetError(
+            f"the run's classes cannot be written as prediction columns: {'; '.join(problems)}; "
+            f"retrain with the classes renamed (`label_map` in the data YAML)"
+        )
+    check_column_names(output, [*plan.carried, *ours])
 
 
 def progress_bar(setting, total: int | None):
@@ -117,9 +127,17 @@ def predict(cfg: DictConfig | Mapping) -> dict:
     check_not_input(output, cfg["input"])
     run = load_run(cfg["run"])
     info = table_info(cfg["input"], **read_options(cfg.get("catalog"), run))
-    startup.resume()  # the readers for this input are imported (`python -m xnet.predict` paused collection)
+    heavy: tuple[str, ...] = ()
+    if int(cfg.get("explain") or 0) > 0:  # the attribution libraries, under the paused collector
+        from xnet.predict.explain import modules
+
+        heavy = modules(run)
+    # the readers for this input are imported (`python -m xnet.predict` paused collection)
+    startup.resume(*heavy)
+    if info.note:  # e.g. which of several FITS tables is read
+        log.warning("%s", info.note)
     plan = resolve_catalog(cfg.get("catalog"), info, run)
-    _check_names(plan, run.classes)
+    _check_names(plan, run.classes, output)
     metrics_path = metrics_file(output) if plan.label else None
     refuse_existing([p for p in (output, metrics_path) if p is not None], overwrite, output)
     replaced = [str(p) for p in (output, metrics_path) if p is not None and p.exists()]
@@ -144,50 +162,103 @@ def predict(cfg: DictConfig | Mapping) -> dict:
                 "poor_quality" if canon == "sum_flag" else "extended",
             )
     log.info(
-        "%s: %s rows, catalog config '%s'; model: %d classes, %d features (%s)",
+        "%s: %s, catalog config '%s'; model: %d classes, %d features (%s)",
         info.path,
-        f"{info.n_rows:,}" if info.n_rows is not None else "?",
+        f"{info.n_rows:,} rows" if info.n_rows is not None else "rows counted as they are read",
         plan.name,
         len(run.classes),
         len(run.features),
         ", ".join(run.features),
     )
     check_training_ids(run, plan)
+    from xnet.predict.lightcurves import chunk_lightcurves
+
+    lightcurves = chunk_lightcurves(run, cfg, plan)  # a light-curve run: the input's light curves
     tally = Tally(n_classes=len(run.classes))
     chunk_rows, batch_size = int(cfg.get("chunk_size", 100_000)), int(cfg.get("batch_size", 8192))
     text = [c for c in plan.carried if c not in (plan.ra, plan.dec)]
-    meta = column_meta(plan, list(run.classes))
+    meta = column_meta(plan, list(run.classes), run)
+    for column, unit in input_units(info, plan.carried).items():  # FITS inputs' TUNITn
+        meta[column] = (unit, *meta[column][1:])
+    workers = row_threads(cfg.get("workers", "auto"))
+    explain = None
+    if int(cfg.get("explain") or 0) > 0:  # per row, the top features toward its class
+        from xnet.predict.explain import ExplainColumns
+
+        explain = ExplainColumns(run, int(cfg["explain"]), threads=workers)
+        meta.update(explain.meta(list(run.classes)))
+    rows = RowThreads(workers)
     from threadpoolctl import (
         threadpool_limits,
     )  # BLAS threads only spin against each other on a small MLP
 
-    rows = RowThreads(row_threads(cfg.get("workers", "auto")))
     with (
         threadpool_limits(threads),
         rows,
         terminate_as_exit(),
-        TableWriter(output, overwrite, meta) as writer,
+        TableWriter(output, overwrite, meta, provenance(run, info, plan)) as writer,
         progress_bar(cfg.get("progress", "auto"), info.n_rows) as bar,
     ):
         for chunk in iter_table_chunks(info, plan.read, chunk_rows, text=text):
-            writer.write(predict_chunk(chunk, run, plan, flags, info.path, batch_size, tally, rows))
+            batch = predict_chunk(
+                chunk, run, plan, flags, info.path, batch_size, tally, rows, explain, lightcurves
+            )
+            writer.write(batch)
             bar.update(len(chunk.rows))
+        if lightcurves is not None:
+            lightcurves.finish(info.path)
         if tally.rows == 0:
             raise XnetError(f"{info.path}: holds no data rows")
-        if tally.usable == 0:
+        if tally.usable + tally.not_classified == 0:
             raise XnetError(
                 f"{info.path}: every model feature ({', '.join(run.features)}) is missing in all {tally.rows:,} rows; "
                 f"check the columns mapped in catalog config '{plan.name}' (file columns: {', '.join(plan.feature_columns)})"
             )
+        from xnet.data.extreme import unread_message
+
+        unread = unread_message(tally.unread, info.path)  # inf, negative fluxes: said once
+        for line in unread:
+            log.warning("%s", line)
+        notes = ([info.note] if info.note else []) + unread
         min_support = int((cfg.get("report") or {}).get("min_support", 10))
         metrics = (
-            labelled_metrics(tally, run, plan, info, output, min_support) if plan.label else None
+            labelled_metrics(tally, run, plan, info, output, min_support, notes)
+            if plan.label
+            else None
         )
     summary = summarize(tally, run, flags, plan, output, time.perf_counter() - started)
     if metrics is not None:
-        report_metrics(metrics, metrics_path)
+        report_metrics(metrics, metrics_path, said=notes)
         summary["metrics"] = metrics
     return summary
+
+
+def provenance(run: TrainedRun, info: TableInfo, plan: InputPlan) -> dict[str, tuple[str, str]]:
+    """FITS keywords (a VOTable's PARAMs) saying where a prediction table comes from."""
+    from datetime import datetime, timezone
+
+    import xnet
+
+    return {
+        "CREATOR": (f"xnet {xnet.__version__}", "software that wrote the table"),
+        "DATE": (datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), "written (UTC)"),
+        "XNETRUN": (str(Path(run.source).resolve()), "training run that classified the sources"),
+        "XNETINP": (str(Path(info.path).resolve()), "input catalog"),
+        "XNETCAT": (plan.name, "catalog config that read the input"),
+    }
+
+
+def input_units(info: TableInfo, columns) -> dict[str, str]:
+    """The units a FITS input gives the columns copied into the output (TUNITn)."""
+    if info.kind != "fits":
+        return {}
+    from astropy.io import fits
+
+    header = fits.getheader(info.path, info.hdu)
+    units = {
+        header.get(f"TTYPE{i}"): header.get(f"TUNIT{i}") for i in range(1, header["TFIELDS"] + 1)
+    }
+    return {c: str(units[c]).strip() for c in columns if units.get(c)}
 
 
 def row_threads(setting) -> int:
@@ -243,6 +314,12 @@ def summarize(
             key = reason.split(":")[0]
             reasons[key] = reasons.get(key, 0) + int(count)
     per_class = {c: int(n) for c, n in zip(run.classes, tally.per_class)}
+    if tally.not_classified:
+        log.warning(
+            "%s rows not classified (flag not_classified): their probabilities are not finite "
+            "numbers (values far beyond the training range overflow the model); no class is given",
+            f"{tally.not_classified:,}",
+        )
     log.info(
         "wrote %s rows to %s in %.1f s (%s rows/s); predicted: %s; flagged: %s; in_training: %s",
         f"{tally.rows:,}",
@@ -262,6 +339,7 @@ def summarize(
         "predicted": per_class,
         "flags": reasons,
         "no_prediction": tally.rows - tally.usable,
+        "not_classified": tally.not_classified,
         "in_training": tally.in_training,
         "seconds": seconds,
     }
@@ -274,6 +352,7 @@ def labelled_metrics(
     info: TableInfo,
     output: Path,
     min_support: int = 10,
+    notes: list[str] = (),
 ) -> dict | None:
     """Training's metrics block on the labelled rows whose class the model knows, that got a
     prediction and that the run did not train on (None, with a warning, when there are none), with
@@ -282,10 +361,11 @@ def labelled_metrics(
     from xnet.training.metrics import classification_report
     from xnet.training.sample_size import small_class_warnings
 
-    y_true, y_pred, seen = (
+    y_true, y_pred, seen, unclassified = (
         np.concatenate(tally.y_true),
         np.concatenate(tally.y_pred),
         np.concatenate(tally.seen),
+        np.concatenate(tally.unclassified),
     )
     known, predicted = y_true >= 0, y_pred >= 0
     scored = known & predicted & ~seen
@@ -307,7 +387,7 @@ def labelled_metrics(
         return None
     report = classification_report(y_true[scored], y_pred[scored], run.classes)
     known_ids = run.training_ids is not None and bool(id_columns(plan))
-    warnings = small_class_warnings([report], min_support, parts=("test",))
+    warnings = list(notes) + small_class_warnings([report], min_support, parts=("test",))
     if not known_ids:
         warnings.append(
             "in_training unknown: the scored rows may include rows the run was trained or validated on"
@@ -324,7 +404,8 @@ def labelled_metrics(
         "n_rows": int(tally.rows),
         "n_test": int(scored.sum()),
         "n_label_not_a_model_class": int((~known).sum()),
-        "n_no_prediction": int((known & ~predicted).sum()),
+        "n_no_prediction": int((known & ~predicted & ~unclassified).sum()),
+        "n_not_classified": int((known & unclassified).sum()),
         "n_in_training": int((known & predicted & seen).sum()),
         "in_training_known": known_ids,
         "warnings": warnings,
@@ -332,16 +413,18 @@ def labelled_metrics(
     }
 
 
-def report_metrics(metrics: dict, path: Path) -> None:
+def report_metrics(metrics: dict, path: Path, said=()) -> None:
     """Print the metrics block and write it (atomically) to `path`."""
     log.info(
         "metrics on %d %slabelled rows (left out: %d the run was trained or validated on (in_training), %d with a "
-        "class the model does not know, %d without usable features): accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
+        "class the model does not know, %d without usable features, %d not classified): "
+        "accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f",
         metrics["n_test"],
         "unseen " if metrics["in_training_known"] else "",
         metrics["n_in_training"],
         metrics["n_label_not_a_model_class"],
         metrics["n_no_prediction"],
+        metrics["n_not_classified"],
         metrics["accuracy"],
         metrics["balanced_accuracy"],
         metrics["macro_f1"],
@@ -358,7 +441,8 @@ def report_metrics(metrics: dict, path: Path) -> None:
     from xnet.predict.writers import write_failed
 
     for line in metrics["warnings"]:
-        log.warning("%s", line)
+        if line not in said:  # `said`: logged already (which FITS table, values read as missing)
+            log.warning("%s", line)
     try:
         write_json(path, metrics)
     except OSError as err:
@@ -368,16 +452,17 @@ def report_metrics(metrics: dict, path: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def _hydra_main(cfg: DictConfig) -> None:
-    exit_on_error(lambda: predict(cfg), interrupted="interrupted; nothing written")
+    exit_on_error(lambda: predict(cfg), unfinished="nothing written")
 
 
 def main() -> None:
     import sys
 
+    stop_on_signals()  # SIGTERM / Ctrl-C: one line, exit 143 / 130, nothing written
     startup.pause()  # until the input's readers are imported (`predict`)
-    exit_on_error(lambda: check_override_keys(sys.argv[1:], "predict", CONFIG_DIR))
+    exit_on_error(lambda: check_overrides(sys.argv[1:], "predict", CONFIG_DIR))
     startup.compose_once(sys.argv[1:], CONFIG_DIR)
-    _hydra_main()
+    quiet_broken_pipe(lambda: exit_on_error(_hydra_main, unfinished="nothing written"))
 
 
 if __name__ == "__main__":

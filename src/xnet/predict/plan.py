@@ -79,8 +79,13 @@ def plan_input(name: str, data_cfg: Mapping, info: TableInfo, run: TrainedRun) -
         f"'{mapping[canon]}' (for {canon})" if canon in mapping else f"{canon} (not mapped)"
     )  # noqa: E731
 
+    from xnet.predict.lightcurves import run_lightcurve_columns
+
+    provided = run_lightcurve_columns(run)  # timing features come from the light curves
     needed: list[str] = []
     for feature in run.features:
+        if feature in provided:
+            continue
         if feature in available:
             needed.append(feature)
             continue

@@ -17,13 +17,15 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from xnet.compat import check_compatible, file_kind
 from xnet.config import plain_config
 from xnet.data.features import FeatureSpec
 from xnet.errors import XnetError
+from xnet.files import check_readable, path_inside, read_bounded
 from xnet.models.export import NumpyModel, NumpyScaler, read_export
+from xnet.validation import CONFIDENCE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +107,14 @@ class TrainedRun:
         recorded ids."""
         if any("train_ids" not in m.state for m in self.members):
             return None
-        return {
+        from xnet.data.ids import canonical_ids
+
+        return canonical_ids(
             i
             for m in self.members
             for key in ("train_ids", "val_ids")
             for i in m.state.get(key) or ()
-            if i is not None
-        }
+        )
 
     @property
     def prior_power(self) -> float:
@@ -144,7 +147,10 @@ def load_checkpoint(path: Path) -> CheckpointModel:
     from xnet.models.classifier import Classifier, read_checkpoint
 
     try:
+        check_readable(path, "checkpoint")  # /dev/zero, a FIFO or a huge file: never read
         kind = file_kind(path)
+    except XnetError as err:
+        raise XnetError(f"run={err}; pass a .ckpt written by xnet.train") from None
     except OSError as err:
         raise XnetError(f"run={path}: cannot be read ({_first_line(err)})") from None
     if kind == "other":
@@ -153,18 +159,15 @@ def load_checkpoint(path: Path) -> CheckpointModel:
         )
     try:
         checkpoint = read_checkpoint(path)
-    except zipfile.BadZipFile as err:
-        raise XnetError(
-            f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
-        ) from None
     except pickle.UnpicklingError as err:
         if "weights only" not in str(err).lower():  # a damaged pickle, not a refused one
             raise XnetError(
                 f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
             ) from None
         raise XnetError(
-            f"run={path}: refusing to load a checkpoint holding more than tensors and plain values "
-            f"(it could run code): {_first_line(err)}"
+            f"run={path}: refused: this file holds Python objects (a pickle) besides tensors and "
+            f"plain values, and loading it could run any code it carries; it was not loaded. Pass "
+            f"a checkpoint written by xnet.train"
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
         raise XnetError(
@@ -181,14 +184,19 @@ def load_checkpoint(path: Path) -> CheckpointModel:
         raise XnetError(
             f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)"
         )
-    extra = (checkpoint.get("hyper_parameters") or {}).get("encoders")
-    if extra:
+    hp = checkpoint.get("hyper_parameters") or {}
+    extra = hp.get("inputs") or hp.get("encoders")  # inputs: of a model plugged in by _target_
+    lightcurve_input = (state.get("lightcurves") or {}).get("input")
+    if extra and (hp.get("inputs") or set(extra) != {lightcurve_input}):
         raise XnetError(
-            f"run={path}: the model also reads {', '.join(extra)} (model.encoders); xnet.predict reads catalog features only"
+            f"run={path}: the model also reads {', '.join(extra)} (model.encoders, data.inputs); "
+            "xnet.predict reads catalog features and light curves (data.lightcurves) only"
         )
     try:
         model = Classifier.from_checkpoint(checkpoint)
-    except (TypeError, KeyError, RuntimeError, ValueError, XnetError) as err:
+    except XnetError as err:  # a plugged-in model class that cannot be imported or created
+        raise XnetError(f"run={path}: {err}") from None
+    except (TypeError, KeyError, RuntimeError, ValueError) as err:
         raise XnetError(
             f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain"
         ) from None
@@ -208,16 +216,26 @@ def checkpoints_of(run: Path) -> tuple[list[Path], list[dict]]:
             f"run={run}: no metrics.json; pass a finished training run directory or a .ckpt file"
         )
     try:
-        metrics = json.loads(metrics_path.read_text())
+        metrics = json.loads(read_bounded(metrics_path, "metrics.json"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise XnetError(
             f"{metrics_path}: not valid JSON ({err}); pass a .ckpt file instead"
         ) from None
-    blocks = metrics.get("folds") or [metrics]
+    blocks = (metrics.get("folds") or [metrics]) if isinstance(metrics, dict) else [None]
+    if not all(isinstance(b, dict) for b in blocks):
+        raise XnetError(
+            f"{metrics_path}: not a metrics.json of xnet.train; pass a .ckpt file instead"
+        )
     names = [name for b in blocks for name in (b.get("checkpoints") or [b.get("checkpoint")])]
     if not names or not all(names):
         raise XnetError(f"{metrics_path}: names no checkpoint; pass a .ckpt file instead")
-    paths = [run / str(n) for n in names]
+    paths = [path_inside(run, n) for n in names]
+    if None in paths:
+        outside = names[paths.index(None)]
+        raise XnetError(
+            f"{metrics_path}: names checkpoint {outside!r}, not a path inside the run; pass a "
+            f".ckpt file instead"
+        )
     absent = [str(p) for p in paths if not p.exists()]
     if absent:
         raise XnetError(
@@ -235,13 +253,18 @@ def tree_members(run: Path, blocks: list[dict]) -> tuple[list, float]:
     from xnet.models.trees import TreeArrays
 
     weights = {float(t["weight"]) for t in named}
-    absent = [str(run / t["checkpoint"]) for t in named if not (run / t["checkpoint"]).exists()]
+    paths = [path_inside(run, t["checkpoint"]) for t in named]
+    if None in paths:
+        raise XnetError(f"run={run}: metrics.json names a tree member outside the run; retrain")
+    absent = [str(p) for p in paths if not p.exists()]
     if absent or len(weights) != 1:
         raise XnetError(
             f"run={run}: tree member {', '.join(absent) or 'weights'} named in metrics.json "
             f"{'not found' if absent else 'differ between splits'}; retrain, or pass one .ckpt file"
         )
-    return [TreeArrays.load(run / t["checkpoint"]) for t in named], weights.pop()
+    for p in paths:
+        check_readable(p, "checkpoint")
+    return [TreeArrays.load(p) for p in paths], weights.pop()
 
 
 def run_config(run_dir: Path) -> tuple[dict | None, str]:
@@ -251,12 +274,22 @@ def run_config(run_dir: Path) -> tuple[dict | None, str]:
     if not path.exists():
         return None, "probability"
     try:
-        cfg = OmegaConf.load(path)
+        cfg = OmegaConf.create(read_bounded(path, "config").decode("utf-8"))
+    except XnetError:
+        raise
     except Exception:  # a damaged config only costs the default catalog
         return None, "probability"
+    if not isinstance(cfg, DictConfig):
+        return None, "probability"
     node = cfg.get("data")
-    confidence = OmegaConf.select(cfg, "coverage.confidence", default=None)
-    return (plain_config(node) if node is not None else None), str(confidence or "probability")
+    confidence = str(OmegaConf.select(cfg, "coverage.confidence", default=None) or "probability")
+    if confidence not in CONFIDENCE_KINDS:
+        raise XnetError(
+            f"{path}: coverage.confidence={confidence!r} is not one of "
+            f"{', '.join(CONFIDENCE_KINDS)}; "
+            f"fix the run's config (as trained: see metrics.json `coverage`)"
+        )
+    return (plain_config(node) if node is not None else None), confidence
 
 
 def load_run(source: str | Path) -> TrainedRun:

@@ -4,9 +4,9 @@ Rows go to a hidden temporary file in the target folder, which replaces the targ
 last chunk is written: an interrupted or failed run never leaves a partial or clobbered output.
 Parquet and CSV are streamed, by a writer thread: a chunk is written (Arrow releases the GIL) while
 the next one is classified, with at most one chunk waiting. FITS and VOTable need their row count
-up front, so their chunks are kept (as compact Arrow columns) and written at the end by astropy,
-with each column's unit and description (FITS TUNITn/TCOMMn, VOTable FIELD unit and DESCRIPTION)
-for TOPCAT and friends.
+up front, so their chunks are kept (as compact Arrow columns) and written at the end, with each
+column's unit, description and UCD and the run's provenance, so that both
+`astropy.table.Table.read` and TOPCAT show them (`write_fits`, `xnet.predict.votable`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from xnet.errors import XnetError
-from xnet.files import publish, remove_stale_temporaries, temporary_beside
+from xnet.files import os_reason, publish, remove_stale_temporaries, temporary_beside
 
 log = logging.getLogger("xnet.predict.job")
 
@@ -49,9 +49,10 @@ def output_kind(path: Path) -> str:
 
 
 def metrics_path(output: Path) -> Path:
-    """Where a labelled input's metrics go: `<output stem>.metrics.json` beside the output (never
-    a run's own metrics.json)."""
-    return output.with_name(f"{output.stem}.metrics.json")
+    """Where a labelled input's metrics go: `<output name>.metrics.json` beside the output
+    (`preds.fits.metrics.json`), so that one stem can be written in several formats; never a
+    run's own metrics.json. (Before, `<output stem>.metrics.json`: xnet reads none of them.)"""
+    return output.with_name(f"{output.name}.metrics.json")
 
 
 def refuse_existing(paths: list[Path], overwrite: bool, output: Path) -> None:
@@ -68,12 +69,9 @@ def refuse_existing(paths: list[Path], overwrite: bool, output: Path) -> None:
 
 def write_failed(path: Path, err: OSError) -> XnetError:
     """A failed write (disk full, file-size limit, ...) as one line naming the output."""
-    reason = err.strerror or str(err) or type(err).__name__
-    code = (
-        f" [Errno {err.errno}]" if err.errno and f"errno {err.errno}" not in reason.lower() else ""
-    )
     return XnetError(
-        f"output={path}: cannot write it ({reason}{code}); nothing was written, free space or choose another output"
+        f"output={path}: cannot write it ({os_reason(err)}); nothing was written, free space or "
+        f"choose another output"
     )
 
 
@@ -93,6 +91,22 @@ def check_output(path: str | Path) -> Path:
     if not os.access(path.parent, os.W_OK):
         raise XnetError(f"output={path}: directory {path.parent} is not writable")
     return path
+
+
+def check_column_names(output: Path, names: list[str]) -> None:
+    """Before any work: a FITS output's column names must fit FITS (printable ASCII, one header
+    card); the other formats take any name."""
+    from xnet.data.catalog import FITS_NAME_LENGTH
+
+    if output_kind(output) != "fits":
+        return
+    bad = [n for n in names if len(n) > FITS_NAME_LENGTH or not (n.isascii() and n.isprintable())]
+    if bad:
+        raise XnetError(
+            f"output={output}: column {', '.join(map(repr, bad))} cannot be a FITS column name "
+            f"(printable ASCII, at most {FITS_NAME_LENGTH} characters); write .parquet, .csv or "
+            f".vot, or rename it"
+        )
 
 
 def check_not_input(output: Path, source: str | Path) -> None:
@@ -153,10 +167,13 @@ class TableWriter:
         self,
         path: Path,
         overwrite: bool = False,
-        meta: dict[str, tuple[str | None, str]] | None = None,
+        meta: dict[str, tuple] | None = None,
+        provenance: dict[str, tuple[str, str]] | None = None,
     ):
-        """`meta`: {column: (unit or None, description)} for FITS and VOTable outputs."""
+        """For FITS and VOTable outputs: `meta` {column: (unit or None, description[, UCD])} and
+        `provenance` {FITS keyword: (value, what it is)}."""
         self.path, self.overwrite, self.meta = Path(path), overwrite, dict(meta or {})
+        self.provenance = dict(provenance or {})
         self.kind = output_kind(self.path)
         for stale in remove_stale_temporaries(self.path, suffix=".part"):
             log.info("removed %s, the partial file of an interrupted run", stale)
@@ -207,7 +224,7 @@ class TableWriter:
         elif self.kind == "csv":
             self._writer.write_batch(_decoded(batch))
         else:
-            self._batches.append(_decoded(batch))
+            self._batches.append(batch)  # class and flag columns stay dictionary-encoded
         self.rows += batch.num_rows
 
     def _open(self) -> None:
@@ -254,51 +271,21 @@ class TableWriter:
         self.tmp.unlink(missing_ok=True)
 
     def _write_astropy(self) -> None:
-        from astropy.table import Table
-
-        table = pa.Table.from_batches(self._batches, schema=_decoded_schema(self.schema))
+        table = pa.Table.from_batches(self._batches, schema=self.schema).unify_dictionaries()
         self._batches = []
-        columns = {}
-        for name in table.column_names:
-            column = table.column(name)
-            if (
-                pa.types.is_string(column.type)
-                or pa.types.is_large_string(column.type)
-                or pa.types.is_binary(column.type)
-            ):
-                values = column.fill_null("").to_numpy(zero_copy_only=False).astype(str)
-                if self.kind == "fits":
-                    values = np.char.encode(values, "utf-8") if len(values) else np.array([], "S1")
-                columns[name] = values
-            elif (
-                pa.types.is_boolean(column.type) and column.null_count
-            ):  # FITS logicals have no null: 0/1 with TNULL -1
-                from astropy.table import MaskedColumn
-
-                mask = column.is_null().to_numpy(zero_copy_only=False)
-                columns[name] = MaskedColumn(
-                    column.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int16),
-                    mask=mask,
-                    fill_value=-1,
-                )
-            else:
-                columns[name] = column.to_numpy()
-        out = Table(columns)
-        for name, (unit, description) in self.meta.items():
+        out = astropy_table(table, fits=self.kind == "fits")
+        for name, entry in self.meta.items():
             if name in out.colnames:
+                unit, description, *ucd = entry
                 out[name].unit, out[name].description = unit, description
+                if ucd and ucd[0]:
+                    out[name].meta["ucd"] = ucd[0]
         if self.kind == "votable":
-            out.write(self.tmp, format="votable", overwrite=True)
-            return
-        from astropy.io import fits
+            from xnet.predict.votable import write_votable
 
-        hdu = fits.table_to_hdu(out)
-        for i, name in enumerate(
-            out.colnames, start=1
-        ):  # TCOMMn: the column description TOPCAT shows
-            if out[name].description:
-                hdu.header[f"TCOMM{i}"] = out[name].description
-        hdu.writeto(self.tmp, overwrite=True)
+            write_votable(out, self.tmp, self.provenance)
+        else:
+            write_fits(out, self.tmp, self.provenance)
 
     def __enter__(self) -> TableWriter:
         return self
@@ -312,3 +299,64 @@ class TableWriter:
                 raise
         else:
             self.abort()
+
+
+def astropy_table(table: pa.Table, fits: bool):
+    """The Arrow table as an astropy Table: text as str, nullable booleans masked; for FITS text
+    as UTF-8 bytes and nullable booleans as 0/1 integers masked -1 (FITS logicals have no null)."""
+    from astropy.table import MaskedColumn, Table
+
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        kind = column.type
+        if pa.types.is_dictionary(kind):  # a few words: decoded by index, not row by row
+            column = column.combine_chunks() if column.num_chunks else column
+            words = np.append(column.dictionary.to_numpy(zero_copy_only=False).astype(str), "")
+            values = words[column.indices.fill_null(len(words) - 1).to_numpy()]
+            columns[name] = utf8(values) if fits else values
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
+            values = column.fill_null("").to_numpy(zero_copy_only=False).astype(str)
+            columns[name] = utf8(values) if fits else values
+        elif pa.types.is_boolean(kind) and column.null_count:
+            mask = column.is_null().to_numpy(zero_copy_only=False)
+            values = column.fill_null(False).to_numpy(zero_copy_only=False)
+            if fits:
+                values = values.astype(np.int16)
+            columns[name] = MaskedColumn(values, mask=mask, fill_value=-1 if fits else False)
+        else:
+            columns[name] = column.to_numpy()
+    return Table(columns)
+
+
+def utf8(values: np.ndarray) -> np.ndarray:
+    """Text as UTF-8 bytes for FITS: at once where it is ASCII, else value by value."""
+    if not len(values):
+        return np.array([], "S1")
+    try:
+        return values.astype("S")
+    except UnicodeEncodeError:
+        return np.char.encode(values, "utf-8")
+
+
+def write_fits(out, path: Path, provenance: dict[str, tuple[str, str]]) -> None:
+    """astropy's own FITS writer: units as TUNITn, and descriptions and UCDs in the header block
+    astropy reads back (`Table.read` gives each column's `description`); TCOMMn and TUCDn, which
+    TOPCAT shows, and the provenance keywords (with their meaning as the card comment) beside, in
+    the table's header and the primary one (which has room for them: rewritten in place)."""
+    from astropy.io import fits
+
+    for i, name in enumerate(out.colnames, start=1):
+        info = out[name].info
+        if info.description:  # a header holds printable ASCII: other characters escaped
+            out.meta[f"TCOMM{i}"] = ascii(info.description)[1:-1]
+        if (info.meta or {}).get("ucd"):
+            out.meta[f"TUCD{i}"] = info.meta["ucd"]
+    # a card's comment says what the keyword is, where value and comment fit on the card
+    cards = {
+        k: (v, what) if len(str(v)) + len(what) < 60 else v for k, (v, what) in provenance.items()
+    }
+    out.meta.update(cards)
+    out.write(path, format="fits", overwrite=True)
+    with fits.open(path, mode="update") as hdus:
+        hdus[0].header.update(cards)

@@ -9,7 +9,7 @@ _LAZY = {
     "full_table": "xnet.testing.mock_catalog",
     "write_table": "xnet.testing.mock_catalog",
     "study_mlp": "xnet.testing.baselines",
-    "synthetic_lightcurves": "xnet.testing.lightcurves",
+    "synthetic_lightcurves": "xnet.testing.lightcurves.synthetic",
 }
 
 __all__ = list(_LAZY)

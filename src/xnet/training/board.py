@@ -21,21 +21,8 @@ import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from xnet.training.metrics import HEADLINE
 from xnet.training.overrides import read_overrides, run_name, varying_overrides
 
-#: main model settings shown as hparams columns next to the sweep's varying keys
-MAIN_SETTINGS = (
-    "model.hidden",
-    "model.depth",
-    "model.dropout",
-    "model.lr",
-    "model.batch_size",
-    "cv.folds",
-    "data",
-    "features",
-    "resample",
-)
 MEMBERS = "members"
 
 
@@ -76,21 +63,45 @@ def assign_boards(jobs: list) -> None:
         job.board = board
 
 
+def shows_data_figures(job) -> bool:
+    """Whether the job's run gets the data figures (class shares, sky map, ...): a single run
+    always; in a sweep only the first job on the same data content, so that they appear once (a
+    marker per content key in the sweep's tensorboard/ folder, across Optuna's batches too)."""
+    board = getattr(job, "board", None)
+    if board is None:
+        return False
+    if board.parent == job.run_dir:
+        return True
+    from xnet.plotting.figure_cache import content_key
+
+    marker = board.parent / ".data_figures" / content_key(job.data, job.splits[0])
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        marker.touch(exist_ok=False)
+    except FileExistsError:
+        return False
+    return True
+
+
 def class_counts(y: np.ndarray, classes: Sequence[str]) -> dict[str, int]:
     return {c: int(n) for c, n in zip(classes, np.bincount(y, minlength=len(classes)))}
-
-
-def counts_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{c} {n}" for c, n in counts.items())
 
 
 class MemberLogger(TensorBoardLogger):
     """A member's TensorBoardLogger whose first value of a described tag carries the description
     (TensorBoard keeps the first one): `val/acc_<class>` says how many validation sources it has."""
 
-    def __init__(self, *args, descriptions: dict[str, str] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        descriptions: dict[str, str] | None = None,
+        val_counts: dict[str, int] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.descriptions = dict(descriptions or {})
+        self.val_counts = dict(val_counts or {})  # validation sources per class
+        self.history: list[tuple[int, dict[str, float]]] = []  # (step, {tag: value}) as written
 
     def log_metrics(self, metrics, step=None) -> None:
         """All of a step's scalars as one event (one Summary with a value per tag; TensorBoard reads
@@ -98,9 +109,9 @@ class MemberLogger(TensorBoardLogger):
         described tag carries its description."""
         from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
 
-        values = []
+        values, row = [], {}
         for tag, value in metrics.items():
-            value = float(value.item() if hasattr(value, "item") else value)
+            value = row[tag] = float(value.item() if hasattr(value, "item") else value)
             description = self.descriptions.pop(tag, None)
             metadata = (
                 None
@@ -111,6 +122,7 @@ class MemberLogger(TensorBoardLogger):
                 )
             )
             values.append(Summary.Value(tag=tag, simple_value=value, metadata=metadata))
+        self.history.append((step, row))
         if values:
             self.experiment._get_file_writer().add_summary(Summary(value=values), step)
 
@@ -124,67 +136,22 @@ def member_logger(member) -> MemberLogger | None:
     total = sum(counts.values())
     descriptions = {
         f"val/acc_{c}": (
-            f"Validation accuracy (recall) of {c} in {member.tag}: {n} of the {total} validation sources "
-            f"are {c}, so the curve moves in steps of {'1/' + str(n) if n else 'nothing (no such source)'}."
+            f"Validation accuracy (recall) of {c} in {member.tag}: {n} of the {total} validation "
+            f"sources are {c}, so the curve moves in steps of "
+            f"{'1/' + str(n) if n else 'nothing (no such source)'}."
         )
         for c, n in counts.items()
     }
-    return MemberLogger(
+    logger = MemberLogger(
         save_dir=str(job.board),
         name=MEMBERS,
         version=member.tag,
         default_hp_metric=False,
         descriptions=descriptions,
+        val_counts=counts,
     )
-
-
-def hparam_values(job) -> dict[str, object]:
-    """The job's varying keys first, then the main settings, as plain numbers/strings/bools."""
-    values: dict[str, object] = {}
-    for key in [*job.varying, *MAIN_SETTINGS]:
-        if key in values:
-            continue
-        value = OmegaConf.select(job.cfg, key, default=None)
-        if isinstance(value, (dict, list)) or OmegaConf.is_config(value) or value is None:
-            value = job.varying.get(key, OmegaConf.select(job.cfg, f"{key}.name", default=None))
-        if value is not None:
-            values[key] = value if isinstance(value, (int, float, bool)) else str(value)
-    return values
-
-
-def job_metrics(payload: dict) -> dict[str, float]:
-    """hparams metrics: CV mean and std over folds, or the test values of one split."""
-    if "mean" in payload:
-        return {
-            **{f"hp/cv_mean_{k}": float(payload["mean"][k]) for k in HEADLINE},
-            **{f"hp/cv_std_{k}": float(payload["std"][k]) for k in HEADLINE},
-        }
-    return {f"hp/test_{k}": float(payload[k]) for k in HEADLINE}
-
-
-def layout(job, label: str) -> dict:
-    """Custom-scalars layout: per job, all classes' validation accuracy in one chart."""
-    counts = counts_text(class_counts(job.data.y[job.splits[0].val], job.data.classes))
-    return {
-        f"job {label}": {
-            f"validation accuracy per class (validation sources per class: {counts}; "
-            f"this job's runs: filter ^{label}/)": ["Multiline", [r"^val/acc_"]],
-            "loss": ["Multiline", [r"^(train|val)/loss$"]],
-            "balanced accuracy": ["Multiline", [r"^(train|val)/balanced_accuracy$"]],
-        }
-    }
-
-
-def mark_differing(exp, varying: dict) -> None:
-    """Mark the sweep's varying keys `differs` in the experiment summary: TensorBoard's HPARAMS tab
-    sorts those first and ticks them (else the first few names alphabetically, all constants)."""
-    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
-
-    plugin_data = exp.value[0].metadata.plugin_data
-    content = HParamsPluginData.FromString(plugin_data.content)
-    for info in content.experiment.hparam_infos:
-        info.differs = info.name in varying
-    plugin_data.content = content.SerializeToString()
+    job.member_logs.append(logger)  # the job's run averages them (xnet.training.job_board)
+    return logger
 
 
 def job_writer(job):
@@ -194,19 +161,3 @@ def job_writer(job):
     from torch.utils.tensorboard import SummaryWriter
 
     return SummaryWriter(str(job.board))
-
-
-def write_job_summary(writer, job, payload: dict) -> None:
-    """The job's hparams session (hparams, CV mean/std or test metrics) and custom-scalars layout."""
-    from torch.utils.tensorboard.summary import hparams
-
-    label = run_name(job.varying) or job.run_dir.name
-    metrics = job_metrics(payload)
-    exp, ssi, sei = hparams(hparam_values(job), metrics)
-    mark_differing(exp, job.varying)
-    file_writer = writer._get_file_writer()
-    for summary in (exp, ssi, sei):
-        file_writer.add_summary(summary)
-    for tag, value in metrics.items():
-        writer.add_scalar(tag, value, 0)
-    writer.add_custom_scalars(layout(job, label))

@@ -1,7 +1,8 @@
 """Checkpoints: one trained network as a Lightning-format dict of plain values and tensors
 (`hyper_parameters`, `state_dict`, the data module's state), loadable with `weights_only=True`
-by `xnet.models.Classifier.from_checkpoint` and by Lightning's `XrayClassifier.load_from_checkpoint`;
-and its NumPy export beside it (`xnet.models.export`), which prediction loads without torch."""
+by `xnet.models.Classifier.from_checkpoint` and by Lightning's
+`XrayClassifier.load_from_checkpoint`; and its NumPy export beside it (`xnet.models.export`),
+which prediction loads without torch."""
 
 from __future__ import annotations
 
@@ -21,19 +22,34 @@ from xnet.training.datamodule import XrayDataModule
 from xnet.training.stacking import encoder_specs
 
 
-def build_classifier(cfg: DictConfig, dm: XrayDataModule, prior: np.ndarray) -> Classifier:
+def build_classifier(
+    cfg: DictConfig, dm: XrayDataModule, prior: np.ndarray, **plugged
+) -> Classifier:
+    """The Classifier of the config's MLP family, or with `plugged` (`model_class`, `model_args`,
+    `inputs`, `network`: `xnet.training.plain`) of a network plugged in by `model._target_`."""
     m = cfg.model
-    return Classifier(
-        n_features=dm.n_features,
-        class_names=dm.classes,
+    shape = plugged or dict(
         hidden=int(m.hidden),
         depth=int(m.depth),
         dropout=float(m.dropout),
-        prior_power=float(cfg.decision.prior_power),
-        class_prior=[float(v) for v in prior],
         encoders=encoder_specs(m),
         **optimizer_settings(m),
     )
+    return Classifier(
+        n_features=dm.n_features,
+        class_names=dm.classes,
+        prior_power=float(cfg.decision.prior_power),
+        class_prior=[float(v) for v in prior],
+        **shape,
+    )
+
+
+def member_prior(member) -> np.ndarray:
+    """The class shares of a member's outer training part (training and validation rows): the
+    prior of the decision rule (`decision.prior_power`)."""
+    data, split = member.job.data, member.split
+    outer_train = np.concatenate([split.train, split.val])
+    return np.bincount(data.y[outer_train], minlength=len(data.classes)) / len(outer_train)
 
 
 def save_checkpoint(path: Path, model: Classifier, dm: XrayDataModule, epoch: int) -> None:
@@ -49,6 +65,8 @@ def save_checkpoint(path: Path, model: Classifier, dm: XrayDataModule, epoch: in
         **stamp(state),  # xnet version and feature schema, checked on loading (xnet.compat)
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    if model.model_class:  # a plugged-in network runs its own forward: no NumPy export of it
+        return
     # beside it, the NumPy export that xnet.predict loads without torch (the .ckpt stays the truth)
     meta = {key: payload[key] for key in ("hyper_parameters", "epoch", "XrayDataModule")}
     write_export(

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from xnet.training.metrics import HEADLINE, classification_report
+from xnet.validation import CONFIDENCE_KINDS
 
 #: coverage levels reported: every 10 %, and MUWCLASS's confident-subset share
 COVERAGES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.81, 0.9, 1.0)
@@ -34,8 +35,6 @@ MUWCLASS_CONFIDENT = {
     "balanced_accuracy": 0.790,
     "macro_f1": 0.795,
 }
-
-CONFIDENCE_KINDS = ("probability", "decision", "lower_bound")
 
 
 def confidence_scores(

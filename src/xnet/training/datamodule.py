@@ -12,20 +12,60 @@ from collections.abc import Mapping
 import lightning as L
 import numpy as np
 import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 from xnet.data.catalog import SOURCE_ID
 from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet, Split
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
-from xnet.errors import XnetError
 from xnet.models.nets import FEATURES
 from xnet.training.prefetch import fit_split, split_key
 
 
+class NamedRows(Dataset):
+    """Rows of named input tensors and their labels, fetched a batch at a time: indexed by a list
+    of rows, it gives ({name: tensor[rows]}, labels[rows]) (a DataLoader with `batch_size=None`
+    over a `BatchSampler`: one gather per batch instead of one collate per row)."""
+
+    def __init__(self, inputs: Mapping[str, torch.Tensor], y: torch.Tensor):
+        self.inputs, self.y = dict(inputs), y
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, rows: torch.Tensor):
+        return {name: x[rows] for name, x in self.inputs.items()}, self.y[rows]
+
+
+class ShuffledBatches(Sampler):
+    """Row batches of one permutation per epoch, drawn from a seeded generator exactly as the
+    stacked engine draws each member's epoch order (`StackedDataModule.epoch_order`), so that a
+    member sees the same batches on either engine (torch's RandomSampler draws an extra
+    permutation per epoch)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size = n, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-self.n // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.generator)
+        return iter(order.split(self.batch_size))
+
+
 class XrayDataModule(L.LightningDataModule):
     """Train / validation / test tensors for one split of a LabelledSet; its state (classes,
-    features, fitted scaler) is what a checkpoint carries for prediction. Training batches come
-    from `StackedDataModule`, which stacks one or more of these."""
+    features, fitted scaler) is what a checkpoint carries for prediction. The stacked engine takes
+    its training batches from `StackedDataModule`, which stacks one or more of these; the plain
+    engine (`xnet.training.plain`) from its DataLoaders: `batch_size` rows, shuffled each epoch
+    by a generator seeded with `seed` (`ShuffledBatches`)."""
+
+    #: rows per training batch of the DataLoaders (the plain engine sets `model.batch_size`)
+    batch_size: int = 200
+    #: rows per batch when validating and testing (order kept)
+    eval_batch_size: int = 8192
 
     def __init__(self, data: LabelledSet, split: Split, resample: Mapping, seed: int = 1):
         super().__init__()
@@ -46,17 +86,19 @@ class XrayDataModule(L.LightningDataModule):
         if self.scaler is not None:
             return
         s = self.split
-        if self.data.inputs and self.resample.get("name", "none") not in (None, "none"):
-            raise XnetError(
-                f"resample={self.resample.get('name')} cannot resample the extra inputs {', '.join(self.data.inputs)}; use resample=none"
+        if self.data.inputs:  # a resampled row carries its source row's extra inputs (parents)
+            self.scaler, x_train, y_train, parents = fit_split(
+                self.data, s, self.resample, self.seed, with_parents=True
             )
-        prepared = self.data.prepared.pop(
-            split_key(s, self.resample, self.seed), None
-        )  # xnet.training.prefetch
-        self.scaler, x_train, y_train = prepared or fit_split(
-            self.data, s, self.resample, self.seed
-        )
-        self.train_inputs = {**self.inputs(s.train), FEATURES: torch.as_tensor(x_train)}
+        else:
+            prepared = self.data.prepared.pop(
+                split_key(s, self.resample, self.seed), None
+            )  # xnet.training.prefetch
+            self.scaler, x_train, y_train = prepared or fit_split(
+                self.data, s, self.resample, self.seed
+            )
+            parents = s.train
+        self.train_inputs = {**self.extra_inputs(parents), FEATURES: torch.as_tensor(x_train)}
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)
         self.val_inputs, self.y_val = self.inputs(s.val), self.labels(s.val)
         self.test_inputs, self.y_test = self.inputs(s.test), self.labels(s.test)
@@ -65,12 +107,17 @@ class XrayDataModule(L.LightningDataModule):
         )
 
     def inputs(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
-        """The named inputs of these rows of the labelled set: scaled features and any extra arrays."""
-        extra = {
+        """The named inputs of these rows of the labelled set: scaled features and any extra
+        arrays."""
+        features = torch.as_tensor(transform(self.scaler, self.data.x[rows]))
+        return {FEATURES: features, **self.extra_inputs(rows)}
+
+    def extra_inputs(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
+        """The extra arrays (a binned light curve, ...) of these rows of the labelled set."""
+        return {
             name: torch.as_tensor(np.asarray(a[rows], dtype=np.float32))
             for name, a in self.data.inputs.items()
         }
-        return {FEATURES: torch.as_tensor(transform(self.scaler, self.data.x[rows])), **extra}
 
     def labels(self, rows: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(self.data.y[rows], dtype=torch.long)
@@ -102,6 +149,7 @@ class XrayDataModule(L.LightningDataModule):
             "train_min": low.tolist(),
             "train_max": high.tolist(),
             **self.row_ids(),
+            **({"lightcurves": self.data.lightcurves} if self.data.lightcurves else {}),
         }
 
     def row_ids(self) -> dict:
@@ -118,6 +166,23 @@ class XrayDataModule(L.LightningDataModule):
 
     def load_state_dict(self, state: dict) -> None:
         self.scaler = scaler_from_state(state["scaler"])
+
+    def train_dataloader(self) -> DataLoader:
+        n = len(self.y_train)
+        batches = ShuffledBatches(n, max(1, min(self.batch_size, n)), self.seed)
+        return DataLoader(
+            NamedRows(self.train_inputs, self.y_train), sampler=batches, batch_size=None
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self._in_order(self.val_inputs, self.y_val)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._in_order(self.test_inputs, self.y_test)
+
+    def _in_order(self, inputs: Mapping[str, torch.Tensor], y: torch.Tensor) -> DataLoader:
+        rows = BatchSampler(SequentialSampler(range(len(y))), self.eval_batch_size, drop_last=False)
+        return DataLoader(NamedRows(inputs, y), sampler=rows, batch_size=None)
 
 
 class EpochTicks:

@@ -9,8 +9,14 @@ import logging
 import numpy as np
 
 from xnet.models.stacked import StackedClassifier
-from xnet.training.calibration import calibrate, calibration_summary, tempered_probabilities
-from xnet.training.checkpoint import build_classifier, save_checkpoint
+from xnet.training import lightcurves
+from xnet.training.calibration import (
+    Temperature,
+    calibrate,
+    calibration_summary,
+    tempered_probabilities,
+)
+from xnet.training.checkpoint import build_classifier, member_prior, save_checkpoint
 from xnet.training.metrics import HEADLINE, classification_report
 from xnet.training.report import log_final
 from xnet.training.stacking import Member
@@ -19,15 +25,28 @@ log = logging.getLogger("xnet.train")
 
 
 def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
-    """Member k's best weights as a Classifier: temperature fitted on its validation split,
-    checkpoint, TensorBoard summaries; its calibrated validation and test probabilities."""
-    cfg, dm, split, data = member.job.cfg, member.dm, member.split, member.job.data
-    outer_train = np.concatenate([split.train, split.val])
-    prior = np.bincount(data.y[outer_train], minlength=len(data.classes)) / len(outer_train)
-    model = build_classifier(cfg, dm, prior)
+    """Member k of a stack: its best weights as a Classifier, evaluated (`evaluate_trained`)."""
+    model = build_classifier(member.job.cfg, member.dm, member_prior(member))
     model.net.load_state_dict(module.member_state_dict(k))
+    return evaluate_trained(
+        member,
+        model,
+        int(module.best_epoch[k]),
+        int(module.stop_epoch[k]),
+        module.member_loggers[k],
+    )
+
+
+def evaluate_trained(member: Member, model, best_epoch: int, stop_epoch: int, logger) -> dict:
+    """A member's trained Classifier (best weights; either engine): temperature fitted on its
+    validation split, checkpoint, TensorBoard summaries; its calibrated validation and test
+    probabilities."""
+    cfg, dm, split, data = member.job.cfg, member.dm, member.split, member.job.data
+    temperature = Temperature(1.0, False, 0.0, 0.0)
     if cfg.calibration.enabled:
-        calibrate(model, dm.val_inputs, dm.y_val)
+        temperature = calibrate(
+            model, dm.val_inputs, dm.y_val, float(cfg.calibration.get("min_gain_se", 2.0))
+        )
     proba = {
         "train": model.predict_proba(dm.inputs(split.train)).numpy(),
         "val": model.predict_proba(dm.val_inputs).numpy(),
@@ -43,22 +62,23 @@ def evaluate_member(module: StackedClassifier, k: int, member: Member) -> dict:
         part: classification_report(truth[part], model.decide(proba[part]), data.classes)
         for part in truth
     }
-    best_epoch, stop_epoch = int(module.best_epoch[k]), int(module.stop_epoch[k])
     checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
     save_checkpoint(checkpoint, model, dm, best_epoch)
-    logger = module.member_loggers[k]
     if logger is not None:
         log_final(logger, cfg, data, reports, step=stop_epoch)
+    branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
+    lightcurves.log_branch(logger, branch, stop_epoch)
     return {
         "member": member,
         "model": model,
         "proba": proba,
         "truth": truth,
         "reports": reports,
-        "temperature": float(model.temperature),
+        "temperature": temperature,
         "epochs": stop_epoch + 1,
         "best_epoch": best_epoch,
         "checkpoint": str(checkpoint.relative_to(member.job.run_dir)),
+        "branch": branch,
     }
 
 
@@ -99,6 +119,7 @@ def evaluate_split(results: list[dict]) -> dict:
     trees = tree_member(results)  # `ensemble.trees` > 0: a gradient-boosted tree member blended in
     if trees is not None:
         proba = trees.blend(proba, trees.test)
+        raw = trees.blend(raw, trees.test)  # "before" is the same blend with every T = 1
     pred = model.decide(proba)
     report = classification_report(y_test, pred, data.classes)
     n_bins = int(cfg.calibration.n_bins)
@@ -128,7 +149,8 @@ def evaluate_split(results: list[dict]) -> dict:
 
     def mean_headline(part: str) -> dict:
         """The part's headline metrics (mean over networks) with the rows behind them: its size
-        and per-class support (of the first network; an ensemble's inner splits share their sizes)."""
+        and per-class support (of the first network; an ensemble's inner splits share their
+        sizes)."""
         report = first["reports"][part]
         return {
             **{key: float(np.mean([r["reports"][part][key] for r in results])) for key in HEADLINE},
@@ -160,7 +182,8 @@ def evaluate_split(results: list[dict]) -> dict:
         else (f"{len(results)} networks, {min(epochs)}-{max(epochs)} epochs")
     )
     log.info(
-        "%s: %s, test (n=%d) accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, ECE %.3f -> %.3f",
+        "%s: %s, test (n=%d) accuracy %.3f, balanced accuracy %.3f, macro-F1 %.3f, "
+        "ECE %.3f -> %.3f",
         member.split_tag,
         trained,
         block["n_test"],
@@ -170,6 +193,7 @@ def evaluate_split(results: list[dict]) -> dict:
         calibration["ece_test_before"],
         calibration["ece_test_after"],
     )
+    log.info("%s: calibration: %s", member.split_tag, calibration["verdict"])
     from xnet.training import (
         coverage,
         inner_validation,
@@ -188,6 +212,9 @@ def evaluate_split(results: list[dict]) -> dict:
         if len(results) > 1
         else None
     )
+    lightcurve_block = lightcurves.split_block(results, y_test, pred, data, split)
+    if lightcurve_block is not None:  # test sources with and without a light curve
+        block["lightcurves"] = lightcurve_block
     if trees is not None:
         block["trees"] = {
             "weight": trees.weight,
@@ -200,4 +227,6 @@ def evaluate_split(results: list[dict]) -> dict:
         "reliability": png,
         "confidence": confidence,
         "oob": oob,
+        "trees": trees,
+        "test_rows": split.test,
     }

@@ -14,6 +14,17 @@ if TYPE_CHECKING:  # torch is imported where a function needs it: `xnet.train --
     import torch
 
 HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1")
+#: the headline metrics in words (logs, TensorBoard)
+HEADLINE_NAMES = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "macro_f1": "macro-F1",
+}
+
+
+def ranked(first: str) -> list[str]:
+    """The headline metrics with the sweep's ranking metric (`optimized_metric`) first."""
+    return [first, *(k for k in HEADLINE if k != first)]
 
 
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:

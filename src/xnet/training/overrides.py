@@ -10,7 +10,8 @@ from omegaconf import OmegaConf
 
 
 def override_pairs(overrides: Sequence[str]) -> dict[str, str]:
-    """`["model.hidden=30", "+x=1"]` as {"model.hidden": "30", "x": "1"} (key without +/~ prefix)."""
+    """`["model.hidden=30", "+x=1"]` as {"model.hidden": "30", "x": "1"} (key without its +/~
+    prefix)."""
     pairs = {}
     for item in overrides:
         key, sep, value = str(item).partition("=")
@@ -28,7 +29,8 @@ def varying_overrides(
     per_job: Sequence[dict[str, str]], always: Sequence[str] = ()
 ) -> list[dict[str, str]]:
     """Per job, only the overrides whose value differs between jobs (or whose key is in `always`,
-    such as a search's parameters), in first-seen order. A key a job does not set reads `default`."""
+    such as a search's parameters), in first-seen order. A key a job does not set reads
+    `default`."""
     keys = list(dict.fromkeys(k for pairs in per_job for k in pairs))
     varying = [
         k for k in keys if k in always or len({pairs.get(k, "default") for pairs in per_job}) > 1
@@ -38,7 +40,10 @@ def varying_overrides(
 
 def run_name(varying: dict[str, str]) -> str:
     """`{"model.hidden": "30", "model.depth": "2"}` as `hidden=30,depth=2` (full keys where the
-    last parts would clash); safe as one folder name."""
+    last parts would clash, long floats to 4 significant digits); safe as one folder name."""
+    from xnet.training.job_logs import short_floats
+
     short = [k.split(".")[-1].split("/")[-1] for k in varying]
     keys = short if len(set(short)) == len(short) else list(varying)
-    return ",".join(f"{k}={v}" for k, v in zip(keys, varying.values())).replace("/", "_")
+    text = ",".join(f"{k}={v}" for k, v in zip(keys, varying.values())).replace("/", "_")
+    return short_floats(text)  # an Optuna trial's dropout=0.027701578430639338 as 0.0277

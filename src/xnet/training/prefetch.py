@@ -69,20 +69,22 @@ def split_key(split, resample: Mapping, seed: int) -> tuple:
     return rows, json.dumps(plain, sort_keys=True, default=str), int(seed)
 
 
-def fit_split(data, split, resample: Mapping, seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
+def fit_split(
+    data, split, resample: Mapping, seed: int, with_parents: bool = False
+) -> tuple[Any, ...]:
     """The scaler fitted on the split's training rows and the resampled, scaled training set
-    (`XrayDataModule.setup` before its tensors)."""
+    (`XrayDataModule.setup` before its tensors); with `with_parents`, also each training row's
+    source row in the labelled set (whose extra inputs, such as a light curve, it carries)."""
     from xnet.data.noise import error_resampled
     from xnet.data.preprocessing import fit_scaler, resample_training_set, transform
 
-    scaler = fit_scaler(data.x[split.train])
-    x_fit, y_fit = error_resampled(
-        data, split.train, resample, seed
-    )  # xnet.data.noise: error and reddened-AGN copies (none by default)
-    x_train, y_train = resample_training_set(
-        transform(scaler, x_fit), y_fit, data.classes, resample, seed
+    scaler = fit_scaler(data.x[split.train], data.feature_names)
+    # xnet.data.noise: error and reddened-AGN copies (none by default)
+    x_fit, y_fit, parents = error_resampled(data, split.train, resample, seed, with_parents=True)
+    out = resample_training_set(
+        transform(scaler, x_fit), y_fit, data.classes, resample, seed, parents=parents
     )
-    return scaler, x_train, y_train
+    return (scaler, *out) if with_parents else (scaler, *out[:2])
 
 
 def _prepare(cfg: DictConfig, conn) -> None:

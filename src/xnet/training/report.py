@@ -14,8 +14,9 @@ from xnet.files import write_json
 from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.png import RENDERER, add_png
 from xnet.plotting.run_figures import write_run_figures
-from xnet.training.board import job_writer, write_job_summary
-from xnet.training.calibration import summarize_calibration
+from xnet.training.board import job_writer, shows_data_figures
+from xnet.training.calibration import calibration_warnings, summarize_calibration
+from xnet.training.job_board import write_job_summary
 from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
 from xnet.training.sample_size import fold_support, log_per_class, sample_warnings
 from xnet.training.stacking import Job
@@ -26,16 +27,8 @@ log = logging.getLogger("xnet.train")
 def log_final(
     logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, reports: dict, step: int
 ) -> None:
-    """Per-class test accuracy and confusion matrices of a member's best model (the hparams
-    session is the job's: `xnet.training.board.write_job_summary`)."""
-    test = reports["test"]
-    logger.log_metrics(
-        {
-            **{f"test/{key}": test[key] for key in HEADLINE},
-            **{f"test/acc_{c}": test["per_class"][c]["recall"] for c in data.classes},
-        },
-        step=step,
-    )
+    """The validation and test confusion matrices of a member's best model (its one-value results
+    are the job's `results` text and hparams session: `xnet.training.job_board`)."""
     for part in ("val", "test"):
         fig = confusion_matrix_figure(
             np.array(reports[part]["confusion_matrix"]),
@@ -75,7 +68,9 @@ def job_payload(job: Job, results: list[dict]) -> dict:
         return {
             **header,
             **blocks[0],
-            "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg),
+            "warnings": header["warnings"]
+            + sample_warnings(data, blocks, job.cfg)
+            + calibration_warnings(blocks, ["holdout"]),
         }
     pooled = classification_report(
         np.concatenate([r["y_true"] for r in results]),
@@ -107,7 +102,9 @@ def job_payload(job: Job, results: list[dict]) -> dict:
     log_per_class(pooled, "pooled out-of-fold test")
     return {
         **header,
-        "warnings": header["warnings"] + sample_warnings(data, blocks, job.cfg),
+        "warnings": header["warnings"]
+        + sample_warnings(data, blocks, job.cfg)
+        + calibration_warnings(blocks, [f"fold_{b['fold']}" for b in blocks]),
         "cv_folds": len(blocks),
         "n_train": int(round(np.mean([b["n_train"] for b in blocks]))),
         "n_test": int(sum(b["n_test"] for b in blocks)),
@@ -138,6 +135,7 @@ def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -
         confusion_title=title,
         cache=bool(job.cfg.figures.get("cache", True)),
         renderer=RENDERER,
+        board_data_figures=writer is not None and shows_data_figures(job),
     )
 
 
@@ -150,8 +148,17 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
     from xnet.training.evaluation import evaluate_split
 
     split_results = [evaluate_split(group) for group in per_split.values()]
+    from xnet.training import coverage, importance, inner_validation
+
+    explained = importance.run_importance(job, list(per_split.values()), split_results)
     payload = job_payload(job, split_results)
-    from xnet.training import coverage, inner_validation
+    if explained is not None:
+        payload["importance"] = explained
+    from xnet.training.lightcurves import run_block
+
+    lightcurve_block = run_block(split_results, job.data)  # with / without a light curve
+    if lightcurve_block is not None:
+        payload["lightcurves"] = lightcurve_block
 
     # selective classification (metrics vs coverage) and the inner (out-of-bag) validation score
     payload["coverage"] = coverage.coverage_block(
@@ -168,6 +175,13 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
             payload["figures"]["coverage"] = coverage.write_figure(
                 payload["coverage"], job.run_dir, RENDERER
             )
+            if explained is not None:
+                payload["figures"]["importance"] = importance.write_figure(
+                    explained, job.run_dir, RENDERER, writer
+                )
+            from xnet.training.lightcurves import example_figure
+
+            payload["figures"].update(example_figure(job, writer, RENDERER))
         RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
         if writer is not None:
             write_job_summary(writer, job, payload)

@@ -11,6 +11,10 @@ folder, or any other file, stays.
 `python -m xnet.train` checks the `hydra.run.dir` / `hydra.sweep.dir` given on its command line
 before Hydra creates it (`check_command_line`); every job checks its own directory again when it
 starts (`check_job_dir`), which covers sweeps' job folders and directories named by interpolation.
+
+Checking a directory also claims it for the training (`xnet.training.run_claim`: a second training
+into it is refused), refuses a non-empty folder xnet did not create unless `overwrite=true` (which
+then deletes nothing in it), and deletes what an interrupted run left there (no metrics.json).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xnet.errors import XnetError
+from xnet.training import run_claim
 
 log = logging.getLogger("xnet.train")
 
@@ -45,9 +50,11 @@ RUN_FILES = (
     "confusion_counts.png",
     "confusion_normalized.png",
     "reliability_*.png",
+    "coverage.png",
+    ".metrics.json.*.tmp",  # metrics.json being written when the run was killed
 )
 #: what a sweep writes into its sweep directory besides its job folders
-SWEEP_FILES = ("summary.csv", "multirun.yaml", "accuracy_vs_width.png")
+SWEEP_FILES = ("summary.csv", "multirun.yaml", "accuracy_vs_width.png", "tensorboard")
 #: written by Hydra into the job's directory before the job starts (kept by `check_job_dir`)
 HYDRA_FILES = (".hydra", "train.log")
 
@@ -101,14 +108,31 @@ def claim(
     sweep: bool = False,
     keep: Sequence[str] = (),
 ) -> None:
-    """Check a run (or sweep) directory before any work: writable, and no finished run in it
-    unless `overwrite`, in which case the old run's files are deleted first."""
+    """Check a run (or sweep) directory before any work and claim it for this process: writable,
+    not a non-empty folder xnet did not create (unless `overwrite`), not in use by another
+    training (`run_claim`), and no finished run in it unless `overwrite`, in which case the old
+    run's files are deleted first. What an interrupted run left (no metrics.json) is deleted."""
     path = Path(path)
     check_writable(path, key)
+    check_foreign(path, overwrite, key, sweep, keep)
+    refuse_finished(path, overwrite, key, sweep)  # before claiming: a refusal changes nothing
+    earlier = run_claim.is_xnets(path, sweep)
+    if not run_claim.hold(path, key) or not earlier:
+        return  # claimed already by this command, or a new directory
+    try:
+        refuse_finished(path, overwrite, key, sweep)  # finished while we waited for the claim
+    except XnetError:
+        run_claim.release(path)
+        raise
+    for job in finished_jobs(path, sweep):
+        deleted = clear_run(job, keep)
+        log.warning("overwrite=true: deleted the earlier run's %s in %s", ", ".join(deleted), job)
+    clear_unfinished(path, sweep, keep)
+
+
+def refuse_finished(path: Path, overwrite: bool, key: str, sweep: bool) -> None:
     done = finished_jobs(path, sweep)
-    if not done:
-        return
-    if not overwrite:
+    if done and not overwrite:
         what = (
             f"finished jobs ({', '.join(p.name for p in done[:5])}{', ...' if len(done) > 5 else ''})"
             if sweep
@@ -118,12 +142,48 @@ def claim(
             f"{key}={path}: holds {what}; choose another directory ({key}=<new folder>, or leave it out "
             f"for a new dated one), or pass overwrite=true to delete the old run's files first"
         )
-    for job in done:
-        deleted = clear_run(job, keep)
-        log.warning("overwrite=true: deleted the earlier run's %s in %s", ", ".join(deleted), job)
+
+
+def clear_unfinished(path: Path, sweep: bool, keep: Sequence[str] = ()) -> None:
+    """Delete what an interrupted (killed) run left, so that it never mixes with the next one:
+    its checkpoints and their temporary files, its TensorBoard events, figures, log; in a sweep
+    directory the sweep's own files and every unfinished job folder's run files."""
+    folders = [path] if not sweep else [p for p in Path(path).iterdir() if p.is_dir()]
+    for folder in folders:
+        if sweep and (not run_claim.is_xnets(folder) or (folder / FINISHED).exists()):
+            continue
+        deleted = clear_run(folder, keep if not sweep else ())
+        if deleted:
+            log.warning(
+                "deleted what an interrupted run left in %s: %s", folder, ", ".join(deleted)
+            )
     if sweep:
         for name in SWEEP_FILES:
-            (path / name).unlink(missing_ok=True)
+            item = Path(path) / name
+            shutil.rmtree(item) if item.is_dir() else item.unlink(missing_ok=True)
+
+
+def check_foreign(path: Path, overwrite: bool, key: str, sweep: bool, keep: Sequence[str]) -> None:
+    """A non-empty folder xnet did not create is refused unless `overwrite`; then nothing in it is
+    deleted, and the files a run writes replace their namesakes (said in a warning)."""
+    entries = run_claim.foreign_entries(path, sweep, keep)
+    if not entries:
+        return
+    shown = ", ".join(entries[:5]) + (f", ... ({len(entries)} entries)" if len(entries) > 5 else "")
+    if not overwrite:
+        raise XnetError(
+            f"{key}={path}: a folder xnet did not create, holding {shown}; choose an empty or new "
+            f"directory ({key}=<new folder>), or pass overwrite=true to train into it (nothing in "
+            f"it is deleted; files named as a run's are replaced)"
+        )
+    same = sorted({p.name for pattern in RUN_FILES for p in Path(path).glob(pattern)} - set(keep))
+    log.warning(
+        "overwrite=true: training into %s, a folder xnet did not create; %s",
+        path,
+        f"its {', '.join(same)} will be replaced"
+        if same
+        else "none of its files has a run file's name",
+    )
 
 
 def command_line_dirs(argv: Sequence[str]) -> tuple[str | None, bool, bool]:

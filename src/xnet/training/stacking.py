@@ -26,6 +26,7 @@ from xnet.models.stacked import StackedClassifier
 from xnet.training import prefetch
 from xnet.training.board import member_logger
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
+from xnet.training.job_logs import CONSOLE
 
 log = logging.getLogger("xnet.train")
 
@@ -40,6 +41,7 @@ class Job:
     splits: list[Split]
     board: Path | None = None  # its TensorBoard run (xnet.training.board.assign_boards)
     varying: dict = field(default_factory=dict)  # its overrides that vary across the sweep
+    member_logs: list = field(default_factory=list)  # its networks' TensorBoard loggers
 
 
 @dataclass
@@ -129,7 +131,10 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
             cfg
         )  # prepared ahead by `python -m xnet.train`, or here
     data, splits = cache[key]
-    log.info(  # for every job (a sweep job's own log holds it too)
+    from xnet.training.lightcurves import check_encoder_inputs
+
+    check_encoder_inputs(cfg, data)  # each encoder's input is one the data carries
+    log.info(  # for every job (a sweep job's own log holds it too; a sweep's console once)
         "%s: %d sources, %d classes (%s), %d features (%s)",
         data.catalog.name,
         len(data.y),
@@ -137,6 +142,7 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
         ", ".join(data.classes),
         len(data.feature_names),
         data.spec.name,
+        extra=CONSOLE,
     )
     return Job(cfg=cfg, run_dir=Path(run_dir), data=data, splits=splits)
 
@@ -226,6 +232,7 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
         with warnings.catch_warnings():  # the stack runs its own Adam (`FlatParameters`)
             warnings.filterwarnings("ignore", ".*configure_optimizers` returned `None`")
             trainer.fit(module, datamodule=data)
+        module.progress.finish()
     finally:
         module.progress.close()
     seconds, member_epochs = time.perf_counter() - start, int((module.stop_epoch + 1).sum())

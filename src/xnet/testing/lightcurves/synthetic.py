@@ -27,3 +27,21 @@ def synthetic_lightcurves(
         + noise * rng.normal(size=(len(frame), int(length)))
     )
     return curves.astype(np.float32)
+
+
+def masked_sequences(
+    frame: pd.DataFrame, bins: int = 256, share: float = 0.7, seed: int = 0
+) -> np.ndarray:
+    """(sources, 2, bins) float32 inputs shaped like binned light curves (rate, mask): `share` of
+    the sources have one, with a random gap each; noise, not signal. For timing and memory
+    benchmarks (benchmarks/lightcurves.py), where reading thousands of files would dominate."""
+    rng = np.random.default_rng(seed)
+    n, bins = len(frame), int(bins)
+    mask = np.ones((n, bins), np.float32)
+    start = rng.integers(0, bins, n)
+    width = rng.integers(0, bins // 4, n)
+    index = np.arange(bins)[None, :]
+    mask[(index >= start[:, None]) & (index < (start + width)[:, None])] = 0
+    mask[rng.random(n) >= share] = 0
+    rate = rng.standard_normal((n, bins)).astype(np.float32) * mask
+    return np.stack([rate, mask], axis=1)

@@ -1,0 +1,1 @@
+"""Judging trained models: attributions (why a source got its class)."""
