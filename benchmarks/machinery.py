@@ -11,7 +11,8 @@ from outside, by patching it as its module is imported (no switch in xnet itself
 - `draw ahead`: `xnet.plotting.figure_cache.draw_ahead` does nothing (a first run draws its data
   figures after the fit, in-process);
 - `forked renderer`: `xnet.plotting.png.Renderer.submit` renders in-process;
-- `idle-core threads`: `model.num_threads=1` instead of `auto`.
+- `idle-core threads (1)` / `(all)`: `model.num_threads=1`, or every core (torch's own default),
+  instead of `auto` (following the idle cores).
 
 Commands: `train`, the default `python -m xnet.train` (figure cache warm, as a user repeats it),
 and `cv`, the 5-fold CV on a 16,000-source distinct Chandra-schema file
@@ -78,7 +79,8 @@ VARIANTS = {
     "prefetch": ("xnet.training.prefetch", "m.start = lambda cfg: None", []),
     "draw ahead": ("xnet.plotting.figure_cache", "m.draw_ahead = lambda d, s: None", []),
     "forked renderer": ("xnet.plotting.png", IN_PROCESS_RENDER, []),
-    "idle-core threads": ("", "", ["model.num_threads=1"]),
+    "idle-core threads (1)": ("", "", ["model.num_threads=1"]),
+    "idle-core threads (all)": ("", "", [f"model.num_threads={os.cpu_count() or 1}"]),
 }
 
 
