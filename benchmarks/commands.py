@@ -11,7 +11,7 @@ Rows (issue "Fast where users feel it"):
 3. a 3-width x 5-fold sweep on the same file            vs 15 sequential scikit-learn fits (same folds)
 4. `python -m xnet.predict` on a 656,997-row slim FITS  vs a whole-process astropy read of the columns
    (4XMM-DR13 schema, drawn from the bundled slice)          that predict reads
-5. `startup`: `import lightning, torch` the way the entry points do it (`xnet.startup`: collector
+5. `startup`: `import lightning, torch` the way the entry points do it (`xnet.runtime.startup`: collector
    paused, imports frozen) vs the plain `python -c "import lightning, torch"`
 
 The data home (`XNET_DATA_HOME`, where training caches the data figures) is a fresh temporary folder:
@@ -346,14 +346,14 @@ def main() -> None:
             xnet, ref = interleave(
                 args.repeats,
                 script(
-                    "from xnet import startup; startup.pause(); startup.resume('lightning', 'torch')"
+                    "from xnet.runtime import startup; startup.pause(); startup.resume('lightning', 'torch')"
                 ),
                 script("import lightning, torch"),
                 env,
             )
             results.append(
                 median_row(
-                    "import lightning, torch as xnet.startup does",
+                    "import lightning, torch as xnet.runtime.startup does",
                     xnet,
                     ref,
                     'python -c "import lightning, torch"',

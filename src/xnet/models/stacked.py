@@ -19,7 +19,7 @@ from xnet.models.compaction import retire, widen, with_passengers
 from xnet.models.early_stopping import MemberEarlyStopping
 from xnet.models.nets import StackedInputNet
 from xnet.models.optim import adam, optimizer_settings
-from xnet.training.metrics import confusion_matrices, headline_from_confusion
+from xnet.evaluation.metrics import confusion_matrices, headline_from_confusion
 
 
 class StackedClassifier(L.LightningModule):
