@@ -12,7 +12,7 @@ Rows (issues "Fast where users feel it" and "Honest speed"):
 3. `sweep`: 3 widths x 5 folds on the same file vs 15 sequential scikit-learn fits (same folds);
 4. `predict`: `python -m xnet.predict` on a 656,997-row slim FITS (4XMM-DR13 schema, from the
    bundled slice) vs a whole-process astropy read of the columns that predict reads;
-5. `startup`: `import lightning, torch` the way the entry points do it (`xnet.startup`: collector
+5. `startup`: `import lightning, torch` the way the entry points do it (`xnet.runtime.startup`: collector
    paused, imports frozen) vs the plain `python -c "import lightning, torch"`.
 Extra rows (`--only`): `cv160k`, the CV on a 160,000-source file (10x the study; one repeat is
 usual: scikit-learn takes many minutes), and `duplicates`, the CV on the old benchmark file (the
@@ -145,7 +145,7 @@ for hidden in widths:
 """
 )
 
-STARTUP = "from xnet import startup; startup.pause(); startup.resume('lightning', 'torch')"
+STARTUP = "from xnet.runtime import startup; startup.pause(); startup.resume('lightning', 'torch')"
 
 # A bare astropy read of the columns xnet.predict reads, as a whole process.
 READ_SCRIPT = """
@@ -356,7 +356,7 @@ def main() -> None:
             )
             results.append(
                 median_row(
-                    "import lightning, torch as xnet.startup does",
+                    "import lightning, torch as xnet.runtime.startup does",
                     xnet,
                     ref,
                     'python -c "import lightning, torch"',

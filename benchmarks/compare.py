@@ -34,12 +34,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
-from xnet.config import compose_config
+from xnet.config.compose import compose_config
 from xnet.data.labelled import LabelledSet, Split, prepare_labelled_set
 from xnet.data.preprocessing import fit_scaler, transform
 from xnet.data.shifted import splits_for
 from xnet.testing.baselines import study_mlp
-from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.evaluation.metrics import HEADLINE, classification_report, summarize_folds
 
 RESULTS = Path(__file__).resolve().parent / "results" / "comparison.md"
 

@@ -70,7 +70,7 @@ def overrides(path: Path, joint: bool, bins: int, epochs: int) -> list[str]:
 
 def measure(args: list[str]) -> dict:
     """One configuration, in this process: data prepared, then the fit timed epoch by epoch."""
-    from xnet.config import compose_config
+    from xnet.config.compose import compose_config
     from xnet.models.stacked import StackedClassifier
     from xnet.training.run import quiet_lightning
     from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job

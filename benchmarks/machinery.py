@@ -5,9 +5,9 @@ round-robin, `--repeats` rounds, each round starting one variant later, so that 
 machine state. A piece is switched off
 from outside, by patching it as its module is imported (no switch in xnet itself):
 
-- `gc pause`: `xnet.startup.pause` does nothing (the collector runs during the imports);
-- `compose once`: `xnet.startup.compose_once` does nothing (Hydra composes twice);
-- `prefetch`: `xnet.training.prefetch.start` does nothing (the run prepares its data itself);
+- `gc pause`: `xnet.runtime.startup.pause` does nothing (the collector runs during the imports);
+- `compose once`: `xnet.runtime.startup.compose_once` does nothing (Hydra composes twice);
+- `prefetch`: `xnet.runtime.prefetch.start` does nothing (the run prepares its data itself);
 - `draw ahead`: `xnet.plotting.figure_cache.draw_ahead` does nothing (a first run draws its data
   figures after the fit, in-process);
 - `forked renderer`: `xnet.plotting.png.Renderer.submit` renders in-process;
@@ -74,9 +74,9 @@ m.Renderer.submit = submit
 #: variant -> (module to patch, patch code run with the module as `m`, extra overrides)
 VARIANTS = {
     "all": ("", "", []),
-    "gc pause": ("xnet.startup", "m.pause = lambda: None", []),
-    "compose once": ("xnet.startup", "m.compose_once = lambda *a: None", []),
-    "prefetch": ("xnet.training.prefetch", "m.start = lambda cfg: None", []),
+    "gc pause": ("xnet.runtime.startup", "m.pause = lambda: None", []),
+    "compose once": ("xnet.runtime.startup", "m.compose_once = lambda *a: None", []),
+    "prefetch": ("xnet.runtime.prefetch", "m.start = lambda cfg: None", []),
     "draw ahead": ("xnet.plotting.figure_cache", "m.draw_ahead = lambda d, s: None", []),
     "forked renderer": ("xnet.plotting.png", IN_PROCESS_RENDER, []),
     "idle-core threads (1)": ("", "", ["model.num_threads=1"]),
@@ -164,7 +164,7 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
     import json
 
     t = cpu()
-    from xnet.config import compose_config
+    from xnet.config.compose import compose_config
 
     cfg = compose_config(overrides)
     out = {"compose (first)": cpu() - t}
@@ -233,7 +233,7 @@ def threads(rows: int, repeats: int, tmp: Path) -> None:
     """Wall and CPU ms per member-epoch of a 5-fold stack on 1 and 2 torch threads, alternating."""
     import torch
 
-    from xnet.config import compose_config
+    from xnet.config.compose import compose_config
     from xnet.data.labelled import make_splits, prepare_labelled_set
     from xnet.training.datamodule import XrayDataModule
     from xnet.training.run import quiet_lightning

@@ -54,7 +54,7 @@ def child_predict(path: str, run: str, output: str) -> dict:
     import tqdm  # noqa: F401
     from hydra import compose, initialize_config_dir
 
-    from xnet.config import CONFIG_DIR
+    from xnet.config.compose import CONFIG_DIR
     from xnet.predict import job as predict_module
 
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from xnet.config import BUNDLED_DATA_DIR, compose_config  # noqa: F401 (the tests' composer)
+from xnet.config.compose import BUNDLED_DATA_DIR, compose_config  # noqa: F401 (the tests' composer)
 
 LIN_CSV = BUNDLED_DATA_DIR / "lin2024_4xmm_dr13_sample.csv"
 CSC_CSV = BUNDLED_DATA_DIR / "muwclass_cscv2_td.csv"

@@ -17,13 +17,13 @@ import pytest
 import torch
 from conftest import FAST, LIN_CSV, compose_config, data_config, raw_lin
 
-from xnet.compat import FEATURE_SCHEMA
-from xnet.config import CONFIG_DIR
+from xnet.models.compat import FEATURE_SCHEMA
+from xnet.config.compose import CONFIG_DIR
 from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError, exit_on_error
 from xnet.predict import job as predict_job
 from xnet.training import train
-from xnet.validation import check_override_keys
+from xnet.config.schema import check_override_keys
 
 
 @functools.lru_cache(maxsize=1)

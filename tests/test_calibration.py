@@ -14,7 +14,7 @@ from xnet.data.labelled import make_splits, prepare_labelled_set
 from xnet.data.preprocessing import fit_scaler, transform
 from xnet.models import Classifier
 from xnet.plotting.reliability import reliability_figure
-from xnet.training.calibration import (
+from xnet.evaluation.calibration import (
     calibrate,
     calibration_summary,
     choose_temperature,

@@ -117,7 +117,7 @@ def test_data_configs_read_without_composing_are_the_composed_ones(tmp_path):
     several on an input); every shipped config, and one in a --config-dir, equals its composition."""
     from hydra import compose, initialize_config_dir
 
-    from xnet import config
+    from xnet.config import compose as config
 
     names = config.data_config_names()
     assert {"csc_muwclass", "xmm_dr13_slim", "xmm_lin2024", "xmm_lin2024_full"} <= set(names)

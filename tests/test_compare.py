@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from xnet.config import CONFIG_DIR
+from xnet.config.compose import CONFIG_DIR
 
 COMPARE = CONFIG_DIR.parent / "benchmarks" / "compare.py"
 

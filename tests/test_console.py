@@ -12,8 +12,8 @@ from conftest import compose_config
 
 import xnet.train as train_entry
 from xnet.api import train
-from xnet.training.job_logs import short_floats
-from xnet.training.sweep import format_table
+from xnet.runs.job_logs import short_floats
+from xnet.runs.sweep import format_table
 
 
 def test_progress_ends_at_100_percent_when_early_stopping_ends_the_fit(tmp_path, capsys):

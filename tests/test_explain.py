@@ -253,7 +253,7 @@ def test_explanation_columns_in_every_format(one_feature_run, tmp_path, fmt):
     from astropy.io.votable import parse_single_table
     from astropy.table import Table
 
-    from xnet.config import compose_config
+    from xnet.config.compose import compose_config
     from xnet.predict.job import predict
 
     run, path, _ = one_feature_run

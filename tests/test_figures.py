@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from xnet.data.labelled import make_splits, prepare_labelled_set
 from xnet.plotting.png import png_size
 from xnet.plotting.run_figures import galactic, missing_values_table, write_run_figures
-from xnet.training.sweep import collect_widths, write_width_figure
+from xnet.runs.sweep import collect_widths, write_width_figure
 
 RUN_FIGURES = [
     "class_shares",
@@ -184,7 +184,7 @@ def test_walkthrough_notebook_runs_offline(monkeypatch):
     would); IPython's image display is replaced by a list of the files shown."""
     import json
 
-    from xnet.config import CONFIG_DIR
+    from xnet.config.compose import CONFIG_DIR
 
     notebook = CONFIG_DIR.parent / "notebooks" / "walkthrough.ipynb"
     cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
@@ -236,7 +236,7 @@ def test_figures_say_their_counts_and_energy_bands():
 
 
 def test_sweep_legend_and_summary_show_only_the_overrides_that_vary(tmp_path):
-    from xnet.training.sweep import collect_sweep
+    from xnet.runs.sweep import collect_sweep
 
     for num, (hidden, depth) in enumerate([(10, 1), (30, 1), (10, 2), (30, 2)]):
         fake_job(
@@ -265,14 +265,14 @@ def test_sweep_legend_and_summary_show_only_the_overrides_that_vary(tmp_path):
 def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch):
     """With a free core a figure renders in a forked child, without one right here; either way
     the file and the callback get the bytes `png_bytes` gives, in submission order."""
-    import xnet.cores
+    import xnet.runtime.cores
     from xnet.plotting.draw import confusion_matrix_figure
     from xnet.plotting.png import Renderer, png_bytes
 
     cm = np.array([[5, 1], [2, 7]])
     expected = png_bytes(confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"))
     for idle in (1, 0):
-        monkeypatch.setattr(xnet.cores, "idle_cores", lambda idle=idle: idle)
+        monkeypatch.setattr(xnet.runtime.cores, "idle_cores", lambda idle=idle: idle)
         renderer, got = Renderer(), []
         renderer.submit(
             confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"),
@@ -281,7 +281,7 @@ def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch
         )
         renderer.call(lambda: got.append("done"))
         forked = renderer.pending[0][5] is not None
-        assert forked == (idle == 1 and xnet.cores.can_fork())
+        assert forked == (idle == 1 and xnet.runtime.cores.can_fork())
         assert not (tmp_path / f"cm{idle}.png").exists()  # written when the renderer finishes
         renderer.finish()
         assert got == [expected, "done"] and (tmp_path / f"cm{idle}.png").read_bytes() == expected

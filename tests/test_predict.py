@@ -18,7 +18,7 @@ from conftest import CSC_CSV, FAST, LIN_CSV, compose_config, run_cli
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from xnet.config import CONFIG_DIR
+from xnet.config.compose import CONFIG_DIR
 from xnet.data.labelled import prepare_labelled_set
 from xnet.data.preprocessing import scaler_from_state, transform
 from xnet.data.tables import iter_table_chunks, table_info
@@ -27,7 +27,7 @@ from xnet.models import XrayClassifier
 from xnet.predict import predict, probability_column
 from xnet.testing.mock_catalog import full_table, slim_table, write_table
 from xnet.training import train
-from xnet.training.metrics import classification_report
+from xnet.evaluation.metrics import classification_report
 
 LIN_CLASSES = ["AGN", "CV", "LM-STAR"]
 PROBS = [probability_column(c) for c in LIN_CLASSES]

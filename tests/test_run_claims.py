@@ -17,12 +17,12 @@ import pytest
 from conftest import FAST, LIN_CSV, compose_config
 
 from xnet.errors import XnetError
-from xnet.training import run_dir
+from xnet.runs import run_dir
 
 
 def release(path) -> None:
-    """Give up this process's claim on `path` (xnet.training.run_claim)."""
-    from xnet.training import run_claim
+    """Give up this process's claim on `path` (xnet.runs.run_claim)."""
+    from xnet.runs import run_claim
 
     run_claim.release(path)
 

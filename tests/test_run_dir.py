@@ -14,7 +14,7 @@ from conftest import FAST, compose_config, raw_lin
 from xnet import train as train_entry
 from xnet.api import train
 from xnet.errors import XnetError
-from xnet.training import run_dir
+from xnet.runs import run_dir
 
 
 def command_line(monkeypatch, capsys, *args: str) -> tuple[int, str]:
@@ -106,7 +106,7 @@ def test_sweep_dir_with_finished_jobs_is_refused_and_overwrite_clears_each_job(
     assert code == 2 and "holds finished jobs (0, 1)" in err and err.count("\n") == 1
     run_dir.claim(sweep, overwrite=True, sweep=True)
     assert sorted(p.relative_to(sweep).as_posix() for p in sweep.rglob("*")) == [
-        ".xnet-run",  # the sweep directory is xnet's, and claimed (xnet.training.run_claim)
+        ".xnet-run",  # the sweep directory is xnet's, and claimed (xnet.runs.run_claim)
         "0",
         "1",
         "1/mine.txt",

@@ -8,14 +8,14 @@ from conftest import compose_config
 from xnet.data.labelled import make_splits, prepare_labelled_set
 from xnet.data.noise import error_resampled, perturbed_frame
 from xnet.data.shifted import splits_for
-from xnet.training.coverage import (
+from xnet.evaluation.coverage import (
     COVERAGES,
     confidence_scores,
     coverage_block,
     coverage_curve,
     kept_rows,
 )
-from xnet.training.metrics import classification_report
+from xnet.evaluation.metrics import classification_report
 
 CLASSES = ["A", "B", "C"]
 

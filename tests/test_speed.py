@@ -145,7 +145,7 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     stack's torch threads leave the child's core alone."""
     import multiprocessing
 
-    from xnet.cores import busy_cores
+    from xnet.runtime.cores import busy_cores
     from xnet.data.labelled import make_splits, prepare_labelled_set
     from xnet.plotting import figure_cache
     from xnet.plotting.run_figures import write_data_figures
@@ -316,15 +316,15 @@ def test_row_threads_cut_at_batch_edges():
     ],
 )
 def test_compose_once_only_where_hydra_would_find_no_mode(argv, default, monkeypatch):
-    """`xnet.startup.compose_once` skips Hydra's mode-only compose only where the command line can
+    """`xnet.runtime.startup.compose_once` skips Hydra's mode-only compose only where the command line can
     leave `hydra.mode` unset; there Hydra's own `get_mode` (composing) answers None as well."""
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_config_search_path
     from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
-    from xnet import startup
-    from xnet.config import CONFIG_DIR
+    from xnet.runtime import startup
+    from xnet.config.compose import CONFIG_DIR
 
     assert startup.mode_is_default(argv, CONFIG_DIR) is default
     if not default:
@@ -353,7 +353,7 @@ def test_pause_and_resume_the_collector():
     alive and turns collection back on."""
     import gc
 
-    from xnet import startup
+    from xnet.runtime import startup
 
     before = gc.get_freeze_count()
     startup.resume("json")
@@ -369,14 +369,14 @@ def test_pause_and_resume_the_collector():
 
 
 def test_data_prepared_in_a_child_is_the_data_prepared_here(tmp_path, monkeypatch):
-    """`xnet.training.prefetch`: the labelled set, splits and every fold's scaler and training set
+    """`xnet.runtime.prefetch`: the labelled set, splits and every fold's scaler and training set
     prepared by a forked child (while the CLI imports Lightning) give the run the same
     metrics.json as preparing them in-process; the child's user error is raised as the run's."""
     import json
 
-    from xnet import cores
+    from xnet.runtime import cores
     from xnet.errors import XnetError
-    from xnet.training import prefetch
+    from xnet.runtime import prefetch
 
     monkeypatch.setattr(cores, "idle_cores", lambda: 1)
     # the CLI forks before torch and scikit-learn load (`fork_safe`); here they may be loaded, which

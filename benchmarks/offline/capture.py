@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from xnet.training import inner_validation
+from xnet.evaluation import inner_validation
 
 orig = inner_validation.out_of_bag_report
 DUMP = os.environ["XNET_DUMP"]

@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from xnet.config import CONFIG_DIR, compose_config
-from xnet.validation import check_overrides
+from xnet.config.compose import CONFIG_DIR, compose_config
+from xnet.config.schema import check_overrides
 
 __all__ = ["compose_config", "train", "predict"]
 
@@ -32,8 +32,8 @@ def train(overrides: Sequence[str] | DictConfig = (), run_dir: str | Path | None
     the override `overwrite=true`, which deletes that run's files first) and returns the metrics.json payload."""
     from xnet.training.run import quiet_lightning
     from xnet.training.run import train as train_run
-    from xnet.training.run_claim import release
-    from xnet.training.run_dir import claim
+    from xnet.runs.run_claim import release
+    from xnet.runs.run_dir import claim
 
     if not isinstance(overrides, DictConfig):
         check_overrides(list(overrides), "train", CONFIG_DIR)

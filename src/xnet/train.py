@@ -3,7 +3,7 @@
 The entry point only: it composes the config (Hydra), checks the command line and hands over to
 `xnet.training.run`. Writes into the Hydra run directory: metrics.json, checkpoints/,
 tensorboard/ and .hydra/; a directory holding a finished run is refused unless overwrite=true
-(`xnet.training.run_dir`).
+(`xnet.runs.run_dir`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from xnet import startup
-from xnet.config import CONFIG_DIR
+from xnet.runtime import startup
+from xnet.config.compose import CONFIG_DIR
 from xnet.errors import XnetError, exit_on_error, quiet_broken_pipe, stop_on_signals
-from xnet.training import launcher_state
-from xnet.training.job_logs import record_log_files
+from xnet.runs import launcher_state
+from xnet.runs.job_logs import record_log_files
 from xnet.training.run import check_config, optimized_value
-from xnet.training.run_dir import check_command_line, check_job_dir
-from xnet.validation import check_overrides, check_sweep_values
+from xnet.runs.run_dir import check_command_line, check_job_dir
+from xnet.config.schema import check_overrides, check_sweep_values
 
 #: what training imports (Lightning, torch, torchmetrics, scikit-learn, pandas), loaded once the
-#: command line and config are checked, with the garbage collector paused (`xnet.startup`)
+#: command line and config are checked, with the garbage collector paused (`xnet.runtime.startup`)
 TRAINING_MODULES = (
     "xnet.training.board",
     "xnet.training.evaluation",
@@ -40,7 +40,7 @@ def _job(cfg: DictConfig) -> float | None:
     run_dir = HydraConfig.get().runtime.output_dir
     check_job_dir(run_dir, bool(cfg.get("overwrite", False)))
     if launcher_state.recorded is None:
-        from xnet.training import prefetch
+        from xnet.runtime import prefetch
 
         prefetch.start(cfg)  # the data, prepared on the idle core while Lightning and torch import
     startup.resume(*TRAINING_MODULES)

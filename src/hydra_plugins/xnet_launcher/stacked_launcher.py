@@ -52,7 +52,7 @@ class StackedLauncher(Launcher):
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
-        from xnet.training.job_logs import SweepConsole, quiet_optuna
+        from xnet.runs.job_logs import SweepConsole, quiet_optuna
 
         self.console = SweepConsole()  # one per sweep: Optuna's batches print each line once
         quiet_optuna()
@@ -61,7 +61,7 @@ class StackedLauncher(Launcher):
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
         from xnet.training import run as xtrain
-        from xnet.training.launcher_state import deferred_jobs
+        from xnet.runs.launcher_state import deferred_jobs
 
         setup_globals()
         assert (
@@ -71,7 +71,7 @@ class StackedLauncher(Launcher):
         )
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
-        from xnet.training.job_logs import short_floats
+        from xnet.runs.job_logs import short_floats
 
         log.info(f"Launching {len(job_overrides)} jobs locally, stacked")
         runs: list[JobReturn] = []

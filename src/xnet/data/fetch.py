@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from xnet.config import DATA_HOME_ENV, compose_data_config, data_home
+from xnet.config.compose import DATA_HOME_ENV, compose_data_config, data_home
 from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError, exit_on_error, stop_on_signals
 from xnet.files import publish, temporary_beside

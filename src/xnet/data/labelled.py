@@ -71,7 +71,7 @@ class LabelledSet:
     warnings: list[str] = field(
         default_factory=list
     )  # warnings logged while selecting (metrics.json)
-    # training sets prepared ahead by xnet.training.prefetch, taken by XrayDataModule.setup
+    # training sets prepared ahead by xnet.runtime.prefetch, taken by XrayDataModule.setup
     prepared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property

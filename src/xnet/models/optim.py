@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import torch
 
-from xnet.config import CONFIG_DIR
+from xnet.config.compose import CONFIG_DIR
 
 #: the model config's keys that describe the fit (not the network's shape)
 OPTIMIZER_KEYS = ("lr", "beta1", "beta2", "eps", "l2_alpha", "batch_size", "class_weighted")

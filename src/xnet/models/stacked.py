@@ -26,7 +26,7 @@ from xnet.models.stacked_step import (
     row_weights,
     train_epoch,
 )
-from xnet.training.metrics import confusion_matrices, headline_from_confusion
+from xnet.evaluation.metrics import confusion_matrices, headline_from_confusion
 
 
 class StackedClassifier(L.LightningModule):

@@ -2,7 +2,7 @@
 
 Class shares, sky map, hardness planes, feature histograms and missing values depend on the data,
 the features and the training rows of the run's first split, not on the model. They are drawn
-into `<data home>/figure_cache/<key>/` (`xnet.config.data_home()`, env `XNET_DATA_HOME`), where
+into `<data home>/figure_cache/<key>/` (`xnet.config.compose.data_home()`, env `XNET_DATA_HOME`), where
 the key hashes the labelled set (frame, feature matrix, labels, classes, feature names), the
 split's training rows and the source of the drawing code; every later run (a sweep's 15 jobs, a
 rerun) with the same key copies the PNG files and `missing_values.csv` and adds the same images
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xnet.config import data_home
-from xnet.cores import can_fork
+from xnet.config.compose import data_home
+from xnet.runtime.cores import can_fork
 from xnet.data.labelled import LabelledSet, Split
 from xnet.errors import XnetError
 from xnet.files import path_inside, read_bounded

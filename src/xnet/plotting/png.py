@@ -78,7 +78,7 @@ class Renderer:
         self, fig, path: str | Path | None = None, then=None, dpi: int = 110, tight: bool = True
     ) -> None:
         """Render `fig` (closed afterwards), write it to `path` (if any) and call `then(png)`."""
-        from xnet.cores import can_fork, idle_cores
+        from xnet.runtime.cores import can_fork, idle_cores
 
         if can_fork() and idle_cores() > 0:
             import multiprocessing

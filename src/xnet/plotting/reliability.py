@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from xnet.plotting.draw import plt
-from xnet.training.calibration import expected_calibration_error, reliability_bins
+from xnet.evaluation.calibration import expected_calibration_error, reliability_bins
 
 
 def reliability_figure(

@@ -3,7 +3,7 @@ given a TensorBoard writer, as figures under `figures/`.
 
 Class shares, sky positions (galactic, Mollweide), hardness-ratio planes per class, feature
 histograms before and after scaling, missing values per class and feature (CSV too) and the
-confusion matrix in counts and row-normalised. Calibration figures are `xnet.training.calibration`.
+confusion matrix in counts and row-normalised. Calibration figures are `xnet.evaluation.calibration`.
 """
 
 from __future__ import annotations

@@ -25,11 +25,11 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from xnet import startup
-from xnet.config import CONFIG_DIR
+from xnet.runtime import startup
+from xnet.config.compose import CONFIG_DIR
 from xnet.errors import XnetError, exit_on_error, quiet_broken_pipe, stop_on_signals
 from xnet.files import write_json
-from xnet.validation import check_overrides, validate_config
+from xnet.config.schema import check_overrides, validate_config
 
 if (
     TYPE_CHECKING
@@ -265,7 +265,7 @@ def row_threads(setting) -> int:
     """`workers`: threads that classify a chunk's rows side by side; auto: this one and one more
     where a core is idle now."""
     if setting in (None, "auto"):
-        from xnet.cores import idle_cores
+        from xnet.runtime.cores import idle_cores
 
         return 1 + min(1, idle_cores())
     return int(setting)
@@ -358,8 +358,8 @@ def labelled_metrics(
     prediction and that the run did not train on (None, with a warning, when there are none), with
     `warnings` for classes scored on fewer than `min_support` rows and for unknown `in_training`."""
     from xnet.predict.chunks import id_columns
-    from xnet.training.metrics import classification_report
-    from xnet.training.sample_size import small_class_warnings
+    from xnet.evaluation.metrics import classification_report
+    from xnet.evaluation.sample_size import small_class_warnings
 
     y_true, y_pred, seen, unclassified = (
         np.concatenate(tally.y_true),

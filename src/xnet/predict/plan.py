@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from xnet.config import compose_data_config, data_config_names
+from xnet.config.compose import compose_data_config, data_config_names
 from xnet.data.features import DERIVED
 from xnet.data.tables import TableInfo
 from xnet.errors import XnetError

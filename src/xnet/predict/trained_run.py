@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.compat import check_compatible, file_kind
-from xnet.config import plain_config
+from xnet.models.compat import check_compatible, file_kind
+from xnet.config.compose import plain_config
 from xnet.data.features import FeatureSpec
 from xnet.errors import XnetError
 from xnet.files import check_readable, path_inside, read_bounded
 from xnet.models.export import NumpyModel, NumpyScaler, read_export
-from xnet.validation import CONFIDENCE_KINDS
+from xnet.config.schema import CONFIDENCE_KINDS
 
 log = logging.getLogger(__name__)
 

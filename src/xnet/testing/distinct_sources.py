@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xnet.config import BUNDLED_DATA_DIR
+from xnet.config.compose import BUNDLED_DATA_DIR
 
 CSC_CSV = BUNDLED_DATA_DIR / "muwclass_cscv2_td.csv"
 ID_COLUMN = "CSCv2_name"

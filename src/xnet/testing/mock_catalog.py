@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xnet.config import BUNDLED_DATA_DIR
+from xnet.config.compose import BUNDLED_DATA_DIR
 
 LIN_CSV = BUNDLED_DATA_DIR / "lin2024_4xmm_dr13_sample.csv"
 #: counts/s per erg/cm2/s, a typical EPIC pn 0.2-12 keV conversion, to make count rates from fluxes

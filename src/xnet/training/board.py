@@ -21,7 +21,7 @@ import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from xnet.training.overrides import read_overrides, run_name, varying_overrides
+from xnet.runs.overrides import read_overrides, run_name, varying_overrides
 
 MEMBERS = "members"
 

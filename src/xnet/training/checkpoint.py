@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from xnet.compat import stamp
+from xnet.models.compat import stamp
 from xnet.files import atomic_write
 from xnet.models.classifier import Classifier
 from xnet.models.export import write_export
@@ -62,7 +62,7 @@ def save_checkpoint(path: Path, model: Classifier, dm: XrayDataModule, epoch: in
         "epoch": epoch,
         "global_step": 0,
         "XrayDataModule": state,
-        **stamp(state),  # xnet version and feature schema, checked on loading (xnet.compat)
+        **stamp(state),  # xnet version and feature schema, checked on loading (xnet.models.compat)
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
     if model.model_class:  # a plugged-in network runs its own forward: no NumPy export of it

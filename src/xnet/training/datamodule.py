@@ -19,7 +19,7 @@ from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet, Split
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
 from xnet.models.nets import FEATURES
-from xnet.training.prefetch import fit_split, split_key
+from xnet.runtime.prefetch import fit_split, split_key
 
 
 class NamedRows(Dataset):
@@ -93,7 +93,7 @@ class XrayDataModule(L.LightningDataModule):
         else:
             prepared = self.data.prepared.pop(
                 split_key(s, self.resample, self.seed), None
-            )  # xnet.training.prefetch
+            )  # xnet.runtime.prefetch
             self.scaler, x_train, y_train = prepared or fit_split(
                 self.data, s, self.resample, self.seed
             )

@@ -21,9 +21,9 @@ from functools import cache
 
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.config import CONFIG_DIR
+from xnet.config.compose import CONFIG_DIR
 from xnet.errors import XnetError
-from xnet.trainer_args import check_trainer_flag
+from xnet.config.trainer_args import check_trainer_flag
 
 #: Trainer flags the stacked engine honours, at any value (`devices` only as one device)
 STACKED_FLAGS = (

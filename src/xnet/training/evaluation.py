@@ -10,14 +10,14 @@ import numpy as np
 
 from xnet.models.stacked import StackedClassifier
 from xnet.training import lightcurves
-from xnet.training.calibration import (
+from xnet.evaluation.calibration import (
     Temperature,
     calibrate,
     calibration_summary,
     tempered_probabilities,
 )
 from xnet.training.checkpoint import build_classifier, member_prior, save_checkpoint
-from xnet.training.metrics import HEADLINE, classification_report
+from xnet.evaluation.metrics import HEADLINE, classification_report
 from xnet.training.report import log_final
 from xnet.training.stacking import Member
 
@@ -194,10 +194,7 @@ def evaluate_split(results: list[dict]) -> dict:
         calibration["ece_test_after"],
     )
     log.info("%s: calibration: %s", member.split_tag, calibration["verdict"])
-    from xnet.training import (
-        coverage,
-        inner_validation,
-    )  # selective classification, out-of-bag score
+    from xnet.evaluation import coverage, inner_validation  # selective classification, out of bag
 
     confidence = coverage.confidence_scores(
         proba,

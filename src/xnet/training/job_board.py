@@ -25,7 +25,7 @@ import re
 import numpy as np
 from omegaconf import OmegaConf
 
-from xnet.training.metrics import HEADLINE, HEADLINE_NAMES, ranked
+from xnet.evaluation.metrics import HEADLINE, HEADLINE_NAMES, ranked
 
 #: a network's per-epoch tag -> the job's (the mean over its networks); per class: `job_tag`
 JOB_TAGS = {

@@ -15,10 +15,10 @@ from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.png import RENDERER, add_png
 from xnet.plotting.run_figures import write_run_figures
 from xnet.training.board import job_writer, shows_data_figures
-from xnet.training.calibration import calibration_warnings, summarize_calibration
+from xnet.evaluation.calibration import calibration_warnings, summarize_calibration
 from xnet.training.job_board import write_job_summary
-from xnet.training.metrics import HEADLINE, classification_report, summarize_folds
-from xnet.training.sample_size import fold_support, log_per_class, sample_warnings
+from xnet.evaluation.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.evaluation.sample_size import fold_support, log_per_class, sample_warnings
 from xnet.training.stacking import Job
 
 log = logging.getLogger("xnet.train")
@@ -148,7 +148,8 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
     from xnet.training.evaluation import evaluate_split
 
     split_results = [evaluate_split(group) for group in per_split.values()]
-    from xnet.training import coverage, importance, inner_validation
+    from xnet.evaluation import coverage, inner_validation
+    from xnet.training import importance
 
     explained = importance.run_importance(job, list(per_split.values()), split_results)
     payload = job_payload(job, split_results)

@@ -15,8 +15,8 @@ from omegaconf import DictConfig
 
 from xnet.errors import XnetError
 from xnet.files import os_reason
-from xnet.training.job_logs import CONSOLE, LogFile, SweepConsole, job_logs
-from xnet.training.metrics import HEADLINE, HEADLINE_NAMES, ranked
+from xnet.runs.job_logs import CONSOLE, LogFile, SweepConsole, job_logs
+from xnet.evaluation.metrics import HEADLINE, HEADLINE_NAMES, ranked
 
 log = logging.getLogger("xnet.train")
 
@@ -130,7 +130,7 @@ def train_plain(members: list, logs, number: dict) -> dict[int, dict]:
 
 def result_line(job, payload: dict) -> str:
     """A sweep job's result in one line, named by its overrides, the ranking metric first."""
-    from xnet.training.overrides import run_name
+    from xnet.runs.overrides import run_name
 
     names, order = HEADLINE_NAMES, ranked(str(job.cfg.optimized_metric))
     if "mean" in payload:
@@ -160,9 +160,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
 
 def check_config(cfg: DictConfig) -> None:
-    """The composed config against the schema (`xnet.validation`), before any work starts."""
+    """The composed config against the schema (`xnet.config.schema`), before any work starts."""
     from xnet.training.engine import check_engine
-    from xnet.validation import validate_config
+    from xnet.config.schema import validate_config
 
     validate_config(cfg, "train")
     check_optimized_metric(cfg)

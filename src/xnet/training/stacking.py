@@ -23,10 +23,10 @@ from omegaconf import DictConfig, OmegaConf
 from xnet.data.labelled import LabelledSet, Split, ensemble_splits
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
-from xnet.training import prefetch
+from xnet.runtime import prefetch
 from xnet.training.board import member_logger
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
-from xnet.training.job_logs import CONSOLE
+from xnet.runs.job_logs import CONSOLE
 
 log = logging.getLogger("xnet.train")
 
@@ -158,7 +158,7 @@ def stack_threads(setting, n_members: int, width: int) -> int:
         return max(1, int(setting))
     if n_members * width <= 60:
         return 1
-    from xnet.cores import busy_cores
+    from xnet.runtime.cores import busy_cores
 
     return max(1, (os.cpu_count() or 1) - busy_cores())
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xnet.config import data_home
+from xnet.config.compose import data_home
 from xnet.files import atomic_write
 
 log = logging.getLogger(__name__)

@@ -133,7 +133,7 @@ def fork_safe() -> bool:
 
 def start(cfg: DictConfig) -> None:
     """Fork a child preparing `cfg`'s data, where fork is available and safe and a core is idle."""
-    from xnet.cores import can_fork, idle_cores
+    from xnet.runtime.cores import can_fork, idle_cores
 
     if not can_fork() or not fork_safe() or idle_cores() < 1:
         return

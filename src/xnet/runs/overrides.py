@@ -41,7 +41,7 @@ def varying_overrides(
 def run_name(varying: dict[str, str]) -> str:
     """`{"model.hidden": "30", "model.depth": "2"}` as `hidden=30,depth=2` (full keys where the
     last parts would clash, long floats to 4 significant digits); safe as one folder name."""
-    from xnet.training.job_logs import short_floats
+    from xnet.runs.job_logs import short_floats
 
     short = [k.split(".")[-1].split("/")[-1] for k in varying]
     keys = short if len(set(short)) == len(short) else list(varying)

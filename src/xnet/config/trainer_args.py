@@ -1,8 +1,8 @@
 """The `trainer` config map is closed: its keys are `lightning.Trainer`'s arguments.
 
 Checked without importing Lightning (4 s), so that a misspelt flag is one line at once, from the
-command line (`xnet.validation.check_override_keys`) and in the composed config
-(`xnet.validation.validate_config`). Which flags an engine honours: `xnet.training.engine`.
+command line (`xnet.config.schema.check_override_keys`) and in the composed config
+(`xnet.config.schema.validate_config`). Which flags an engine honours: `xnet.training.engine`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ folder, or any other file, stays.
 before Hydra creates it (`check_command_line`); every job checks its own directory again when it
 starts (`check_job_dir`), which covers sweeps' job folders and directories named by interpolation.
 
-Checking a directory also claims it for the training (`xnet.training.run_claim`: a second training
+Checking a directory also claims it for the training (`xnet.runs.run_claim`: a second training
 into it is refused), refuses a non-empty folder xnet did not create unless `overwrite=true` (which
 then deletes nothing in it), and deletes what an interrupted run left there (no metrics.json).
 """
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xnet.errors import XnetError
-from xnet.training import run_claim
+from xnet.runs import run_claim
 
 log = logging.getLogger("xnet.train")
 

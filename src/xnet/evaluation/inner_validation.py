@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from xnet.training.coverage import OPERATING_POINT, at_coverage, confidence_scores, coverage_curve
-from xnet.training.metrics import HEADLINE, classification_report
+from xnet.evaluation.coverage import OPERATING_POINT, at_coverage, confidence_scores, coverage_curve
+from xnet.evaluation.metrics import HEADLINE, classification_report
 
 
 def out_of_bag_report(results: Sequence[dict], classes: Sequence[str], trees=None) -> dict:

@@ -11,9 +11,9 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 #: conf/ at the repository root (the project is installed with `pip install -e .`)
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
 #: the labelled catalogs shipped with the package
-BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "data" / "bundled"
+BUNDLED_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "bundled"
 #: environment variable naming the folder for downloaded catalogs
 DATA_HOME_ENV = "XNET_DATA_HOME"
 

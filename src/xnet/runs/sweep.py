@@ -13,8 +13,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.files import atomic_write
-from xnet.training.metrics import HEADLINE_NAMES, ranked
-from xnet.training.overrides import read_overrides, varying_overrides
+from xnet.evaluation.metrics import HEADLINE_NAMES, ranked
+from xnet.runs.overrides import read_overrides, varying_overrides
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def write_summary(sweep_dir: Path, rows: list[dict]) -> Path:
 def format_table(rows: list[dict]) -> str:
     """The summary as aligned text: numbers right-aligned with the same decimals, long floats in
     the overrides (an Optuna trial's) shortened, no trailing spaces."""
-    from xnet.training.job_logs import short_floats
+    from xnet.runs.job_logs import short_floats
 
     if not rows:
         return "(no finished jobs)"

@@ -8,7 +8,7 @@ Two checks, both before any work starts, both one line naming the key:
 
 Keys are read from the YAML files themselves, so a key added to a config file is known at once;
 `RULES` lists the values that have a type and range. Maps whose entries are free (a data config's
-`columns`, loggers, callbacks, ...) are `OPEN`; `trainer` is closed by `xnet.trainer_args`.
+`columns`, loggers, callbacks, ...) are `OPEN`; `trainer` is closed by `xnet.config.trainer_args`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from xnet.errors import XnetError
-from xnet.trainer_args import check_trainer_override
+from xnet.config.trainer_args import check_trainer_override
 
 #: maps whose sub-keys are free: entries a user adds (`+data.columns.my_col=COL`) are not typos
 OPEN = (
@@ -29,7 +29,7 @@ OPEN = (
     "data.label_map",
     "data.inputs",
     "model.encoders",
-    "trainer",  # closed by lightning.Trainer's arguments (xnet.trainer_args)
+    "trainer",  # closed by lightning.Trainer's arguments (xnet.config.trainer_args)
     "logger",
     "callbacks",
     "resample.targets",
@@ -114,7 +114,7 @@ def Float(low=None, high=None, **kw) -> Rule:  # noqa: N802
 
 
 BOOL = Rule("bool")
-#: `coverage.confidence`: how sources are ranked (xnet.training.coverage; checked here, torch-free)
+#: `coverage.confidence`: how sources are ranked (xnet.evaluation.coverage; checked here, torch-free)
 CONFIDENCE_KINDS = ("probability", "decision", "lower_bound")
 SHARE = Float(0, 1, low_open=True, high_open=True)
 

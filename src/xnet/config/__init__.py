@@ -1,0 +1,1 @@
+"""Configuration: composing conf/, the schema every key is checked against, Trainer flags."""

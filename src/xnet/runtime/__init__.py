@@ -1,0 +1,1 @@
+"""Process-level speed machinery: start-up, cores, the prefetch child."""
