@@ -172,7 +172,7 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
     compose_config(overrides)
     out["compose (again)"] = cpu() - t
     from xnet.data.labelled import ensemble_splits
-    from xnet.training import prefetch
+    from xnet.runtime import prefetch
 
     t = cpu()
     data, splits = prefetch.job_data(cfg)
