@@ -112,7 +112,6 @@ def main() -> None:
         check_command_line(sys.argv[1:])
 
     exit_on_error(check_arguments)
-    startup.compose_once(sys.argv[1:], CONFIG_DIR)
     sweep = any(a in ("-m", "--multirun") for a in sys.argv[1:])
     quiet_broken_pipe(lambda: exit_on_error(_hydra_main, unfinished=UNFINISHED[sweep]))
 

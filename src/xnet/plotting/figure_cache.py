@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from xnet.config.compose import data_home
-from xnet.runtime.cores import can_fork
 from xnet.data.labelled import LabelledSet, Split
 from xnet.errors import XnetError
 from xnet.files import path_inside, read_bounded
@@ -96,8 +95,9 @@ _AHEAD: dict[
 def draw_ahead(data: LabelledSet, split: Split) -> None:
     """Start drawing the data figures of (data, split) into the cache in a forked child, unless
     they are cached, already being drawn, or fork is unavailable. The child inherits the data (no
-    copy, no pickling) and exits when done; it is a daemon, so it dies with an interrupted run."""
-    if (id(data), id(split)) in _AHEAD or not can_fork():
+    copy, no pickling) and exits when done; it is a daemon, so it dies with an interrupted run.
+    The caller decides whether to fork at all (`xnet.training.run.draw_data_figures_ahead`)."""
+    if (id(data), id(split)) in _AHEAD:
         return
     folder = cache_dir() / content_key(data, split)
     if (folder / MANIFEST).exists() or not _can_create(folder.parent):

@@ -27,7 +27,7 @@ from xnet.plotting.draw import (
     missing_values_figure,
     sky_figure,
 )
-from xnet.plotting.png import Renderer, add_png, save_png
+from xnet.plotting.png import add_png, save_png
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,8 @@ def missing_values_table(data: LabelledSet) -> pd.DataFrame:
 
 class FigureWriter:
     """Saves each figure as `<name>.png` in `out_dir` and, with a writer, to TensorBoard; with a
-    `renderer` (`xnet.plotting.png.Renderer`) the PNG is written when the renderer finishes."""
+    `renderer` (`xnet.runtime.renderer.Renderer`) the PNG is written when the renderer finishes,
+    without one at once."""
 
     def __init__(
         self,
@@ -207,7 +208,7 @@ def write_run_figures(
     tb_writer=None,
     confusion_title: str = "test",
     cache: bool = True,
-    renderer: Renderer | None = None,
+    renderer=None,
     board_data_figures: bool = True,
 ) -> dict[str, str]:
     """Every study figure for a run; returns {figure name: file name in run_dir}.
@@ -216,12 +217,11 @@ def write_run_figures(
     there once per data content, copied into the run) unless `cache` is false. `confusion_matrix`
     (rows true, columns predicted, `data.classes` order) is the run's test matrix (pooled
     out-of-fold under CV); None skips the two confusion figures. The confusion figures render on
-    idle cores (`renderer`; without one, a renderer finished before returning)."""
+    idle cores (`renderer`, finished by the caller; without one, here at once)."""
     from xnet.plotting.figure_cache import cached_data_figures
 
     run_dir = Path(run_dir)
-    own = renderer is None
-    save = FigureWriter(run_dir, tb_writer, renderer=Renderer() if own else renderer)
+    save = FigureWriter(run_dir, tb_writer, renderer=renderer)
     if confusion_matrix is not None:
         cm = np.asarray(confusion_matrix)
         save(
@@ -246,7 +246,5 @@ def write_run_figures(
         save.written.update(cached_data_figures(run_dir, data, split, data_writer))
     else:
         save.written.update(write_data_figures(run_dir, data, split, data_writer))
-    if own:
-        save.renderer.finish()
     log.info("figures written to %s: %s", run_dir, ", ".join(sorted(save.written)))
     return save.written

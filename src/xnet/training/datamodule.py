@@ -19,7 +19,8 @@ from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet, Split
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
 from xnet.models.nets import FEATURES
-from xnet.runtime.prefetch import fit_split, split_key
+from xnet.data.prepare import fit_split
+from xnet.runtime import prefetch
 
 
 class NamedRows(Dataset):
@@ -91,9 +92,7 @@ class XrayDataModule(L.LightningDataModule):
                 self.data, s, self.resample, self.seed, with_parents=True
             )
         else:
-            prepared = self.data.prepared.pop(
-                split_key(s, self.resample, self.seed), None
-            )  # xnet.runtime.prefetch
+            prepared = prefetch.training_set(self.data, s, self.resample, self.seed)
             self.scaler, x_train, y_train = prepared or fit_split(
                 self.data, s, self.resample, self.seed
             )

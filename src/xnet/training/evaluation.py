@@ -65,7 +65,7 @@ def evaluate_trained(member: Member, model, best_epoch: int, stop_epoch: int, lo
     checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
     save_checkpoint(checkpoint, model, dm, best_epoch)
     if logger is not None:
-        log_final(logger, cfg, data, reports, step=stop_epoch)
+        log_final(logger, cfg, data, reports, member.job.renderer, step=stop_epoch)
     branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
     lightcurves.log_branch(logger, branch, stop_epoch)
     return {
@@ -127,7 +127,6 @@ def evaluate_split(results: list[dict]) -> dict:
         y_test, raw, proba, [r["temperature"] for r in results], n_bins
     )
     if cfg.figures.enabled:
-        from xnet.plotting.png import RENDERER
         from xnet.plotting.reliability import reliability_figure
 
         fig = reliability_figure(
@@ -142,7 +141,9 @@ def evaluate_split(results: list[dict]) -> dict:
         png: (
             dict | None
         ) = {}  # its bytes, for TensorBoard (report.run_figures), once the renderer finishes
-        RENDERER.submit(fig, path, then=lambda image: png.__setitem__("png", image), tight=False)
+        member.job.renderer.submit(
+            fig, path, then=lambda image: png.__setitem__("png", image), tight=False
+        )
         calibration["figure"] = path.name
     else:
         png = None

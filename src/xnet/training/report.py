@@ -12,37 +12,44 @@ from omegaconf import DictConfig
 from xnet.data.labelled import LabelledSet
 from xnet.files import write_json
 from xnet.plotting.draw import confusion_matrix_figure
-from xnet.plotting.png import RENDERER, add_png
+from xnet.plotting.png import add_png
 from xnet.plotting.run_figures import write_run_figures
 from xnet.training.board import job_writer, shows_data_figures
 from xnet.evaluation.calibration import calibration_warnings, summarize_calibration
 from xnet.training.job_board import write_job_summary
 from xnet.evaluation.metrics import HEADLINE, classification_report, summarize_folds
 from xnet.evaluation.sample_size import fold_support, log_per_class, sample_warnings
+from xnet.runtime.renderer import Renderer
 from xnet.training.stacking import Job
 
 log = logging.getLogger("xnet.train")
 
 
 def log_final(
-    logger: TensorBoardLogger, cfg: DictConfig, data: LabelledSet, reports: dict, step: int
+    logger: TensorBoardLogger,
+    cfg: DictConfig,
+    data: LabelledSet,
+    reports: dict,
+    renderer: Renderer,
+    step: int,
 ) -> None:
-    """The validation and test confusion matrices of a member's best model (its one-value results
-    are the job's `results` text and hparams session: `xnet.training.job_board`)."""
+    """The validation and test confusion matrices of a member's best model, rendered by its job's
+    `renderer` (its one-value results are the job's `results` text and hparams session:
+    `xnet.training.job_board`)."""
     for part in ("val", "test"):
         fig = confusion_matrix_figure(
             np.array(reports[part]["confusion_matrix"]),
             data.classes,
             title=f"{part} confusion matrix",
         )
-        RENDERER.submit(
+        renderer.submit(
             fig,
             then=lambda png, tag=f"{part}/confusion_matrix": add_png(
                 logger.experiment, tag, png, step
             ),
             tight=False,
         )
-    RENDERER.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
+    renderer.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
 
 
 def job_payload(job: Job, results: list[dict]) -> dict:
@@ -124,7 +131,7 @@ def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -
     for split, box in zip(job.splits, reliability):
         if writer is not None:
             tag = f"calibration/reliability_{f'fold_{split.fold}' if len(job.splits) > 1 else 'holdout'}"
-            RENDERER.call(lambda tag=tag, box=box: add_png(writer, tag, box["png"]))
+            job.renderer.call(lambda tag=tag, box=box: add_png(writer, tag, box["png"]))
     title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
     return write_run_figures(
         job.run_dir,
@@ -134,7 +141,7 @@ def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -
         tb_writer=writer,
         confusion_title=title,
         cache=bool(job.cfg.figures.get("cache", True)),
-        renderer=RENDERER,
+        renderer=job.renderer,
         board_data_figures=writer is not None and shows_data_figures(job),
     )
 
@@ -174,16 +181,16 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
                 job, payload, [r["reliability"] for r in split_results], writer
             )
             payload["figures"]["coverage"] = coverage.write_figure(
-                payload["coverage"], job.run_dir, RENDERER
+                payload["coverage"], job.run_dir, job.renderer
             )
             if explained is not None:
                 payload["figures"]["importance"] = importance.write_figure(
-                    explained, job.run_dir, RENDERER, writer
+                    explained, job.run_dir, job.renderer, writer
                 )
             from xnet.training.lightcurves import example_figure
 
-            payload["figures"].update(example_figure(job, writer, RENDERER))
-        RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
+            payload["figures"].update(example_figure(job, writer, job.renderer))
+        job.renderer.finish()  # every figure of the run (and its networks) written, on the idle cores
         if writer is not None:
             write_job_summary(writer, job, payload)
     finally:
