@@ -90,3 +90,32 @@ def test_switched_off_the_renderer_renders_here(tmp_path, monkeypatch):
     renderer.finish()
     expected = png_bytes(confusion_matrix_figure(np.eye(2), ["AGN", "YSO"]), tight=False)
     assert got == [expected] and (tmp_path / "cm.png").read_bytes() == expected
+
+
+@pytest.mark.cli
+def test_every_piece_off_gives_the_same_run_and_a_bad_switch_is_one_line(tmp_path):
+    """`XNET_SPEED_OFF=all` runs the same command in-process, in order: the same metrics.json and
+    the same figure files as with every piece on (a first run: its data figures drawn ahead, its
+    data prepared ahead where a core is idle); an unknown piece is one line, exit 2, nothing run."""
+    import json
+
+    from conftest import run_cli
+
+    args = ["cv.folds=2", "trainer.max_epochs=3", "logger=none"]
+    files = {}
+    for name, off in (("on", ""), ("off", "all")):
+        env = {"XNET_SPEED_OFF": off, "XNET_DATA_HOME": str(tmp_path / f"home_{name}")}
+        done = run_cli("xnet.train", *args, f"hydra.run.dir={tmp_path / name}", env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        files[name] = sorted(p.name for p in (tmp_path / name).glob("*.png"))
+    metrics = [json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("on", "off")]
+    assert metrics[0]["mean"] == metrics[1]["mean"] and metrics[0]["folds"] == metrics[1]["folds"]
+    assert files["on"] == files["off"] and "class_shares.png" in files["on"]
+
+    bad = run_cli("xnet.train", f"hydra.run.dir={tmp_path / 'bad'}", env={"XNET_SPEED_OFF": "gpu"})
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == [
+        "xnet: error: XNET_SPEED_OFF=gpu: unknown piece gpu; use all, or a comma-separated list "
+        "of gc, prefetch, draw_ahead, renderer"
+    ]
+    assert not (tmp_path / "bad").exists()

@@ -17,9 +17,9 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, Sequent
 from xnet.data.catalog import SOURCE_ID
 from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet, Split
+from xnet.data.prepare import fit_split
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
 from xnet.models.nets import FEATURES
-from xnet.data.prepare import fit_split
 from xnet.runtime import prefetch
 
 

@@ -190,7 +190,7 @@ def finish_job(job: Job, member_results: list[dict]) -> dict:
             from xnet.training.lightcurves import example_figure
 
             payload["figures"].update(example_figure(job, writer, job.renderer))
-        job.renderer.finish()  # every figure of the run (and its networks) written, on the idle cores
+        job.renderer.finish()  # every figure of the run and its networks written (idle cores)
         if writer is not None:
             write_job_summary(writer, job, payload)
     finally:
