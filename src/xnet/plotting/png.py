@@ -53,5 +53,15 @@ def add_png(writer, tag: str, png: bytes, step: int = 0) -> None:
     # IHDR colour type: grey, RGB, grey+alpha, RGBA
     channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(png[25], 4)
     image = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png)
-    # SummaryWriter.file_writer: the writer's open event file (public; None once closed)
-    writer.file_writer.add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)
+    summary = Summary(value=[Summary.Value(tag=tag, image=image)])
+    if writer.file_writer is not None:  # the writer's open event file (public; None once closed)
+        writer.file_writer.add_summary(summary, step)
+        return
+    # closed (a Lightning logger its Trainer finalised): a new event file in the same folder
+    from torch.utils.tensorboard.writer import FileWriter
+
+    late = FileWriter(writer.get_logdir())
+    try:
+        late.add_summary(summary, step)
+    finally:
+        late.close()
