@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from conftest import compose_config
 
-from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
+from xnet.data.splits import make_splits
 from xnet.data.noise import error_resampled, perturbed_frame
 from xnet.data.shifted import splits_for
 from xnet.evaluation.coverage import (

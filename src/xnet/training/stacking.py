@@ -20,13 +20,14 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.data.labelled import LabelledSet, Split, ensemble_splits
+from xnet.data.labelled import LabelledSet
+from xnet.data.splits import Split, ensemble_splits
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
+from xnet.runs.job_logs import CONSOLE
 from xnet.runtime import prefetch
 from xnet.training.board import member_logger
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
-from xnet.runs.job_logs import CONSOLE
 
 log = logging.getLogger("xnet.train")
 
@@ -93,9 +94,10 @@ def stack_key(cfg: DictConfig) -> str:
 
 
 def plan_stacks(members: list[Member]) -> list[list[Member]]:
-    """Group members into stacks: same stack key and batches per epoch, widths within `batching.max_width_ratio` of
-    the stack's narrowest (a narrow member padded to a much wider stack would cost as much as the
-    wide one). With `batching.enabled=false` every member trains alone (the sequential reference)."""
+    """Group members into stacks: same stack key and batches per epoch, widths within
+    `batching.max_width_ratio` of the stack's narrowest (a narrow member padded to a much wider
+    stack would cost as much as the wide one). With `batching.enabled=false` every member trains
+    alone (the sequential reference)."""
     groups: dict[str, list[Member]] = {}
     for index, member in enumerate(members):
         if not member.job.cfg.batching.enabled:
@@ -186,7 +188,8 @@ class IdleCoreThreads(L.Callback):
 
 
 def fit_stack(members: list[Member]) -> StackedClassifier:
-    """Train members that share a stack key as one StackedClassifier (best weights kept per member)."""
+    """Train members that share a stack key as one StackedClassifier (best weights kept per
+    member)."""
     cfg = members[0].job.cfg
     m, es = cfg.model, cfg.early_stopping
     threads = IdleCoreThreads(
