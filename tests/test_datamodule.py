@@ -7,8 +7,8 @@ import pytest
 from conftest import compose_config
 
 from xnet.data.labelled import prepare_labelled_set
-from xnet.data.splits import make_splits
 from xnet.data.preprocessing import fit_scaler, scaler_from_state, scaler_state, transform
+from xnet.data.splits import make_splits
 from xnet.training.datamodule import XrayDataModule
 
 

@@ -230,6 +230,13 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     trainer = hydra.utils.instantiate(
         cfg.trainer, logger=False, callbacks=[threads], enable_checkpointing=False
     )
+    fit_timed(trainer, module, data, len(members))
+    return module
+
+
+def fit_timed(trainer, module: StackedClassifier, data, n_members: int) -> None:
+    """`trainer.fit` of a stack, its progress bar finished and closed, and one line with the time
+    per member-epoch."""
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():  # the stack runs its own Adam (`FlatParameters`)
@@ -241,12 +248,11 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     seconds, member_epochs = time.perf_counter() - start, int((module.stop_epoch + 1).sum())
     log.info(  # benchmarks/commands.py reads this line
         "trained %d networks as one stack in %.2f s: %d member-epochs, %.2f ms each",
-        len(members),
+        n_members,
         seconds,
         member_epochs,
         1e3 * seconds / max(member_epochs, 1),
     )
-    return module
 
 
 def encoder_specs(model_cfg: DictConfig) -> dict | None:
