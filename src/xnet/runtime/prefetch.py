@@ -41,7 +41,7 @@ def _prepare(cfg: DictConfig, conn) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
-        from xnet.data.labelled import ensemble_splits
+        from xnet.data.splits import ensemble_splits
 
         data, splits = job_data(cfg)
         sets = {}
