@@ -29,6 +29,7 @@ costs, in seconds and as a share of the whole command (median of `nothing off`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -134,8 +135,6 @@ def cpu() -> float:
 def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
     """In a fresh process, the CPU seconds of the work each piece moves off the main process (what
     it can save at most, with an idle core) and of the whole command, printed as one JSON line."""
-    import json
-
     t = cpu()
     from xnet.config.compose import compose_config
 
@@ -185,8 +184,6 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
 
 
 def work(name: str, overrides: list[str], tmp: Path, data_figures: bool, repeats: int) -> None:
-    import json
-
     runs = []
     for k in range(repeats):
         env = {**os.environ, "MPLBACKEND": "Agg", "XNET_DATA_HOME": str(tmp / f"work{k}")}
