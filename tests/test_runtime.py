@@ -92,6 +92,21 @@ def test_switched_off_the_renderer_renders_here(tmp_path, monkeypatch):
     assert got == [expected] and (tmp_path / "cm.png").read_bytes() == expected
 
 
+def test_switched_off_the_prefetch_forks_nothing(monkeypatch):
+    """With an idle core and fork safe, `XNET_SPEED_OFF=prefetch` leaves the run to prepare its
+    own data: `take` has nothing to give."""
+    from conftest import FAST, compose_config
+
+    from xnet.runtime import prefetch
+
+    monkeypatch.setattr(cores, "idle_cores", lambda: 1)
+    monkeypatch.setattr(prefetch, "fork_safe", lambda: True)
+    monkeypatch.setenv(switch.VARIABLE, "prefetch")
+    cfg = compose_config(["seed=7", *FAST])
+    prefetch.start(cfg)
+    assert prefetch.take(cfg) is None
+
+
 @pytest.mark.cli
 def test_every_piece_off_gives_the_same_run_and_a_bad_switch_is_one_line(tmp_path):
     """`XNET_SPEED_OFF=all` runs the same command in-process, in order: the same metrics.json and
