@@ -63,6 +63,7 @@ def test_the_switch_names_pieces_and_refuses_unknown_ones(monkeypatch):
 
 def test_switched_off_the_collector_is_not_paused(monkeypatch):
     monkeypatch.setenv(switch.VARIABLE, "gc")
+    gc.enable()  # an entry point called in-process earlier may have left it paused
     try:
         startup.pause()
         assert gc.isenabled()
