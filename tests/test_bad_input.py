@@ -17,7 +17,7 @@ import pytest
 import torch
 from conftest import FAST, LIN_CSV, compose_config, data_config, raw_lin
 
-from xnet.models.compat import FEATURE_SCHEMA
+from xnet.models.artifacts.compat import FEATURE_SCHEMA
 from xnet.config.compose import CONFIG_DIR
 from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError, exit_on_error
