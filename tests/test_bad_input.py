@@ -62,10 +62,8 @@ def keep_logging():
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    run = tmp_path_factory.mktemp("bad_input") / "run"
-    train(compose_config(FAST), run)
-    return run
+def run_dir(small_run):
+    return small_run  # read only (conftest)
 
 
 @functools.lru_cache(maxsize=1)
