@@ -73,9 +73,17 @@ def observed(run: Path, overrides: list[str]) -> dict:
 def test_metrics_json_keys_and_board_tags_are_unchanged(tmp_path, name):
     expected = json.loads(EXPECTED.read_text())[name]
     got = observed(tmp_path / name, RUNS[name])
-    for part, value in expected.items():
-        assert got[part] == value, part
     assert set(got) == set(expected)
+    for part, value in expected.items():
+        assert sorted(got[part]) == sorted(value), part  # the same keys (tags, files)
+        assert in_order(got[part]) == in_order(value), part  # ... in the order written
+
+
+def in_order(paths) -> list:
+    """The paths whose first-seen order is fixed by the code: a coverage curve's recall lists the
+    classes present among the kept sources, so which class appears first depends on the model's
+    ranking (floats)."""
+    return [p for p in paths if "curve[].recall." not in p] if isinstance(paths, list) else paths
 
 
 if __name__ == "__main__":  # rewrite the expected lists (only from a commit whose output is right)
