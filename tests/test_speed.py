@@ -89,7 +89,8 @@ def test_data_figures_are_drawn_once_and_copied_into_each_run(tmp_path, caplog):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from torch.utils.tensorboard import SummaryWriter
 
-    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.data.labelled import prepare_labelled_set
+    from xnet.data.splits import make_splits
     from xnet.plotting.figure_cache import cache_dir, content_key
     from xnet.plotting.run_figures import write_run_figures
 
@@ -146,7 +147,8 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     import multiprocessing
 
     from xnet.runtime.cores import busy_cores
-    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.data.labelled import prepare_labelled_set
+    from xnet.data.splits import make_splits
     from xnet.plotting import figure_cache
     from xnet.plotting.data_figures import write_data_figures
 

@@ -9,7 +9,8 @@ from conftest import FAST, compose_config
 from sklearn.metrics import balanced_accuracy_score
 
 from xnet.api import train
-from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
+from xnet.data.splits import make_splits
 from xnet.models.trees import TreeArrays, fit_member
 
 

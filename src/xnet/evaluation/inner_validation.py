@@ -1,7 +1,7 @@
 """Inner validation: the score configurations are chosen on, never the outer test folds.
 
 Each network of an ensemble holds out its own stratified validation rows of the outer training
-part (`xnet.data.labelled.ensemble_splits`). A training row's out-of-bag prediction is the mean
+part (`xnet.data.splits.ensemble_splits`). A training row's out-of-bag prediction is the mean
 calibrated probability of the networks that did not train on it, decided with the run's rule.
 Over the ensemble most training rows are out of bag for at least one network, so this is a
 cross-validation-like estimate computed from the outer training part alone. It is slightly

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xnet.data.labelled import LabelledSet, Split
+from xnet.data.labelled import LabelledSet
+from xnet.data.splits import Split
 from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.figure_writer import FigureWriter
 from xnet.plotting.png import Renderer
