@@ -92,7 +92,7 @@ def test_confidence_column_says_what_it_is(tmp_path):
     changes nothing); with a prior power its description says it is adjusted."""
     from types import SimpleNamespace
 
-    from xnet.predict.chunks import CONFIDENCE, column_meta
+    from xnet.predict.columns import CONFIDENCE, column_meta
 
     plan = SimpleNamespace(carried=[], label=None, ra=None, dec=None, id=None)
     default = SimpleNamespace(confidence="decision", prior_power=0.0)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from conftest import FAST, LIN_CSV, compose_config
 
-from xnet.models.export import export_path, read_export
+from xnet.models.artifacts.export import read_export
+from xnet.models.artifacts.layout import export_path
 from xnet.predict import predict, probability_column
 from xnet.training import train
 
@@ -295,7 +296,7 @@ def test_threads_split_rows_and_write_behind_give_the_same_file(cv_run, tmp_path
 
 
 def test_row_threads_cut_at_batch_edges():
-    from xnet.predict.chunks import RowThreads
+    from xnet.predict.forward import RowThreads
 
     seen = []
     with RowThreads(3) as threads:

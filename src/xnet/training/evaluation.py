@@ -18,11 +18,13 @@ from xnet.evaluation.calibration import (
 )
 from xnet.evaluation.metrics import HEADLINE, classification_report
 from xnet.evaluation.results import SplitBlock
+from xnet.models.artifacts.checkpoint import write_checkpoint
+from xnet.models.artifacts.layout import checkpoint_name, trees_name
 from xnet.models.stacked import StackedClassifier
 from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.png import RENDERER, add_png
 from xnet.training import lightcurves
-from xnet.training.checkpoint import build_classifier, member_prior, save_checkpoint
+from xnet.training.checkpoint import build_classifier, member_prior
 from xnet.training.results import MemberResult, SplitResult
 from xnet.training.stacking import Member
 
@@ -59,8 +61,8 @@ def evaluate_trained(
         part: classification_report(truth[part], model.decide(proba[part]), data.classes)
         for part in truth
     }
-    checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
-    save_checkpoint(checkpoint, model, dm, best_epoch)
+    checkpoint = member.job.run_dir / checkpoint_name(member.tag)
+    write_checkpoint(checkpoint, model, dm.state_dict(), best_epoch)
     if logger is not None:
         log_final(logger, data.classes, reports, step=stop_epoch)
     branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
@@ -136,7 +138,7 @@ def tree_member(results: list[MemberResult]):
         weight,
         int(cfg.seed) + split.fold,
     )
-    trees.arrays.save(member.job.run_dir / "checkpoints" / f"{member.split_tag}-trees.npz")
+    trees.arrays.save(member.job.run_dir / trees_name(member.split_tag))
     return trees
 
 
@@ -176,10 +178,7 @@ def evaluate_split(results: list[MemberResult]) -> SplitResult:
     )
     block.lightcurves = lightcurves.split_block(results, y_test, pred, data, split)
     if trees is not None:
-        block.trees = {
-            "weight": trees.weight,
-            "checkpoint": f"checkpoints/{member.split_tag}-trees.npz",
-        }
+        block.trees = {"weight": trees.weight, "checkpoint": trees_name(member.split_tag)}
     return SplitResult(block, y_test, pred, png, confidence, oob, trees, split.test)
 
 
