@@ -94,7 +94,7 @@ def time_xnet(data: LabelledSet, folds: int, widths, epochs: int, seeds=(1,)) ->
             member_epochs += int((module.stop_epoch + 1).sum())
             results += [evaluate_member(module, k, member) for k, member in enumerate(stack)]
         elapsed = time.perf_counter() - start
-    scores = [r["reports"]["test"]["balanced_accuracy"] for r in results]
+    scores = [r.reports["test"]["balanced_accuracy"] for r in results]
     return {"s": elapsed, "fit_s": fit_s, "member_epochs": member_epochs, "ba": scores}
 
 

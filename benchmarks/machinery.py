@@ -156,7 +156,7 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
     if data_figures:
         import matplotlib.pyplot  # noqa: F401  (imported by the run anyway)
 
-        from xnet.plotting.run_figures import write_data_figures
+        from xnet.plotting.data_figures import write_data_figures
 
         t = cpu()
         write_data_figures(tmp / "figures", data, splits[0])

@@ -74,7 +74,7 @@ def test_coverage_block_pools_folds_and_reports_the_81_percent_point():
     splits = []
     for _ in range(3):
         y = rng.integers(0, 3, 100)
-        splits.append({"y_true": y, "y_pred": y.copy(), "confidence": rng.random(100)})
+        splits.append((y, y.copy(), rng.random(100)))  # y_true, y_pred, confidence
     block = coverage_block(splits, CLASSES, "probability")
     assert [p["coverage"] for p in block["curve"]] == list(COVERAGES)
     assert (

@@ -151,7 +151,7 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     from xnet.data.labelled import prepare_labelled_set
     from xnet.data.splits import make_splits
     from xnet.plotting import figure_cache
-    from xnet.plotting.run_figures import write_data_figures
+    from xnet.plotting.data_figures import write_data_figures
 
     monkeypatch.setenv("XNET_DATA_HOME", str(tmp_path / "home"))
     cfg = compose_config()

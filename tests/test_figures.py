@@ -11,7 +11,8 @@ from omegaconf import OmegaConf
 from xnet.data.labelled import prepare_labelled_set
 from xnet.data.splits import make_splits
 from xnet.plotting.png import png_size
-from xnet.plotting.run_figures import galactic, missing_values_table, write_run_figures
+from xnet.plotting.data_figures import galactic, missing_values_table
+from xnet.plotting.run_figures import write_run_figures
 from xnet.runs.sweep import collect_widths, write_width_figure
 
 RUN_FIGURES = [

@@ -105,11 +105,11 @@ def test_a_lightning_module_named_by_config_trains_end_to_end_and_predicts(tmp_p
     # xnet.predict on the bundled catalog gives the training side's test probabilities
     (result,) = seen
     table = predict(run, LIN_CSV)
-    ids = result["member"].job.data.frame["source_id"].to_numpy(dtype=object)
-    test_ids = ids[result["member"].split.test]
+    ids = result.member.job.data.frame["source_id"].to_numpy(dtype=object)
+    test_ids = ids[result.member.split.test]
     columns = [probability_column(c) for c in metrics["classes"]]
     got = table.set_index("name").loc[test_ids, columns].to_numpy(dtype=float)
-    np.testing.assert_allclose(got, result["proba"]["test"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got, result.proba["test"], rtol=1e-6, atol=1e-6)
     with pytest.raises(
         XnetError, match="explain=2: explanations cover catalog-feature networks only"
     ):

@@ -206,7 +206,7 @@ def _labelled():
 def cache_env(tmp_path, monkeypatch):
     """A fresh data home, a labelled set, and the drawing replaced by two tiny files (the cache's
     rules are under test here, not matplotlib's drawing: tests/test_figures.py draws)."""
-    from xnet.plotting import run_figures
+    from xnet.plotting import data_figures
 
     monkeypatch.setenv("XNET_DATA_HOME", str(tmp_path / "home"))
     draws = []
@@ -218,7 +218,7 @@ def cache_env(tmp_path, monkeypatch):
         (out_dir / "missing_values.csv").write_text("class,n\n")
         return {"class_shares": "class_shares.png", "missing_values_csv": "missing_values.csv"}
 
-    monkeypatch.setattr(run_figures, "write_data_figures", draw)
+    monkeypatch.setattr(data_figures, "write_data_figures", draw)
     return (*_labelled(), draws)
 
 

@@ -143,7 +143,7 @@ def test_members_with_different_batch_counts_train_apart_and_as_alone(tmp_path):
             )
         ]
     )
-    assert pair[1]["best_epoch"] == alone[0]["best_epoch"]
+    assert pair[1].best_epoch == alone[0].best_epoch
     wa, wb = (
         checkpoint_weights(tmp_path / "pair", "fold_1"),
         checkpoint_weights(tmp_path / "alone", "fold_1"),

@@ -22,13 +22,13 @@ def hooked(results, classes, trees=None):
     n = len(classes)
     total, count, truth = {}, {}, {}
     for r in results:
-        for row, p, t in zip(r["member"].split.val, r["proba"]["val"], r["truth"]["val"]):
+        for row, p, t in zip(r.member.split.val, r.proba["val"], r.truth["val"]):
             row = int(row)
             total[row] = total.get(row, np.zeros(n)) + p
             count[row] = count.get(row, 0) + 1
             truth[row] = int(t)
     rows = np.array(sorted(total))
-    m = results[0]["member"]
+    m = results[0].member
     data = m.job.data
     store.append(
         dict(
@@ -37,10 +37,10 @@ def hooked(results, classes, trees=None):
             oob_proba=np.stack([total[r] / count[r] for r in rows]),
             oob_y=np.array([truth[r] for r in rows]),
             test_rows=np.asarray(m.split.test),
-            test_proba=np.stack([r["proba"]["test"] for r in results]).mean(0),
-            test_y=results[0]["truth"]["test"],
+            test_proba=np.stack([r.proba["test"] for r in results]).mean(0),
+            test_y=results[0].truth["test"],
             train_rows=np.concatenate([m.split.train, m.split.val]),
-            prior=results[0]["model"].class_prior,
+            prior=results[0].model.class_prior,
             classes=list(classes),
         )
     )

@@ -230,10 +230,10 @@ def summarize_calibration(blocks: Sequence[dict]) -> dict:
 
 def calibration_warnings(blocks: Sequence[dict], tags: Sequence[str]) -> list[str]:
     """One line per split whose applied temperature raised the test NLL (metrics.json `warnings`;
-    also logged): a temperature that did not help is not presented as an improvement."""
+    also logged), from the splits' `calibration_summary` blocks: a temperature that did not help
+    is not presented as an improvement."""
     out = []
-    for block, tag in zip(blocks, tags):
-        cal = block.get("calibration", {})
+    for cal, tag in zip(blocks, tags):
         if cal.get("networks_tempered") and cal["nll_test_after"] > cal["nll_test_before"]:
             out.append(f"calibration: {tag}: {cal['verdict']}")
     for line in out:

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from xnet.evaluation.metrics import HEADLINE, classification_report
 from xnet.config.schema import CONFIDENCE_KINDS
+from xnet.evaluation.metrics import HEADLINE, classification_report
 
 #: coverage levels reported: every 10 %, and MUWCLASS's confident-subset share
 COVERAGES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.81, 0.9, 1.0)
@@ -68,7 +68,8 @@ def confidence_scores(
 
 
 def kept_rows(confidence: np.ndarray, coverage: float) -> np.ndarray:
-    """Indices of the round(coverage * n) most confident rows (at least one); ties keep input order."""
+    """Indices of the round(coverage * n) most confident rows (at least one); ties keep input
+    order."""
     confidence = np.asarray(confidence, dtype=float)
     if not 0 < coverage <= 1:
         raise ValueError(f"coverage {coverage} is not in (0, 1]")
@@ -115,16 +116,14 @@ def at_coverage(curve: list[dict], coverage: float = OPERATING_POINT) -> dict:
     return next(point for point in curve if abs(point["coverage"] - coverage) < 1e-9)
 
 
-def coverage_block(splits: Sequence[dict], classes: Sequence[str], kind: str) -> dict:
-    """metrics.json's `coverage` block from the splits' test predictions (dicts with y_true, y_pred,
-    confidence): the curve of the pooled out-of-fold predictions, the per-split curves' mean and
-    std of the headline metrics, and the operating point next to MUWCLASS's confident subset."""
-    pooled = coverage_curve(
-        np.concatenate([s["y_true"] for s in splits]),
-        np.concatenate([s["y_pred"] for s in splits]),
-        np.concatenate([s["confidence"] for s in splits]),
-        classes,
-    )
+def coverage_block(
+    splits: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], classes: Sequence[str], kind: str
+) -> dict:
+    """metrics.json's `coverage` block from the splits' test predictions ((y_true, y_pred,
+    confidence) per split): the curve of the pooled out-of-fold predictions, the per-split curves'
+    mean and std of the headline metrics, and the operating point next to MUWCLASS's confident
+    subset."""
+    pooled = coverage_curve(*(np.concatenate(part) for part in zip(*splits)), classes)
     block = {
         "confidence": kind,
         "curve": pooled,
@@ -132,9 +131,7 @@ def coverage_block(splits: Sequence[dict], classes: Sequence[str], kind: str) ->
         "muwclass_confident": MUWCLASS_CONFIDENT,
     }
     if len(splits) > 1:
-        per_split = [
-            coverage_curve(s["y_true"], s["y_pred"], s["confidence"], classes) for s in splits
-        ]
+        per_split = [coverage_curve(*split, classes) for split in splits]
         summary = []
         for i, c in enumerate(COVERAGES):
             point = {"coverage": c}
@@ -145,62 +142,3 @@ def coverage_block(splits: Sequence[dict], classes: Sequence[str], kind: str) ->
         block["per_fold"] = summary
         block["operating_point_per_fold"] = at_coverage(summary)
     return block
-
-
-def coverage_figure(block: dict, title: str = ""):
-    """Accuracy, balanced accuracy and macro-F1 of the kept sources against coverage, with
-    MUWCLASS's confident subset as reference points at 81 %."""
-    from xnet.plotting.draw import plt
-
-    fig, ax = plt.subplots(figsize=(5.6, 4.2))
-    x = [p["coverage"] for p in block["curve"]]
-    colours = {"accuracy": "tab:blue", "balanced_accuracy": "tab:orange", "macro_f1": "tab:green"}
-    for key, colour in colours.items():
-        ax.plot(
-            x,
-            [p[key] for p in block["curve"]],
-            marker="o",
-            ms=3,
-            color=colour,
-            label=key.replace("_", " "),
-        )
-        ax.plot(
-            [MUWCLASS_CONFIDENT["coverage"]],
-            [MUWCLASS_CONFIDENT[key]],
-            marker="*",
-            ms=11,
-            color=colour,
-            ls="none",
-        )
-    ax.plot([], [], marker="*", ms=11, color="0.3", ls="none", label="MUWCLASS confident subset")
-    ax.axvline(OPERATING_POINT, color="0.7", ls=":", lw=1)
-    ax.set_xlabel(f"coverage (share kept, most confident first: {block['confidence']})")
-    ax.set_ylabel("metric on the kept sources")
-    ax.set_xlim(0, 1.02)
-    ax.set_title(title or "selective classification (pooled out-of-fold)")
-    ax.legend(loc="lower left", fontsize=8)
-    # fixed margins in inches: drawn once, without a layout pass (render with tight=False)
-    fig.subplots_adjust(
-        left=0.75 / 5.6, right=1 - 0.15 / 5.6, bottom=0.55 / 4.2, top=1 - 0.35 / 4.2
-    )
-    return fig
-
-
-def write_figure(block: dict, run_dir, renderer) -> str:
-    """`coverage.png` in the run directory, written when `renderer` (`xnet.runtime.renderer.Renderer`)
-    finishes; its file name."""
-    from pathlib import Path
-
-    path = Path(run_dir) / "coverage.png"
-    renderer.submit(coverage_figure(block), path, tight=False)
-    return path.name
-
-
-def run_confidence(run, proba: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """`confidence_scores` for a loaded run (`xnet.predict.trained_run.TrainedRun`): its measure, its decision's
-    prior (averaged over its models, as `TrainedRun.decide`) and prior power; members' spread is
-    not kept at prediction time, so `lower_bound` falls back to the probability there."""
-    kind = run.confidence if run.confidence != "lower_bound" else "probability"
-    return confidence_scores(
-        proba, pred, kind=kind, prior=run.class_prior, prior_power=float(run.prior_power or 0.0)
-    )

@@ -1,7 +1,7 @@
 """Inner validation: the score configurations are chosen on, never the outer test folds.
 
 Each network of an ensemble holds out its own stratified validation rows of the outer training
-part (`xnet.dataset.ensemble_splits`). A training row's out-of-bag prediction is the mean
+part (`xnet.data.splits.ensemble_splits`). A training row's out-of-bag prediction is the mean
 calibrated probability of the networks that did not train on it, decided with the run's rule.
 Over the ensemble most training rows are out of bag for at least one network, so this is a
 cross-validation-like estimate computed from the outer training part alone. It is slightly
@@ -19,16 +19,16 @@ from xnet.evaluation.coverage import OPERATING_POINT, at_coverage, confidence_sc
 from xnet.evaluation.metrics import HEADLINE, classification_report
 
 
-def out_of_bag_report(results: Sequence[dict], classes: Sequence[str], trees=None) -> dict:
-    """One outer split's out-of-bag report from its networks' results (`evaluation.evaluate_member`
-    dicts: member, model, proba['val'], truth['val']); with a tree member (`xnet.models.trees`) its
-    cross-fitted probabilities are blended in as on the test part."""
+def out_of_bag_report(results: Sequence, classes: Sequence[str], trees=None) -> dict:
+    """One outer split's out-of-bag report from its networks' results (`MemberResult`s of
+    `xnet.training.evaluation`: member, model, proba['val'], truth['val']); with a tree member
+    (`xnet.models.trees`) its cross-fitted probabilities are blended in as on the test part."""
     n_classes = len(classes)
     total: dict[int, np.ndarray] = {}
     count: dict[int, int] = {}
     truth: dict[int, int] = {}
     for r in results:
-        for row, p, t in zip(r["member"].split.val, r["proba"]["val"], r["truth"]["val"]):
+        for row, p, t in zip(r.member.split.val, r.proba["val"], r.truth["val"]):
             row = int(row)
             total[row] = total.get(row, np.zeros(n_classes)) + p
             count[row] = count.get(row, 0) + 1
@@ -38,7 +38,7 @@ def out_of_bag_report(results: Sequence[dict], classes: Sequence[str], trees=Non
     y = np.array([truth[r] for r in rows])
     if trees is not None:
         proba = trees.blend_oob(rows, proba)
-    model = results[0]["model"]
+    model = results[0].model
     pred = model.decide(proba)
     report = classification_report(y, pred, classes)
     at_81 = {}  # the coverage operating point per confidence measure, to choose the measure on

@@ -30,7 +30,9 @@ def ranked(first: str) -> list[str]:
 def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:
     """The metrics block of metrics.json: headline numbers, per-class table, confusion matrix."""
     import torch
-    from torchmetrics.functional.classification import (  # imported here: prediction rarely needs it
+
+    # imported here: prediction rarely needs it
+    from torchmetrics.functional.classification import (
         multiclass_confusion_matrix,
         multiclass_f1_score,
         multiclass_precision,
@@ -80,7 +82,8 @@ def summarize_folds(blocks: Sequence[dict]) -> tuple[dict, dict]:
     return mean, std
 
 
-# --- batched per-member metrics (the stacked trainer's per-epoch validation), tested against the above
+# --- batched per-member metrics (the stacked trainer's per-epoch validation), tested against the
+# above
 
 
 def confusion_matrices(

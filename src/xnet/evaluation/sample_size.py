@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # xnet.predict imports this module for its warnings, without 
     from omegaconf import DictConfig
 
     from xnet.data.labelled import LabelledSet
+    from xnet.evaluation.results import SplitBlock
 
 log = logging.getLogger("xnet.train")
 
@@ -41,13 +42,13 @@ def log_per_class(report: dict, title: str) -> None:
         )
 
 
-def fold_support(blocks: Sequence[dict]) -> dict:
+def fold_support(blocks: Sequence[SplitBlock]) -> dict:
     """For the mean/std blocks of a CV run: the test size and per-class test support of each fold
     (the n behind each fold's headline metrics and per-class recall)."""
-    classes = list(blocks[0]["per_class"])
+    classes = list(blocks[0].test["per_class"])
     return {
-        "n_test": [int(b["n_test"]) for b in blocks],
-        "support": {c: [int(b["per_class"][c]["support"]) for b in blocks] for c in classes},
+        "n_test": [int(b.n_test) for b in blocks],
+        "support": {c: [int(b.test["per_class"][c]["support"]) for b in blocks] for c in classes},
     }
 
 
@@ -63,19 +64,22 @@ PARTS = {
 
 
 def small_class_warnings(
-    blocks: Sequence[dict], min_support: int, parts: Sequence[str] = ("test", "val")
+    tests: Sequence[dict],
+    min_support: int,
+    parts: Sequence[str] = ("test", "val"),
+    vals: Sequence[dict] = (),
 ) -> list[str]:
-    """A reported class with fewer than `min_support` test (or validation) sources in a split."""
+    """A reported class with fewer than `min_support` test (or validation) sources in a split;
+    `tests`: the splits' test classification reports, `vals`: their validation blocks (`support`
+    per class) for part "val"."""
     out = []
-    per_fold = len(blocks) > 1
+    per_fold = len(tests) > 1
     for part in parts:
         name, where = PARTS[part]
-        for cls in blocks[0]["per_class"]:
+        for cls in tests[0]["per_class"]:
             counts = [
-                int(b["per_class"][cls]["support"])
-                if part == "test"
-                else int(b["val"]["support"][cls])
-                for b in blocks
+                int(b["per_class"][cls]["support"]) if part == "test" else int(v["support"][cls])
+                for b, v in zip(tests, vals if part == "val" else tests)
             ]
             if min(counts) >= min_support:
                 continue
@@ -91,7 +95,7 @@ def small_class_warnings(
     return out
 
 
-def sample_warnings(data: LabelledSet, blocks: Sequence[dict], cfg: DictConfig) -> list[str]:
+def sample_warnings(data: LabelledSet, blocks: Sequence[SplitBlock], cfg: DictConfig) -> list[str]:
     """Every small-sample condition of a run, each as one line (also logged as a warning)."""
     limits = thresholds(cfg)
     out = []
@@ -104,7 +108,8 @@ def sample_warnings(data: LabelledSet, blocks: Sequence[dict], cfg: DictConfig) 
         if n < n_catalog and not why:
             why.append("classes with fewer than split.min_class_count sources left out")
         out.append(
-            f"small sample: {n} of the catalog's {n_catalog} labelled sources remain, in {len(data.classes)} classes "
+            f"small sample: {n} of the catalog's {n_catalog} labelled sources remain, "
+            f"in {len(data.classes)} classes "
             f"({', '.join(data.classes)}), fewer than report.min_sources={limits['min_sources']}"
             + (f" ({'; '.join(why)})" if why else "")
             + "; every metric rests on them"
@@ -112,10 +117,13 @@ def sample_warnings(data: LabelledSet, blocks: Sequence[dict], cfg: DictConfig) 
     left_out = [c for c in all_classes if c not in data.classes]
     if left_out:
         out.append(
-            f"classes left out: {len(data.classes)} of the catalog's {len(all_classes)} classes remain "
+            f"classes left out: {len(data.classes)} of the catalog's {len(all_classes)} "
+            "classes remain "
             f"({', '.join(data.classes)}); not classified: {', '.join(left_out)}"
         )
-    out += small_class_warnings(blocks, limits["min_support"])
+    out += small_class_warnings(
+        [b.test for b in blocks], limits["min_support"], vals=[b.val for b in blocks]
+    )
     for line in out:
         log.warning("%s", line)
     return out

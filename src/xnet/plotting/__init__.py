@@ -1,5 +1,6 @@
 """Figures (matplotlib, headless): `draw` draws one figure per function; `run_figures` decides
-which of them a run writes and where; `reliability` draws calibration diagrams."""
+which of them a run writes and where (`data_figures` the data's, through `figure_cache`);
+`reliability` draws calibration diagrams, `coverage` the coverage curve."""
 
 from xnet.lazy import lazy_exports
 

@@ -2,8 +2,8 @@
 
 Class shares, sky map, hardness planes, feature histograms and missing values depend on the data,
 the features and the training rows of the run's first split, not on the model. They are drawn
-into `<data home>/figure_cache/<key>/` (`xnet.config.compose.data_home()`, env `XNET_DATA_HOME`), where
-the key hashes the labelled set (frame, feature matrix, labels, classes, feature names), the
+into `<data home>/figure_cache/<key>/` (`xnet.config.compose.data_home()`, env `XNET_DATA_HOME`),
+where the key hashes the labelled set (frame, feature matrix, labels, classes, feature names), the
 split's training rows and the source of the drawing code; every later run (a sweep's 15 jobs, a
 rerun) with the same key copies the PNG files and `missing_values.csv` and adds the same images
 to TensorBoard under the same tags. Delete the folder to redraw.
@@ -44,10 +44,10 @@ def cache_dir() -> Path:
 
 def content_key(data: LabelledSet, split: Split) -> str:
     """SHA-256 (first 24 hex digits) of everything the data figures are drawn from."""
-    from xnet.plotting import draw, run_figures
+    from xnet.plotting import data_figures, draw, figure_writer
 
     h = hashlib.sha256(b"figures.json: files and their sha256")  # the index's format
-    for module in (draw, run_figures):  # new drawing code draws anew
+    for module in (draw, data_figures, figure_writer):  # new drawing code draws anew
         h.update(Path(module.__file__).read_bytes())
     header = [
         data.catalog.name,
@@ -68,13 +68,13 @@ def content_key(data: LabelledSet, split: Split) -> str:
 def _draw(folder: Path, data: LabelledSet, split: Split) -> dict[str, str]:
     """Draw into a temporary folder, then rename it into place (a concurrent job drawing the same
     key loses the race harmlessly). The index records each file's SHA-256."""
-    from xnet.plotting.run_figures import write_data_figures
+    from xnet.plotting import data_figures
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        written = write_data_figures(tmp, data, split)
+        written = data_figures.write_data_figures(tmp, data, split)
         digests = {f: hashlib.sha256((tmp / f).read_bytes()).hexdigest() for f in written.values()}
         (tmp / MANIFEST).write_text(json.dumps({"files": written, "sha256": digests}, indent=1))
         try:
@@ -190,9 +190,9 @@ def cached_data_figures(
                 err.strerror or err,
             )
         if cached is None:
-            from xnet.plotting.run_figures import write_data_figures
+            from xnet.plotting import data_figures
 
-            return write_data_figures(run_dir, data, split, tb_writer)
+            return data_figures.write_data_figures(run_dir, data, split, tb_writer)
         log.info("data figures drawn into the cache %s", folder)
     elif drawn_ahead:
         log.info("data figures drawn into the cache %s while the networks trained", folder)

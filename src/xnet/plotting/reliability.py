@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from xnet.plotting.draw import plt
 from xnet.evaluation.calibration import expected_calibration_error, reliability_bins
+from xnet.plotting.draw import plt
 
 
 def reliability_figure(

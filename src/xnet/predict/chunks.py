@@ -232,7 +232,7 @@ def output_columns(
     columns[PRED_PROB] = pa.array(proba.max(axis=1))  # NaN for rows without features
     # the score metrics.json's coverage curve ranks by (the run's coverage.confidence): keep rows
     # with confidence >= the curve's threshold to cut the catalog at that coverage
-    from xnet.evaluation.coverage import run_confidence
+    from xnet.predict.confidence import run_confidence
 
     columns[CONFIDENCE] = pa.array(
         np.where(usable, run_confidence(run, proba, np.clip(best, 0, None)), np.nan)

@@ -14,8 +14,12 @@ from __future__ import annotations
 import logging
 import time
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from xnet.training.results import MemberResult, SplitResult
 
 log = logging.getLogger("xnet.train")
 
@@ -25,17 +29,17 @@ EXPLAINS = (
 )
 
 
-def _networks(group: list[dict]) -> list | None:
+def _networks(group: list[MemberResult]) -> list | None:
     from xnet.data.preprocessing import transform
     from xnet.evaluation.attribution import Network
     from xnet.models.artifacts.export import network_weights
 
     out = []
     for result in group:
-        weights = network_weights(result["model"])
+        weights = network_weights(result.model)
         if weights is None:
             return None
-        out.append(Network(*weights, partial(transform, result["member"].dm.scaler)))
+        out.append(Network(*weights, partial(transform, result.member.dm.scaler)))
     return out
 
 
@@ -65,7 +69,7 @@ def _split_importance(networks, baseline, trees, data, group) -> tuple[dict, np.
         [trees.arrays] if trees is not None else [],
         trees.weight if trees is not None else 0.0,
     )
-    test = group[0]["member"].split.test
+    test = group[0].member.split.test
     found = explainer.explain(data.x[test], data.y[test])
     indicator_of = [features.index(f) for f in data.spec.indicators]
     per_feature = grouped(found.contributions, len(features), indicator_of)
@@ -73,7 +77,9 @@ def _split_importance(networks, baseline, trees, data, group) -> tuple[dict, np.
     return values, np.exp(explainer.baseline_log_p())
 
 
-def run_importance(job, groups: list[list[dict]], split_results: list[dict]) -> dict | None:
+def run_importance(
+    job, groups: list[list[MemberResult]], split_results: list[SplitResult]
+) -> dict | None:
     """The run's `importance` block (and each CV fold block's own); None when switched off, when
     the networks read extra inputs (only catalog features are explained) or are plugged in by
     `model._target_`."""
@@ -89,17 +95,15 @@ def run_importance(job, groups: list[list[dict]], split_results: list[dict]) -> 
     if any(n is None for n in networks):
         log.info("importance: explains xnet's MLP on catalog features only; not computed")
         return None
-    statistics = [
-        r["member"].dm.scaler.named_steps["impute"].statistics_ for g in groups for r in g
-    ]
+    statistics = [r.member.dm.scaler.named_steps["impute"].statistics_ for g in groups for r in g]
     baseline = baseline_row(statistics, len(features), indicator_of)
     folds, at_baseline = [], []
     for nets, group, result in zip(networks, groups, split_results):
-        values, p0 = _split_importance(nets, baseline, result.get("trees"), data, group)
+        values, p0 = _split_importance(nets, baseline, result.trees, data, group)
         folds.append(values)
         at_baseline.append(p0)
         if len(groups) > 1:
-            result["block"]["importance"] = values
+            result.block.importance = values
     block = summarize(folds, classes, features)
     block["baseline"] = {
         f: (None if np.isnan(v) else round(float(v), 6)) for f, v in zip(features, baseline)
@@ -110,7 +114,7 @@ def run_importance(job, groups: list[list[dict]], split_results: list[dict]) -> 
         zip(classes, np.mean(at_baseline, axis=0).round(4).tolist())
     )
     block["n_rows"] = {
-        c: int(sum((data.y[g[0]["member"].split.test] == k).sum() for g in groups))
+        c: int(sum((data.y[g[0].member.split.test] == k).sum() for g in groups))
         for k, c in enumerate(classes)
     }
     log_leaders(block, time.perf_counter() - started)

@@ -26,6 +26,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from xnet.evaluation.metrics import HEADLINE, HEADLINE_NAMES, ranked
+from xnet.evaluation.results import RunReport
 
 #: a network's per-epoch tag -> the job's (the mean over its networks); per class: `job_tag`
 JOB_TAGS = {
@@ -134,14 +135,14 @@ def layout(job) -> dict:
     }
 
 
-def results_text(job, payload: dict) -> str:
+def results_text(report: RunReport) -> str:
     """The job's one-value results as Markdown tables (TensorBoard's TEXT tab)."""
-    cv = "mean" in payload
+    cv = report.cv
     head = "| metric | CV mean | ± std |\n|---|---|---|" if cv else "| metric | test |\n|---|---|"
     rows = [
-        f"| {HEADLINE_NAMES[k]} | {payload['mean'][k]:.3f} | {payload['std'][k]:.3f} |"
+        f"| {HEADLINE_NAMES[k]} | {report.mean[k]:.3f} | {report.std[k]:.3f} |"
         if cv
-        else f"| {HEADLINE_NAMES[k]} | {payload[k]:.3f} |"
+        else f"| {HEADLINE_NAMES[k]} | {report.test[k]:.3f} |"
         for k in HEADLINE
     ]
     title = "pooled out-of-fold test" if cv else "test"
@@ -149,7 +150,7 @@ def results_text(job, payload: dict) -> str:
         f"\n\nPer class ({title}):\n\n"
         "| class | precision | recall | F1 | n |\n|---|---|---|---|---|"
     ]
-    for c, r in payload["per_class"].items():
+    for c, r in report.test["per_class"].items():
         classes.append(
             f"| {c} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['support']} |"
         )
@@ -180,12 +181,12 @@ def hparam_values(job) -> dict[str, object]:
     return values
 
 
-def job_metrics(payload: dict, first: str) -> dict[str, float]:
+def job_metrics(report: RunReport, first: str) -> dict[str, float]:
     """hparams metrics, the ranking metric and its spread first: `hp/<metric>` (CV mean, or the
     test value of one split) and `hp/<metric>_std` over folds (CV only); TensorBoard shows the
     first five."""
     order = ranked(first)
-    source, std = payload.get("mean", payload), payload.get("std")
+    source, std = (report.mean, report.std) if report.cv else (report.test, None)
     tags = [f"hp/{first}", *([f"hp/{first}_std"] if std else [])]
     tags += [f"hp/{k}" for k in order[1:]] + ([f"hp/{k}_std" for k in order[1:]] if std else [])
     return {tag: float(std[tag[3:-4]] if tag.endswith("_std") else source[tag[3:]]) for tag in tags}
@@ -212,15 +213,15 @@ def experiment_columns(exp, varying: dict, cv: bool) -> None:
     plugin_data.content = content.SerializeToString()
 
 
-def write_job_summary(writer, job, payload: dict) -> None:
+def write_job_summary(writer, job, report: RunReport) -> None:
     """The job's mean curves, results text, hparams session and custom-scalars layout."""
     from torch.utils.tensorboard.summary import hparams
 
     write_curves(writer, job)
-    writer.add_text("results", results_text(job, payload))
-    metrics = job_metrics(payload, str(job.cfg.get("optimized_metric", "balanced_accuracy")))
+    writer.add_text("results", results_text(report))
+    metrics = job_metrics(report, str(job.cfg.get("optimized_metric", "balanced_accuracy")))
     exp, ssi, sei = hparams(hparam_values(job), metrics)
-    experiment_columns(exp, job.varying, "mean" in payload)
+    experiment_columns(exp, job.varying, report.cv)
     file_writer = writer._get_file_writer()
     for summary in (exp, ssi, sei):
         file_writer.add_summary(summary)

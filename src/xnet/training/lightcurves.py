@@ -109,14 +109,14 @@ def parts(y: np.ndarray, pred: np.ndarray, has: np.ndarray, classes: list[str]) 
     }
 
 
-def split_block(results: list[dict], y_test, pred, data, split) -> dict | None:
+def split_block(results: list, y_test, pred, data, split) -> dict | None:
     """A split's `lightcurves` block: its test rows with and without a light curve, and the mean
-    over its networks of the branch ablation."""
+    over its networks (`results`: `xnet.training.results.MemberResult`) of the branch ablation."""
     has = has_lightcurve(data)
     if has is None:
         return None
     block = parts(np.asarray(y_test), np.asarray(pred), has[split.test], data.classes)
-    branches = [r["branch"] for r in results if r.get("branch")]
+    branches = [r.branch for r in results if r.branch]
     if branches:
         block["branch"] = {
             part: {c: float(np.mean([b[part][c] for b in branches])) for c in branches[0][part]}
@@ -133,19 +133,19 @@ def _mean_std(values: list[float]) -> dict[str, float]:
     }
 
 
-def run_block(split_results: list[dict], data) -> dict | None:
-    """The run's `lightcurves` block: per split as above; for CV, the pooled out-of-fold parts and
-    the mean and standard deviation over folds of each part's headline metrics and of the branch
-    ablation's per-class recall. Logged."""
-    blocks = [r["block"].get("lightcurves") for r in split_results]
+def run_block(split_results: list, data) -> dict | None:
+    """The run's `lightcurves` block (`split_results`: `xnet.training.results.SplitResult`): per
+    split as above; for CV, the pooled out-of-fold parts and the mean and standard deviation over
+    folds of each part's headline metrics and of the branch ablation's per-class recall. Logged."""
+    blocks = [r.block.lightcurves for r in split_results]
     if not blocks or any(b is None for b in blocks):
         return None
     if len(blocks) == 1:
         log_parts(blocks[0], blocks[0].get("branch"))
         return blocks[0]
-    y = np.concatenate([r["y_true"] for r in split_results])
-    pred = np.concatenate([r["y_pred"] for r in split_results])
-    test = np.concatenate([r["test_rows"] for r in split_results])
+    y = np.concatenate([r.y_true for r in split_results])
+    pred = np.concatenate([r.y_pred for r in split_results])
+    test = np.concatenate([r.test_rows for r in split_results])
     out = {"pooled_out_of_fold": parts(y, pred, has_lightcurve(data)[test], data.classes)}
     for key in ("with", "without"):
         present = [b[key] for b in blocks if b[key] is not None]

@@ -1,104 +1,71 @@
-"""A run's results: TensorBoard summaries per network, the metrics.json payload (folds pooled,
-mean and standard deviation) and the study's figures."""
+"""A run's results: the metrics.json report (`RunReport`: folds pooled, mean and standard
+deviation), the study's figures and the job's TensorBoard summary."""
 
 from __future__ import annotations
 
 import logging
 
 import numpy as np
-from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig
 
-from xnet.data.labelled import LabelledSet
+from xnet.evaluation import coverage, inner_validation
+from xnet.evaluation.calibration import calibration_warnings, summarize_calibration
+from xnet.evaluation.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.evaluation.results import RunHeader, RunReport, SplitBlock
+from xnet.evaluation.sample_size import fold_support, log_per_class, sample_warnings
 from xnet.files import write_json
-from xnet.plotting.draw import confusion_matrix_figure
+from xnet.plotting.coverage import write_figure as write_coverage_figure
 from xnet.plotting.png import add_png
 from xnet.plotting.run_figures import write_run_figures
+from xnet.training import importance, lightcurves
 from xnet.training.board import job_writer, shows_data_figures
-from xnet.evaluation.calibration import calibration_warnings, summarize_calibration
+from xnet.training.evaluation import evaluate_split
 from xnet.training.job_board import write_job_summary
-from xnet.evaluation.metrics import HEADLINE, classification_report, summarize_folds
-from xnet.evaluation.sample_size import fold_support, log_per_class, sample_warnings
-from xnet.runtime.renderer import Renderer
+from xnet.training.results import MemberResult, SplitResult
 from xnet.training.stacking import Job
 
 log = logging.getLogger("xnet.train")
 
 
-def log_final(
-    logger: TensorBoardLogger,
-    cfg: DictConfig,
-    data: LabelledSet,
-    reports: dict,
-    renderer: Renderer,
-    step: int,
-) -> None:
-    """The validation and test confusion matrices of a member's best model, rendered by its job's
-    `renderer` (its one-value results are the job's `results` text and hparams session:
-    `xnet.training.job_board`)."""
-    for part in ("val", "test"):
-        fig = confusion_matrix_figure(
-            np.array(reports[part]["confusion_matrix"]),
-            data.classes,
-            title=f"{part} confusion matrix",
-        )
-        renderer.submit(
-            fig,
-            then=lambda png, tag=f"{part}/confusion_matrix": add_png(
-                logger.experiment, tag, png, step
-            ),
-            tight=False,
-        )
-    renderer.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
-
-
-def job_payload(job: Job, results: list[dict]) -> dict:
-    """The metrics.json content of one run."""
+def run_header(job: Job) -> RunHeader:
+    """What the run was trained on, with the data's warnings."""
     data = job.data
-    blocks = [r["block"] for r in results]
-    header = {
-        "dataset": data.catalog.name,
-        "catalog_path": str(data.catalog.path),
-        "features": data.spec.name,
-        "feature_names": data.feature_names,
-        "resample": str(job.cfg.resample.name),
-        "classes": data.classes,
-        "class_counts": {
+    return RunHeader(
+        dataset=data.catalog.name,
+        catalog_path=str(data.catalog.path),
+        features=data.spec.name,
+        feature_names=data.feature_names,
+        resample=str(job.cfg.resample.name),
+        classes=data.classes,
+        class_counts={
             c: int(n)
             for c, n in zip(data.classes, np.bincount(data.y, minlength=len(data.classes)))
         },
-        "duplicates": data.duplicates.summary() if data.duplicates is not None else None,
-        "warnings": list(data.warnings),
-    }
+        duplicates=data.duplicates.summary() if data.duplicates is not None else None,
+        warnings=list(data.warnings),
+    )
+
+
+def run_report(job: Job, results: list[SplitResult]) -> RunReport:
+    """The run's report from its splits; logged (per class, and the CV line), with the small
+    sample and calibration warnings added to the header's."""
+    data, header = job.data, run_header(job)
+    blocks = [r.block for r in results]
     if len(blocks) == 1:
-        log_per_class(blocks[0], "test")
-        return {
-            **header,
-            **blocks[0],
-            "warnings": header["warnings"]
-            + sample_warnings(data, blocks, job.cfg)
-            + calibration_warnings(blocks, ["holdout"]),
-        }
+        log_per_class(blocks[0].test, "test")
+        header.warnings += sample_warnings(data, blocks, job.cfg)
+        header.warnings += calibration_warnings([blocks[0].calibration], ["holdout"])
+        return RunReport(header, blocks)
     pooled = classification_report(
-        np.concatenate([r["y_true"] for r in results]),
-        np.concatenate([r["y_pred"] for r in results]),
+        np.concatenate([r.y_true for r in results]),
+        np.concatenate([r.y_pred for r in results]),
         data.classes,
     )
-    mean, std = summarize_folds(blocks)
-    for part in ("train", "val"):
-        mean[part] = {
-            **{key: float(np.mean([b[part][key] for b in blocks])) for key in HEADLINE},
-            f"n_{part}": [b[part][f"n_{part}"] for b in blocks],  # per fold
-            "support": {c: [b[part]["support"][c] for b in blocks] for c in data.classes},
-        }
-    mean["calibration"] = summarize_calibration([b["calibration"] for b in blocks])
-    support = fold_support(blocks)
-    mean.update(support)
-    std.update(support)
+    mean, std = fold_summary(blocks, data.classes)
     log.info(
-        "%d-fold CV (n_test per fold %s): balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, macro-F1 %.3f ± %.3f",
+        "%d-fold CV (n_test per fold %s): balanced accuracy %.3f ± %.3f, accuracy %.3f ± %.3f, "
+        "macro-F1 %.3f ± %.3f",
         len(blocks),
-        "/".join(str(b["n_test"]) for b in blocks),
+        "/".join(str(b.n_test) for b in blocks),
         mean["balanced_accuracy"],
         std["balanced_accuracy"],
         mean["accuracy"],
@@ -107,37 +74,47 @@ def job_payload(job: Job, results: list[dict]) -> dict:
         std["macro_f1"],
     )
     log_per_class(pooled, "pooled out-of-fold test")
-    return {
-        **header,
-        "warnings": header["warnings"]
-        + sample_warnings(data, blocks, job.cfg)
-        + calibration_warnings(blocks, [f"fold_{b['fold']}" for b in blocks]),
-        "cv_folds": len(blocks),
-        "n_train": int(round(np.mean([b["n_train"] for b in blocks]))),
-        "n_test": int(sum(b["n_test"] for b in blocks)),
-        "pooled_out_of_fold": True,
-        **pooled,
-        "mean": mean,
-        "std": std,
-        "folds": blocks,
-    }
+    header.warnings += sample_warnings(data, blocks, job.cfg)
+    header.warnings += calibration_warnings(
+        [b.calibration for b in blocks], [f"fold_{b.fold}" for b in blocks]
+    )
+    return RunReport(header, blocks, pooled, mean, std)
 
 
-def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -> dict[str, str]:
+def fold_summary(blocks: list[SplitBlock], classes: list[str]) -> tuple[dict, dict]:
+    """The CV `mean` and `std` blocks: headline metrics and recall over folds, the train and
+    validation headline (mean, with each fold's sizes), calibration, and each fold's support."""
+    mean, std = summarize_folds([b.test for b in blocks])
+    for part in ("train", "val"):
+        parts = [getattr(b, part) for b in blocks]
+        mean[part] = {
+            **{key: float(np.mean([p[key] for p in parts])) for key in HEADLINE},
+            f"n_{part}": [p[f"n_{part}"] for p in parts],  # per fold
+            "support": {c: [p["support"][c] for p in parts] for c in classes},
+        }
+    mean["calibration"] = summarize_calibration([b.calibration for b in blocks])
+    support = fold_support(blocks)
+    mean.update(support)
+    std.update(support)
+    return mean, std
+
+
+def run_figures(job: Job, report: RunReport, reliability: list[dict], writer=None) -> dict:
     """The study's figures for a run (PNG in the run directory, and in TensorBoard with a writer
     on the job's run), with the reliability diagrams of its splits (submitted by `evaluate_split`;
     their PNG bytes land in each dict's "png" when the renderer finishes); the data figures come
     from the figure cache when the data are unchanged (`figures.cache`)."""
     for split, box in zip(job.splits, reliability):
         if writer is not None:
-            tag = f"calibration/reliability_{f'fold_{split.fold}' if len(job.splits) > 1 else 'holdout'}"
+            name = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
+            tag = f"calibration/reliability_{name}"
             job.renderer.call(lambda tag=tag, box=box: add_png(writer, tag, box["png"]))
     title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
     return write_run_figures(
         job.run_dir,
         job.data,
         job.splits[0],
-        payload["confusion_matrix"],
+        report.test["confusion_matrix"],
         tb_writer=writer,
         confusion_title=title,
         cache=bool(job.cfg.figures.get("cache", True)),
@@ -146,55 +123,47 @@ def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -
     )
 
 
-def finish_job(job: Job, member_results: list[dict]) -> dict:
-    """A run's splits (ensemble networks averaged), metrics.json payload and figures; writes
-    metrics.json and returns the payload."""
-    per_split: dict[int, list[dict]] = {}
+def all_figures(job: Job, report: RunReport, results: list[SplitResult], writer) -> dict:
+    """Every figure of the run: the study's, coverage, importance and light-curve examples."""
+    figures = run_figures(job, report, [r.reliability for r in results], writer)
+    figures["coverage"] = write_coverage_figure(report.coverage, job.run_dir, job.renderer)
+    if report.importance is not None:
+        figures["importance"] = importance.write_figure(
+            report.importance, job.run_dir, job.renderer, writer
+        )
+    figures.update(lightcurves.example_figure(job, writer, job.renderer))
+    return figures
+
+
+def finish_job(job: Job, member_results: list[MemberResult]) -> dict:
+    """A run's splits (ensemble networks averaged), report and figures; writes metrics.json and
+    returns its content."""
+    per_split: dict[int, list[MemberResult]] = {}
     for result in member_results:
-        per_split.setdefault(result["member"].split.fold, []).append(result)
-    from xnet.training.evaluation import evaluate_split
-
-    split_results = [evaluate_split(group) for group in per_split.values()]
-    from xnet.evaluation import coverage, inner_validation
-    from xnet.training import importance
-
-    explained = importance.run_importance(job, list(per_split.values()), split_results)
-    payload = job_payload(job, split_results)
-    if explained is not None:
-        payload["importance"] = explained
-    from xnet.training.lightcurves import run_block
-
-    lightcurve_block = run_block(split_results, job.data)  # with / without a light curve
-    if lightcurve_block is not None:
-        payload["lightcurves"] = lightcurve_block
-
+        per_split.setdefault(result.member.split.fold, []).append(result)
+    results = [evaluate_split(group) for group in per_split.values()]
+    explained = importance.run_importance(job, list(per_split.values()), results)
+    report = run_report(job, results)
+    report.importance = explained
+    report.lightcurves = lightcurves.run_block(results, job.data)  # with / without a light curve
     # selective classification (metrics vs coverage) and the inner (out-of-bag) validation score
-    payload["coverage"] = coverage.coverage_block(
-        split_results, job.data.classes, str(job.cfg.coverage.confidence)
+    report.coverage = coverage.coverage_block(
+        [(r.y_true, r.y_pred, r.confidence) for r in results],
+        job.data.classes,
+        str(job.cfg.coverage.confidence),
     )
-    if all(r["oob"] for r in split_results):
-        payload["inner_validation"] = inner_validation.summarize([r["oob"] for r in split_results])
+    if all(r.oob for r in results):
+        report.inner_validation = inner_validation.summarize([r.oob for r in results])
     writer = job_writer(job)
     try:
         if job.cfg.figures.enabled:
-            payload["figures"] = run_figures(
-                job, payload, [r["reliability"] for r in split_results], writer
-            )
-            payload["figures"]["coverage"] = coverage.write_figure(
-                payload["coverage"], job.run_dir, job.renderer
-            )
-            if explained is not None:
-                payload["figures"]["importance"] = importance.write_figure(
-                    explained, job.run_dir, job.renderer, writer
-                )
-            from xnet.training.lightcurves import example_figure
-
-            payload["figures"].update(example_figure(job, writer, job.renderer))
+            report.figures = all_figures(job, report, results, writer)
         job.renderer.finish()  # every figure of the run and its networks written (idle cores)
         if writer is not None:
-            write_job_summary(writer, job, payload)
+            write_job_summary(writer, job, report)
     finally:
         if writer is not None:
             writer.close()
+    payload = report.to_json()
     write_json(job.run_dir / "metrics.json", payload)
     return payload
