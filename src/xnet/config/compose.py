@@ -4,11 +4,16 @@ in-process."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from omegaconf import OmegaConf
+
+from xnet.config import structured
+
+structured.register()  # the schemas conf/train.yaml names, for every composition in this process
 
 #: conf/ at the repository root (the project is installed with `pip install -e .`)
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
@@ -49,9 +54,46 @@ def compose_config(
     """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose
     API; for tests, benchmarks, notebooks and `xnet.api`)."""
     from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
 
+    from xnet.config.schema import check_sweep_values, composition_error
+
+    overrides = list(overrides or [])
+    check_sweep_values(overrides, config_name)  # the ranges, with each value as written
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir or CONFIG_DIR)):
-        return compose(config_name=config_name, overrides=list(overrides or []))
+        try:
+            return compose(config_name=config_name, overrides=overrides)
+        except ConfigCompositionException as err:
+            raise composition_error(err, overrides, config_name) from None
+
+
+def composed_in_one_line(func, argv: Sequence[str], config_name: str):
+    """Run an entry point's `hydra.main` function so that a config Hydra cannot compose (a key no
+    schema or file defines, a value of the wrong type, in a config file) ends in one line
+    (`xnet.config.schema.composition_error`) rather than Hydra's report. Uses Hydra's documented
+    HYDRA_FULL_ERROR switch, which lets the exception through to here; Hydra's other one-message
+    errors are printed as Hydra prints them. A user who sets HYDRA_FULL_ERROR gets Hydra's own
+    behaviour (tracebacks)."""
+    from hydra.errors import CompactHydraException, ConfigCompositionException
+
+    from xnet.config.schema import composition_error
+    from xnet.errors import XnetError
+
+    if "HYDRA_FULL_ERROR" in os.environ:
+        return func()
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        return func()
+    except ConfigCompositionException as err:
+        raise composition_error(err, argv, config_name) from None
+    except CompactHydraException as err:
+        if isinstance(err, XnetError):
+            raise
+        cause = err.__cause__
+        print(str(err) + (f"\n{cause}" if cause is not None else ""), file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        os.environ.pop("HYDRA_FULL_ERROR", None)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from xnet.evaluation.metrics import HEADLINE, classification_report
-from xnet.config.schema import CONFIDENCE_KINDS
+from xnet.config.rules import CONFIDENCE_KINDS
 
 #: coverage levels reported: every 10 %, and MUWCLASS's confident-subset share
 COVERAGES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.81, 0.9, 1.0)

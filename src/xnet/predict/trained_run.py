@@ -25,7 +25,7 @@ from xnet.data.features import FeatureSpec
 from xnet.errors import XnetError
 from xnet.files import check_readable, path_inside, read_bounded
 from xnet.models.export import NumpyModel, NumpyScaler, read_export
-from xnet.config.schema import CONFIDENCE_KINDS
+from xnet.config.rules import CONFIDENCE_KINDS
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ def evaluate_trained(member: Member, model, best_epoch: int, stop_epoch: int, lo
     temperature = Temperature(1.0, False, 0.0, 0.0)
     if cfg.calibration.enabled:
         temperature = calibrate(
-            model, dm.val_inputs, dm.y_val, float(cfg.calibration.get("min_gain_se", 2.0))
+            model, dm.val_inputs, dm.y_val, float(cfg.calibration.min_gain_se)
         )
     proba = {
         "train": model.predict_proba(dm.inputs(split.train)).numpy(),
@@ -87,7 +87,7 @@ def tree_member(results: list[dict]):
     beside the networks' checkpoints; None with `ensemble.trees` 0."""
     member = results[0]["member"]
     cfg, data, split = member.job.cfg, member.job.data, member.split
-    weight = float(cfg.ensemble.get("trees", 0.0) or 0.0)
+    weight = float(cfg.ensemble.trees)
     if weight <= 0:
         return None
     from xnet.models.trees import fit_member

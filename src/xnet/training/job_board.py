@@ -218,7 +218,7 @@ def write_job_summary(writer, job, payload: dict) -> None:
 
     write_curves(writer, job)
     writer.add_text("results", results_text(job, payload))
-    metrics = job_metrics(payload, str(job.cfg.get("optimized_metric", "balanced_accuracy")))
+    metrics = job_metrics(payload, str(job.cfg.optimized_metric))
     exp, ssi, sei = hparams(hparam_values(job), metrics)
     experiment_columns(exp, job.varying, "mean" in payload)
     file_writer = writer._get_file_writer()

@@ -133,7 +133,7 @@ def run_figures(job: Job, payload: dict, reliability: list[dict], writer=None) -
         payload["confusion_matrix"],
         tb_writer=writer,
         confusion_title=title,
-        cache=bool(job.cfg.figures.get("cache", True)),
+        cache=bool(job.cfg.figures.cache),
         renderer=RENDERER,
         board_data_figures=writer is not None and shows_data_figures(job),
     )
