@@ -11,9 +11,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from xnet.config import structured
-
-structured.register()  # the schemas conf/train.yaml names, for every composition in this process
+from xnet.config import structured  # noqa: F401 (registers the schemas the YAML names)
 
 #: conf/ at the repository root (the project is installed with `pip install -e .`)
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
@@ -109,25 +107,31 @@ def _config_search_path() -> Iterator[None]:
             yield
 
 
+def _options(group: str, kind: str = "CONFIG") -> list[str]:
+    """The configs (or, with kind GROUP, the sub-groups) of a group in the search path. Asks the
+    config loader's repository directly: the loader's own `get_group_options` deep-copies the
+    whole repository, ConfigStore schemas included, on every call (~10 ms each)."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.object_type import ObjectType
+
+    repository = GlobalHydra.instance().config_loader().repository
+    return sorted(repository.get_group_options(group, getattr(ObjectType, kind)))
+
+
 def data_config_names() -> list[str]:
     """The data configs in the search path (conf/data/ and any --config-dir's)."""
-    from hydra.core.global_hydra import GlobalHydra
-
     with _config_search_path():
-        return sorted(GlobalHydra.instance().config_loader().get_group_options("data"))
+        return _options("data")
 
 
 def config_groups_text() -> str:
     """`group: choice, ...` per config group of the search path (as Hydra's $APP_CONFIG_GROUPS),
     with the catalogs that have no `label` (prediction inputs such as xmm_dr13_slim) apart from
     the training data."""
-    from hydra.core.global_hydra import GlobalHydra
-
     with _config_search_path():
-        loader = GlobalHydra.instance().config_loader()
         lines = []
-        for group in sorted(g for g in loader.list_groups("") if g != "hydra"):
-            options = sorted(loader.get_group_options(group))
+        for group in [g for g in _options("", "GROUP") if g != "hydra"]:
+            options = _options(group)
             if group != "data":
                 lines.append(f"{group}: {', '.join(options)}")
                 continue

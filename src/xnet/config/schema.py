@@ -127,6 +127,8 @@ def check_override_types(argv: Sequence[str], config_name: str) -> None:
     from omegaconf.errors import ConfigKeyError, ValidationError
 
     overrides = argv_parse(argv).overrides
+    if not overrides:
+        return
     choices = {o.key: o.value for o in overrides if o.has_value and "." not in o.key}
     node, cls = structured.typed_node(config_name, choices), structured.schema(config_name)
     for o in overrides:
