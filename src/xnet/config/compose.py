@@ -54,10 +54,9 @@ def compose_config(
     from hydra import compose, initialize_config_dir
     from hydra.errors import ConfigCompositionException
 
-    from xnet.config.schema import check_sweep_values, composition_error
+    from xnet.config.schema import composition_error
 
     overrides = list(overrides or [])
-    check_sweep_values(overrides, config_name)  # the ranges, with each value as written
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir or CONFIG_DIR)):
         try:
             return compose(config_name=config_name, overrides=overrides)

@@ -169,7 +169,10 @@ RULES: dict[str, dict[str, Rule]] = {
 
 
 def show(value: Any) -> str:
-    """A value as the command line writes it (`null`, `true`)."""
-    return (
-        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    )
+    """A value as the command line writes it (`null`, `true`; `0` for a whole number that the
+    schema's float type made 0.0)."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return _num(value)
+    return str(value)
