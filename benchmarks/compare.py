@@ -35,7 +35,8 @@ from sklearn.impute import SimpleImputer
 from threadpoolctl import threadpool_limits
 
 from xnet.config.compose import compose_config
-from xnet.data.labelled import LabelledSet, Split, prepare_labelled_set
+from xnet.data.labelled import LabelledSet, prepare_labelled_set
+from xnet.data.splits import Split
 from xnet.data.preprocessing import fit_scaler, transform
 from xnet.data.shifted import splits_for
 from xnet.testing.baselines import study_mlp

@@ -36,7 +36,8 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from xnet.config.compose import compose_config
-from xnet.data.labelled import LabelledSet, make_splits, prepare_labelled_set
+from xnet.data.labelled import LabelledSet, prepare_labelled_set
+from xnet.data.splits import make_splits
 from xnet.data.preprocessing import make_scaler, transform
 from xnet.testing.baselines import study_mlp
 from xnet.testing.distinct_sources import write_distinct_sources

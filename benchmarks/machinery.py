@@ -171,7 +171,7 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
     t = cpu()
     compose_config(overrides)
     out["compose (again)"] = cpu() - t
-    from xnet.data.labelled import ensemble_splits
+    from xnet.data.splits import ensemble_splits
     from xnet.runtime import prefetch
 
     t = cpu()
@@ -234,7 +234,8 @@ def threads(rows: int, repeats: int, tmp: Path) -> None:
     import torch
 
     from xnet.config.compose import compose_config
-    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.data.labelled import prepare_labelled_set
+    from xnet.data.splits import make_splits
     from xnet.training.datamodule import XrayDataModule
     from xnet.training.run import quiet_lightning
     from xnet.training.stacking import Job, Member, fit_stack

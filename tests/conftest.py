@@ -88,6 +88,16 @@ NUMERICS_MODULES = {
 }
 
 
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> Path:
+    """One small hold-out run (`FAST`), trained once for the tests that only read it."""
+    from xnet.api import train
+
+    run = tmp_path_factory.mktemp("small") / "run"
+    train(compose_config(FAST), run)
+    return run
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__.rsplit(".", 1)[-1] in NUMERICS_MODULES:

@@ -33,7 +33,7 @@ def test_fits_output_takes_non_ascii_and_newline_class_names(tmp_path):
 
 
 def test_fits_output_column_names_are_checked_before_any_work(tmp_path):
-    from xnet.predict.writers import check_column_names
+    from xnet.predict.output import check_column_names
 
     check_column_names(tmp_path / "p.parquet", ["名前", "P_" + "X" * 80])  # any name fits
     with pytest.raises(XnetError, match=r"column '名前' cannot be a FITS column name"):

@@ -17,7 +17,7 @@ import pytest
 import torch
 from conftest import FAST, LIN_CSV, compose_config, data_config, raw_lin
 
-from xnet.models.compat import FEATURE_SCHEMA
+from xnet.models.artifacts.compat import FEATURE_SCHEMA
 from xnet.config.compose import CONFIG_DIR
 from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError, exit_on_error
@@ -62,10 +62,8 @@ def keep_logging():
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    run = tmp_path_factory.mktemp("bad_input") / "run"
-    train(compose_config(FAST), run)
-    return run
+def run_dir(small_run):
+    return small_run  # read only (conftest)
 
 
 @functools.lru_cache(maxsize=1)

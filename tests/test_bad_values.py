@@ -17,7 +17,7 @@ from conftest import FAST, compose_config, data_config, raw_lin
 
 from xnet.data.labelled import prepare_labelled_set
 from xnet.errors import XnetError
-from xnet.predict.writers import metrics_path
+from xnet.predict.output import metrics_path
 from xnet.training import train
 
 
@@ -248,7 +248,7 @@ def test_a_checkpoint_linked_to_dev_zero_is_never_read(int_run, tmp_path):
 def test_a_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
     import errno
 
-    from xnet.models import export
+    from xnet.models.artifacts import export
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

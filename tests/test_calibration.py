@@ -10,7 +10,8 @@ from conftest import FAST, compose_config
 from torchmetrics.classification import MulticlassCalibrationError
 
 from xnet.api import train
-from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
+from xnet.data.splits import make_splits
 from xnet.data.preprocessing import fit_scaler, transform
 from xnet.models import Classifier
 from xnet.plotting.reliability import reliability_figure

@@ -2,7 +2,8 @@
 it stopped early) and counts networks in words; a sweep value the schema refuses stops the
 command before any folder exists; `--help` lists only training catalogs as training data, says
 how to set the number of Optuna trials and never prints a BrokenPipeError; long floats are
-shortened for display. The sweep's own console is tested in test_job_logs.py and test_search.py."""
+shortened for display. The sweep's own console is tested in test_job_logs.py and
+test_optuna_and_submitit.py."""
 
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def test_confidence_column_says_what_it_is(tmp_path):
     changes nothing); with a prior power its description says it is adjusted."""
     from types import SimpleNamespace
 
-    from xnet.predict.chunks import CONFIDENCE, column_meta
+    from xnet.predict.columns import CONFIDENCE, column_meta
 
     plan = SimpleNamespace(carried=[], label=None, ra=None, dec=None, id=None)
     default = SimpleNamespace(confidence="decision", prior_power=0.0)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from conftest import compose_config
 
-from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
 from xnet.data.preprocessing import fit_scaler, scaler_from_state, scaler_state, transform
+from xnet.data.splits import make_splits
 from xnet.training.datamodule import XrayDataModule
 
 

@@ -8,7 +8,7 @@ import torch
 from conftest import CSC_CSV, FAST
 
 from xnet.api import predict, train
-from xnet.data.labelled import Split, ensemble_splits
+from xnet.data.splits import Split, ensemble_splits
 
 
 def test_ensemble_splits_share_the_test_part_and_network_0_is_the_single_split():
@@ -19,7 +19,7 @@ def test_ensemble_splits_share_the_test_part_and_network_0_is_the_single_split()
         val=np.arange(0, 60, 2)[27:],
         test=np.arange(1, 60, 2),
     )
-    from xnet.data.labelled import _train_val
+    from xnet.data.splits import _train_val
 
     train0, val0 = _train_val(np.sort(np.concatenate([outer.train, outer.val])), y, 0.1, 1)
     nets = ensemble_splits(outer, y, 0.1, 1, 3)

@@ -8,7 +8,8 @@ import pytest
 from conftest import compose_config
 from omegaconf import OmegaConf
 
-from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
+from xnet.data.splits import make_splits
 from xnet.plotting.png import png_size
 from xnet.plotting.run_figures import galactic, missing_values_table, write_run_figures
 from xnet.runs.sweep import collect_widths, write_width_figure
@@ -144,7 +145,8 @@ def test_sweep_over_width_writes_accuracy_against_width(tmp_path):
 def test_width_figure_colours_each_depth_and_styles_each_part():
     """Issue 23: with depth varying too, a depth keeps one colour; train, validation and test
     keep one line style each; the y axis names the metric."""
-    from xnet.plotting.draw import accuracy_vs_width_figure, plt
+    from xnet.plotting.draw import plt
+    from xnet.plotting.sweep import accuracy_vs_width_figure
 
     curves = {
         (group, part): [0.5, 0.6]

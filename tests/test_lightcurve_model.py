@@ -10,7 +10,7 @@ import torch
 
 from xnet.data.preprocessing import resample_training_set
 from xnet.models.encoders import LightCurveCNN
-from xnet.models.export_encoders import NumpyLightCurveCNN
+from xnet.models.artifacts.encoders import NumpyLightCurveCNN
 
 
 def curves(rows: int, length: int = 64, seed: int = 0) -> torch.Tensor:

@@ -15,7 +15,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from xnet.api import predict, train
 from xnet.data.labelled import prepare_labelled_set
 from xnet.data.preprocessing import scaler_from_state, transform
-from xnet.models.classifier import Classifier, read_checkpoint
+from xnet.models.artifacts.checkpoint import load_classifier, read_checkpoint
 
 pytestmark = pytest.mark.slow  # trains, then predicts twice: ~1 min on a busy 2-core machine
 
@@ -46,7 +46,7 @@ def training_side_probabilities(run_dir, cfg, metrics):
     proba = []
     for fold in metrics["folds"]:
         checkpoint = read_checkpoint(run_dir / fold["checkpoint"])
-        model = Classifier.from_checkpoint(checkpoint)
+        model = load_classifier(checkpoint)
         scaler = scaler_from_state(checkpoint["XrayDataModule"]["scaler"])
         inputs = {
             "features": torch.as_tensor(transform(scaler, data.x)),

@@ -11,7 +11,7 @@ from xnet.api import train
 from xnet.data.labelled import prepare_labelled_set
 from xnet.errors import XnetError
 from xnet.models import Classifier
-from xnet.models.classifier import read_checkpoint
+from xnet.models.artifacts.checkpoint import load_classifier, read_checkpoint
 from xnet.predict.trained_run import load_run
 
 LIGHTCURVE = [
@@ -35,7 +35,7 @@ def test_a_sequence_encoder_trains_next_to_the_catalog_features(tmp_path):
         1,
         5,
     )  # one member
-    model = Classifier.from_checkpoint(checkpoint)
+    model = load_classifier(checkpoint)
     cfg = compose_config(LIGHTCURVE)
     data = prepare_labelled_set(cfg.data, cfg.features, 10)
     assert data.inputs["lightcurve"].shape == (len(data.y), 32)

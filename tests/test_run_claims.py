@@ -194,7 +194,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 @functools.lru_cache(maxsize=1)
 def _labelled():
-    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.data.labelled import prepare_labelled_set
+    from xnet.data.splits import make_splits
 
     cfg = compose_config([f"data.path={LIN_CSV}"])
     data = prepare_labelled_set(cfg.data, cfg.features, 10)

@@ -12,13 +12,8 @@ from conftest import FAST, compose_config, data_config, raw_lin
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from xnet.api import train
-from xnet.data.labelled import (
-    Split,
-    check_training_classes,
-    ensemble_splits,
-    make_splits,
-    prepare_labelled_set,
-)
+from xnet.data.labelled import prepare_labelled_set
+from xnet.data.splits import Split, check_training_classes, ensemble_splits, make_splits
 from xnet.errors import XnetError
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import FAST, compose_config, run_cli
 
-from xnet.data.labelled import Split
+from xnet.data.splits import Split
 from xnet.models.nets import MLP, StackedMLP
 from xnet.training.datamodule import XrayDataModule
 from xnet.training.evaluation import evaluate_member

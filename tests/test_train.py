@@ -14,7 +14,7 @@ from xnet.api import train
 from xnet.data.preprocessing import scaler_from_state, transform
 from xnet.errors import XnetError
 from xnet.models import Classifier, XrayClassifier
-from xnet.models.classifier import read_checkpoint
+from xnet.models.artifacts.checkpoint import load_classifier, read_checkpoint
 from xnet.train import check_group_choices
 
 
@@ -65,7 +65,7 @@ def test_default_run_writes_metrics_checkpoint_and_tensorboard(tmp_path):
     scaler = scaler_from_state(dm_state["scaler"])
     x = torch.as_tensor(transform(scaler, torch.zeros(4, len(dm_state["feature_names"])).numpy()))
     # the plain module (what xnet.predict uses, no Lightning) computes what Lightning's loader gives
-    plain = Classifier.from_checkpoint(read_checkpoint(ckpt_path))
+    plain = load_classifier(read_checkpoint(ckpt_path))
     torch.testing.assert_close(plain.predict_proba(x), model.predict_proba(x))
     assert float(plain.temperature) == float(state["state_dict"]["temperature"])
     assert float(plain.temperature) == metrics["calibration"]["temperature"]
@@ -100,7 +100,7 @@ def test_checkpoint_of_the_previous_layout_still_loads(tmp_path):
     }
     old["state_dict"]["temperature"] = torch.tensor(2.0)
     torch.save(old, tmp_path / "old.ckpt")
-    plain = Classifier.from_checkpoint(read_checkpoint(tmp_path / "old.ckpt"))
+    plain = load_classifier(read_checkpoint(tmp_path / "old.ckpt"))
     lightning = XrayClassifier.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
     assert float(plain.temperature) == float(lightning.temperature) == 2.0
     assert plain.class_prior == [0.5, 0.5] and lightning.hparams.lr == 0.01

@@ -9,8 +9,10 @@ from conftest import FAST, compose_config
 from sklearn.metrics import balanced_accuracy_score
 
 from xnet.api import train
-from xnet.data.labelled import make_splits, prepare_labelled_set
-from xnet.models.trees import TreeArrays, fit_member
+from xnet.data.labelled import prepare_labelled_set
+from xnet.data.splits import make_splits
+from xnet.models.artifacts.trees import TreeArrays
+from xnet.models.trees import fit_member
 
 
 def test_tree_member_sees_training_rows_only_and_its_export_predicts_the_same(tmp_path):
@@ -45,7 +47,7 @@ def test_a_run_with_a_tree_member_blends_it_in_training_and_in_xnet_predict(tmp_
     blend of networks and trees, not the networks alone."""
     from xnet.api import predict
     from xnet.predict import probability_column
-    from xnet.predict.chunks import predict_proba
+    from xnet.predict.forward import predict_proba
     from xnet.predict.trained_run import load_run
 
     run_dir = tmp_path / "trees"

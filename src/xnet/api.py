@@ -29,11 +29,12 @@ def train(overrides: Sequence[str] | DictConfig = (), run_dir: str | Path | None
     """`python -m xnet.train <overrides>` in-process: composes conf/train.yaml with `overrides`
     (or takes a composed config), trains, writes the run directory (default
     outputs/train/runs/<date>_<time>/, as the command; one holding a finished run only with
-    the override `overwrite=true`, which deletes that run's files first) and returns the metrics.json payload."""
-    from xnet.training.run import quiet_lightning
-    from xnet.training.run import train as train_run
+    the override `overwrite=true`, which deletes that run's files first) and returns the
+    metrics.json payload."""
     from xnet.runs.run_claim import release
     from xnet.runs.run_dir import claim
+    from xnet.training.run import quiet_lightning
+    from xnet.training.run import train as train_run
 
     if not isinstance(overrides, DictConfig):
         check_overrides(list(overrides), "train", CONFIG_DIR)

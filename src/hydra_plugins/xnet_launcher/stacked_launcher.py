@@ -60,8 +60,8 @@ class StackedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from xnet.training import run as xtrain
         from xnet.runs.launcher_state import deferred_jobs
+        from xnet.training import run as xtrain
 
         setup_globals()
         assert (
@@ -80,22 +80,7 @@ class StackedLauncher(Launcher):
             for idx, overrides in enumerate(job_overrides):
                 idx = initial_job_idx + idx
                 log.info(f"\t#{idx} : {short_floats(' '.join(filter_overrides(overrides)))}")
-                sweep_config = self.hydra_context.config_loader.load_sweep_config(
-                    self.config, list(overrides)
-                )
-                with open_dict(sweep_config):
-                    sweep_config.hydra.job.id = idx
-                    sweep_config.hydra.job.num = idx
-                runs.append(
-                    run_job(
-                        hydra_context=self.hydra_context,
-                        task_function=self.task_function,
-                        config=sweep_config,
-                        job_dir_key="hydra.sweep.dir",
-                        job_subdir_key="hydra.sweep.subdir",
-                    )
-                )
-                configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+                runs.append(self._record_job(overrides, idx))
         recorded = [
             (ret, job) for ret, job in zip(runs, deferred) if ret.status == JobStatus.COMPLETED
         ]
@@ -108,3 +93,22 @@ class StackedLauncher(Launcher):
             for (ret, _), value in zip(recorded, values):
                 ret.return_value = value
         return runs
+
+    def _record_job(self, overrides: Sequence[str], idx: int) -> JobReturn:
+        """Set up job `idx` as the basic launcher does (its directory, .hydra/ files, log); the
+        task function records its config (`deferred_jobs`) instead of training."""
+        sweep_config = self.hydra_context.config_loader.load_sweep_config(
+            self.config, list(overrides)
+        )
+        with open_dict(sweep_config):
+            sweep_config.hydra.job.id = idx
+            sweep_config.hydra.job.num = idx
+        ret = run_job(
+            hydra_context=self.hydra_context,
+            task_function=self.task_function,
+            config=sweep_config,
+            job_dir_key="hydra.sweep.dir",
+            job_subdir_key="hydra.sweep.subdir",
+        )
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        return ret

@@ -2,7 +2,8 @@
 resampling (fit on training rows only), downloading catalogs, and the bundled catalogs (`bundled/`).
 
 Modules: `tables` (one chunked reader for CSV, FITS and Parquet), `catalog` (a data YAML's columns
-under canonical names), `features` (pure functions), `labelled` (labelled set, splits),
+under canonical names), `columns` (the canonical names), `derived` and `features` (pure
+functions), `labelled` (the labelled set), `splits` (stratified splits),
 `preprocessing` (the scaler pipeline, SMOTE), `fetch` (downloads).
 """
 
@@ -11,10 +12,8 @@ from xnet.lazy import lazy_exports
 _LAZY = {
     **dict.fromkeys(["Catalog", "load_catalog"], "xnet.data.catalog"),
     **dict.fromkeys(["FeatureSpec", "build_features", "resolve_features"], "xnet.data.features"),
-    **dict.fromkeys(
-        ["LabelledSet", "Split", "ensemble_splits", "make_splits", "prepare_labelled_set"],
-        "xnet.data.labelled",
-    ),
+    **dict.fromkeys(["LabelledSet", "prepare_labelled_set"], "xnet.data.labelled"),
+    **dict.fromkeys(["Split", "ensemble_splits", "make_splits"], "xnet.data.splits"),
     **dict.fromkeys(
         ["fit_scaler", "resample_training_set", "scaler_from_state", "scaler_state", "transform"],
         "xnet.data.preprocessing",

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xnet.data.tables import NA_STRINGS, read_table, table_info
+from xnet.data.tables import NA_STRINGS, TableInfo, read_table, table_info
 from xnet.errors import XnetError
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ class Catalog:
 
 
 def to_numeric(values: pd.Series, *, path: Path, column: str, canonical: str) -> pd.Series:
-    """Float column from numbers, t/f flags or text; non-numeric text is an error naming the value."""
+    """Float column from numbers, t/f flags or text; non-numeric text is an error naming the
+    value."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype(float)
     if pd.api.types.is_numeric_dtype(values):
@@ -66,7 +67,8 @@ def to_numeric(values: pd.Series, *, path: Path, column: str, canonical: str) ->
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise XnetError(
             f"{path}: column '{column}' (feature input '{canonical}') holds non-numeric text "
-            f"{text.iloc[row]!r} in data row {int(values.index[row]) + 1}; fix the value or map another column"
+            f"{text.iloc[row]!r} in data row {int(values.index[row]) + 1}; fix the value or map "
+            f"another column"
         )
     return numbers.astype(float)
 
@@ -74,43 +76,12 @@ def to_numeric(values: pd.Series, *, path: Path, column: str, canonical: str) ->
 def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
     """Read the catalog a data YAML describes into canonical columns, with its filters applied."""
     name = data_cfg.get("name", "catalog")
-    if not data_cfg.get("path"):
-        raise XnetError(f"data config '{name}' has no 'path'; set data.path=<file>")
-    path = Path(str(data_cfg["path"])).expanduser()
-    if not path.exists():
-        hint = (
-            f"; download it with `python -m xnet.fetch {data_cfg['fetch']}` (needs network) or "
-            f"point data.path at a local copy"
-            if data_cfg.get("fetch")
-            else "; set data.path=<file>"
-        )
-        raise XnetError(f"{path}: catalog file for data '{name}' not found{hint}")
-    mapping = {str(k): str(v) for k, v in dict(data_cfg.get("columns") or {}).items()}
-    special = {SOURCE_ID: data_cfg.get("id"), RA: data_cfg.get("ra"), DEC: data_cfg.get("dec")}
-    special = {k: str(v) for k, v in special.items() if v}
+    path = _catalog_path(data_cfg, name)
     label = data_cfg.get("label")
     if labelled and not label:
         raise XnetError(f"data config '{name}' has no 'label' column; set data.label=<column>")
     info = table_info(path, encoding=data_cfg.get("encoding"), delimiter=data_cfg.get("delimiter"))
-    if labelled and not info.find(str(label)):
-        raise XnetError(
-            f"{path}: label column '{label}' not found (data '{name}'; columns in the file: {info.seen()}); "
-            f"set data.label=<column>"
-        )
-    missing = [
-        f"'{col}' (for {canon})"
-        for canon, col in {**special, **mapping}.items()
-        if not info.find(col)
-    ]
-    if missing:
-        raise XnetError(
-            f"{path}: column {', '.join(missing)} not found (columns in the file: {info.seen()}); "
-            f"fix the mapping in data config '{name}'"
-        )
-    # one rule with xnet.predict: config names match the file's case-insensitively
-    special = {k: info.find(v) for k, v in special.items()}
-    mapping = {k: info.find(v) for k, v in mapping.items()}
-    label = info.find(str(label)) if labelled else None
+    mapping, special, label = _file_columns(info, data_cfg, name, label if labelled else None)
     wanted = list(mapping.values()) + list(special.values()) + ([label] if labelled else [])
     raw = read_table(info, wanted, text=[label] if labelled else [])
 
@@ -148,6 +119,52 @@ def load_catalog(data_cfg: Mapping, *, labelled: bool = True) -> Catalog:
     )
 
 
+def _catalog_path(data_cfg: Mapping, name: str) -> Path:
+    """The data YAML's `path`; a missing file names the download command where there is one."""
+    if not data_cfg.get("path"):
+        raise XnetError(f"data config '{name}' has no 'path'; set data.path=<file>")
+    path = Path(str(data_cfg["path"])).expanduser()
+    if not path.exists():
+        hint = (
+            f"; download it with `python -m xnet.fetch {data_cfg['fetch']}` (needs network) or "
+            f"point data.path at a local copy"
+            if data_cfg.get("fetch")
+            else "; set data.path=<file>"
+        )
+        raise XnetError(f"{path}: catalog file for data '{name}' not found{hint}")
+    return path
+
+
+def _file_columns(
+    info: TableInfo, data_cfg: Mapping, name: str, label
+) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """(canonical -> file column, id/ra/dec -> file column, the label's file column), in the
+    file's spelling: one rule with xnet.predict, config names match case-insensitively. A column
+    the file lacks is one error naming it and the file's columns. `label` None: unlabelled."""
+    path = info.path
+    mapping = {str(k): str(v) for k, v in dict(data_cfg.get("columns") or {}).items()}
+    special = {SOURCE_ID: data_cfg.get("id"), RA: data_cfg.get("ra"), DEC: data_cfg.get("dec")}
+    special = {k: str(v) for k, v in special.items() if v}
+    if label is not None and not info.find(str(label)):
+        raise XnetError(
+            f"{path}: label column '{label}' not found (data '{name}'; columns in the file: "
+            f"{info.seen()}); set data.label=<column>"
+        )
+    missing = [
+        f"'{col}' (for {canon})"
+        for canon, col in {**special, **mapping}.items()
+        if not info.find(col)
+    ]
+    if missing:
+        raise XnetError(
+            f"{path}: column {', '.join(missing)} not found (columns in the file: {info.seen()}); "
+            f"fix the mapping in data config '{name}'"
+        )
+    special = {k: info.find(v) for k, v in special.items()}
+    mapping = {k: info.find(v) for k, v in mapping.items()}
+    return mapping, special, info.find(str(label)) if label is not None else None
+
+
 def label_values(
     values: pd.Series, label_map: Mapping | None = None, *, path: Path | str = "", column: str = ""
 ) -> np.ndarray:
@@ -176,8 +193,9 @@ def check_near_duplicates(labels, *, path: Path | str, column: str) -> None:
     if clashes:
         listed = "; ".join(" / ".join(map(repr, group)) for group in clashes)
         raise XnetError(
-            f"{path}: label column '{column}' spells one class in several ways: {listed}; merge them with "
-            f"`label_map: {{{clashes[0][1]!r}: {clashes[0][0]!r}}}` in the data YAML (or fix the file)"
+            f"{path}: label column '{column}' spells one class in several ways: {listed}; merge "
+            f"them with `label_map: {{{clashes[0][1]!r}: {clashes[0][0]!r}}}` in the data YAML "
+            f"(or fix the file)"
         )
 
 

@@ -79,8 +79,9 @@ def open_text(path: Path, encoding: str | None, kind: str | None):
 
 def encoding_error(path: Path, encoding: str | None, err: UnicodeDecodeError) -> XnetError:
     return XnetError(
-        f"{path}: not valid {encoding or 'utf-8'} text (byte {err.object[err.start : err.start + 1]!r} at offset "
-        f"{err.start}); set its encoding in the data YAML, e.g. `encoding: latin-1` (or data.encoding=latin-1)"
+        f"{path}: not valid {encoding or 'utf-8'} text (byte "
+        f"{err.object[err.start : err.start + 1]!r} at offset {err.start}); set its encoding in "
+        f"the data YAML, e.g. `encoding: latin-1` (or data.encoding=latin-1)"
     )
 
 
@@ -106,15 +107,17 @@ def read_header(
         if counts[seems]:
             shown = {"\t": "tab"}.get(seems, seems)
             raise XnetError(
-                f"{path}: the header has one column ({header[0][:60]!r}); the file seems {shown!r}-delimited, "
-                f"not {delimiter!r}; set `delimiter: {seems!r}` in its data YAML (or data.delimiter)"
+                f"{path}: the header has one column ({header[0][:60]!r}); the file seems "
+                f"{shown!r}-delimited, not {delimiter!r}; set `delimiter: {seems!r}` in its data "
+                f"YAML (or data.delimiter)"
             )
     return header
 
 
 def check_tail(path: Path, n_fields: int, encoding: str | None, delimiter: str) -> None:
     """A file that stops in the middle of its last line: an error where the cut falls inside a
-    number, else a warning naming the line and its field count (its missing fields read as empty)."""
+    number, else a warning naming the line and its field count (its missing fields read as
+    empty)."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         handle.seek(max(0, size - _TAIL_BYTES))
@@ -131,6 +134,7 @@ def check_tail(path: Path, n_fields: int, encoding: str | None, delimiter: str) 
     where = f"{path}: line {line}, the last, has {len(fields)} of {n_fields} fields and no line end"
     if cut.strip() and _NUMBERISH.match(cut.strip()) and len(fields) <= n_fields:
         raise XnetError(
-            f"{where}: the file is cut at the number {cut!r}, which may be incomplete; restore the whole file or delete that line"
+            f"{where}: the file is cut at the number {cut!r}, which may be incomplete; restore "
+            f"the whole file or delete that line"
         )
     log.warning("%s: the file looks cut short; its missing fields are read as empty", where)

@@ -45,18 +45,21 @@ class Duplicates:
         parts = []
         if self.n_rows_duplicate_id:
             parts.append(
-                f"{self.n_rows_duplicate_id} rows share their id with another row ({self.n_ids_repeated} ids repeated)"
+                f"{self.n_rows_duplicate_id} rows share their id with another row "
+                f"({self.n_ids_repeated} ids repeated)"
             )
         if self.n_rows_identical_features:
             parts.append(
-                f"{self.n_rows_identical_features} rows are identical in every feature to another row"
+                f"{self.n_rows_identical_features} rows are identical in every feature to "
+                "another row"
             )
         how = (
             "splits keep all rows of an id (or, without an id, of identical features) on one side"
             if self.groups is not None
             else "their ids differ, so they are split as separate sources"
         )
-        return f"{catalog}: duplicate sources: {'; '.join(parts)}; {how} (e.g. {'; '.join(self.examples)})"
+        examples = "; ".join(self.examples)
+        return f"{catalog}: duplicate sources: {'; '.join(parts)}; {how} (e.g. {examples})"
 
 
 def find_duplicates(ids: pd.Series, x: np.ndarray, n_examples: int = 3) -> Duplicates:

@@ -19,31 +19,16 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from xnet.data.columns import CSC_BANDS, EPIC_BANDS, TOTAL_FLUX, XMM_HARDNESS
 from xnet.errors import XnetError
 
 #: quantities with a range set by their definition
 PHYSICAL_RANGES: dict[str, tuple[float, float]] = {
-    **{name: (-1.0, 1.0) for name in ("hr1", "hr2", "hr3", "hr4", "hr_ms", "hr_hm", "hr_hms")},
+    **{name: (-1.0, 1.0) for name in (*XMM_HARDNESS, "hr_ms", "hr_hm", "hr_hms")},
     **{name: (0.0, 1.0) for name in ("chi2prob", "p_intra", "p_inter")},
 }
 #: quantities whose features take their logarithm (a value <= 0 has none: read as missing)
-LOG_INPUTS = (
-    "flux_b1",
-    "flux_b2",
-    "flux_b3",
-    "flux_b4",
-    "flux_b5",
-    "flux_total",
-    "flux_min",
-    "flux_max",
-    "flux_soft",
-    "flux_medium",
-    "flux_hard",
-    "rate_total",
-    "fx_fo",
-    "pm",
-    "dist",
-)
+LOG_INPUTS = (*EPIC_BANDS, *TOTAL_FLUX, *CSC_BANDS, "rate_total", "fx_fo", "pm", "dist")
 ACTIONS = ("warn", "error", "clip", "missing")
 DEFAULT_MAX_ABS = 1e10
 

@@ -2,7 +2,8 @@
 
 Modelled on scikit-learn's fetchers: a data home overridable by $XNET_DATA_HOME, a file that is
 downloaded once, validated (columns and labels, through the same data YAML training uses) and only
-then moved into place (with the umask's default mode, like every xnet output), so an interrupted or wrong download never leaves a usable-looking file.
+then moved into place (with the umask's default mode, like every xnet output), so an interrupted
+or wrong download never leaves a usable-looking file.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ def download(url: str, target: Path, progress: bool = True, final: Path | None =
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         reason = getattr(err, "reason", err)
         raise XnetError(
-            f"could not download {url} ({reason}); with no network, download it elsewhere and put it at "
-            f"{final or target} (the folder is ${DATA_HOME_ENV} or ~/xnet_data)"
+            f"could not download {url} ({reason}); with no network, download it elsewhere and put "
+            f"it at {final or target} (the folder is ${DATA_HOME_ENV} or ~/xnet_data)"
         ) from None
     return digest.hexdigest()
 
@@ -97,7 +98,8 @@ def fetch(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise XnetError(
-            f"cannot create data home {folder} ({err.strerror}); set {DATA_HOME_ENV} to a writable folder"
+            f"cannot create data home {folder} ({err.strerror}); set {DATA_HOME_ENV} to a "
+            f"writable folder"
         ) from None
     tmp = temporary_beside(target, suffix=".part" + "".join(target.suffixes))  # keeps the file type
     try:

@@ -75,7 +75,8 @@ def band_transmission(
     nh: np.ndarray, low: float, high: float, photon_index: float = 1.8
 ) -> np.ndarray:
     """Energy-flux-weighted photoelectric transmission of a power law through N_H over a band,
-    with the cross-section approximated as 2.4e-22 (E / keV)^(-8/3) cm^2 (Morrison & McCammon 1983)."""
+    with the cross-section approximated as 2.4e-22 (E / keV)^(-8/3) cm^2 (Morrison & McCammon
+    1983)."""
     energy = np.linspace(low, high, 64)
     weight = energy ** (1 - photon_index)
     sigma = 2.4e-22 * energy ** (-8 / 3)

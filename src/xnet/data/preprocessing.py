@@ -102,7 +102,7 @@ def yeo_johnson_lambdas(x: np.ndarray) -> np.ndarray:
         log_term = np.sum(np.sign(col) * np.log1p(np.abs(col)))
         n = col.size
 
-        def neg_llf(lmbda: float) -> float:
+        def neg_llf(lmbda: float, col=col, n=n, log_term=log_term) -> float:
             var = np.var(_yeo_johnson(col, lmbda))
             if not var >= finfo.smallest_normal:
                 return np.inf

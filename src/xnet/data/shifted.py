@@ -20,7 +20,8 @@ from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from xnet.data.catalog import DEC, RA
 from xnet.data.features import compute_feature
-from xnet.data.labelled import LabelledSet, Split, make_splits
+from xnet.data.labelled import LabelledSet
+from xnet.data.splits import Split, make_splits
 from xnet.errors import XnetError
 
 SCHEMES = ("stratified", "faint", "sky")

@@ -11,8 +11,7 @@ from xnet.lazy import lazy_exports
 _LAZY = {
     "Classifier": "xnet.models.classifier",
     "decide": "xnet.models.decision",
-    "MLP": "xnet.models.nets",
-    "StackedMLP": "xnet.models.nets",
+    **dict.fromkeys(["MLP", "StackedMLP"], "xnet.models.nets"),
     "StackedClassifier": "xnet.models.stacked",
     "XrayClassifier": "xnet.models.classifier_module",
     "MemberEarlyStopping": "xnet.models.early_stopping",

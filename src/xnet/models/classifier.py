@@ -1,17 +1,15 @@
 """The checkpointed classifier: one trained network, its class names, softmax temperature and
 decision rule. A plain `nn.Module` (no Lightning), so prediction is a forward pass.
 
-A checkpoint is a Lightning-format dict of plain values and tensors: `hyper_parameters` (this
-class's arguments; for a network plugged in by config, its class path and arguments),
-`state_dict` and the data module's state. `Classifier.from_checkpoint` reads
-it with `torch.load(weights_only=True)`; `xnet.models.XrayClassifier` is the same model as a
-LightningModule, for `XrayClassifier.load_from_checkpoint`.
+Its arguments are a checkpoint's `hyper_parameters`; the checkpoint format (written and read) is
+`xnet.models.artifacts`'s (`xnet.models.artifacts.checkpoint.load_classifier` builds one from a
+checkpoint); `xnet.models.XrayClassifier` is the same model as a LightningModule, for
+`XrayClassifier.load_from_checkpoint`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -103,17 +101,3 @@ class Classifier(nn.Module):
 
     def decide(self, proba) -> np.ndarray:
         return decide(proba, self.class_prior, self.prior_power)
-
-    @classmethod
-    def from_checkpoint(cls, checkpoint: Mapping) -> Classifier:
-        """The model of a checkpoint dict (see `read_checkpoint`). Raises KeyError or TypeError
-        (arguments this class does not take) or RuntimeError (weights that do not fit)."""
-        model = cls(**dict(checkpoint["hyper_parameters"]))
-        model.load_state_dict(checkpoint["state_dict"])
-        return model.eval()
-
-
-def read_checkpoint(path: str | Path) -> dict:
-    """A checkpoint file read with `torch.load(weights_only=True)`: tensors and plain values only,
-    so a checkpoint cannot run code (pickle.UnpicklingError otherwise)."""
-    return torch.load(path, map_location="cpu", weights_only=True)

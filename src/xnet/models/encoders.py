@@ -132,7 +132,8 @@ class LightCurveCNN(Encoder):
 
 def build_encoders(specs: Mapping | None, n_members: int = 1) -> nn.ModuleDict:
     """`{name: {_target_: class path, **arguments}}` -> encoders of `n_members` members. Only
-    `Encoder` subclasses are built (a checkpoint names its encoders; it must not name any callable)."""
+    `Encoder` subclasses are built (a checkpoint names its encoders; it must not name any
+    callable)."""
     from hydra.utils import get_class
 
     encoders = nn.ModuleDict()

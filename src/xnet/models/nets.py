@@ -81,9 +81,8 @@ class StackedMLP(nn.Module):
             for k, seed in enumerate(seeds or [0] * m):
                 torch.manual_seed(int(seed))
                 member = MLP(n_features, n_classes, self.hiddens[k], depth, self.dropouts[k])
-                for layer, linear in enumerate(
-                    l for l in member.layers if isinstance(l, nn.Linear)
-                ):
+                linears = [mod for mod in member.layers if isinstance(mod, nn.Linear)]
+                for layer, linear in enumerate(linears):
                     out_features, in_features = linear.weight.shape
                     self.weights[layer][k, :in_features, :out_features] = linear.weight.T
                     self.biases[layer][k, 0, :out_features] = linear.bias

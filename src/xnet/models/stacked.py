@@ -15,6 +15,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
+from xnet.evaluation.metrics import confusion_matrices, headline_from_confusion
 from xnet.models.compaction import retire, widen, with_passengers
 from xnet.models.early_stopping import MemberEarlyStopping
 from xnet.models.nets import StackedInputNet
@@ -26,7 +27,6 @@ from xnet.models.stacked_step import (
     row_weights,
     train_epoch,
 )
-from xnet.evaluation.metrics import confusion_matrices, headline_from_confusion
 
 
 class StackedClassifier(L.LightningModule):

@@ -32,6 +32,29 @@ def class_colours(classes: Sequence[str]) -> dict[str, tuple]:
     return {c: cmap(i % cmap.N) for i, c in enumerate(classes)}
 
 
+def laid_out(fig):
+    """`fig`, laid out when drawn (tight): in the process that renders it."""
+    fig.set_layout_engine("tight")
+    return fig
+
+
+def fixed_margins(
+    fig, width: float, height: float, margins: tuple[float, float, float, float], wspace, hspace
+) -> None:
+    """Panels on a fixed grid: `margins` (left, right, bottom, top) in inches of a figure
+    `width` x `height` inches, instead of a layout pass over every panel's ticks (render with
+    `tight=False`, one draw)."""
+    left, right, bottom, top = margins
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        wspace=wspace,
+        hspace=hspace,
+    )
+
+
 def confusion_matrix_figure(
     cm: np.ndarray, classes: Sequence[str], title: str = "", normalize: bool = False
 ):
@@ -43,9 +66,8 @@ def confusion_matrix_figure(
     cm = np.asarray(cm, dtype=float)
     values = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
     n = len(classes)
-    row_labels = [
-        f"{c} (N={int(k)})" for c, k in zip(classes, cm.sum(axis=1))
-    ]  # sources per true class
+    # sources per true class
+    row_labels = [f"{c} (N={int(k)})" for c, k in zip(classes, cm.sum(axis=1))]
     cell = 0.55
     left = 0.45 + 0.075 * max(len(s) for s in row_labels)  # y label and tick labels
     bottom = 0.45 + 0.055 * max(len(c) for c in classes)  # rotated x tick labels and x label
@@ -83,7 +105,8 @@ def confusion_matrix_figure(
 
 
 def class_shares_figure(counts: Mapping[str, int], title: str = ""):
-    """The study's pie of class shares, with the counts in the legend (small classes stay legible)."""
+    """The study's pie of class shares, with the counts in the legend (small classes stay
+    legible)."""
     classes = list(counts)
     values = np.array([counts[c] for c in classes], dtype=float)
     colours = class_colours(classes)
@@ -102,8 +125,7 @@ def class_shares_figure(counts: Mapping[str, int], title: str = ""):
     )
     ax.set_title(title or f"class shares ({int(total)} sources)")
     ax.axis("equal")
-    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
-    return fig
+    return laid_out(fig)
 
 
 def sky_figure(
@@ -132,20 +154,7 @@ def sky_figure(
             alpha=0.8,
             linewidths=0,
         )
-    ticks = np.arange(-150, 180, 30)
-    ax.set_xticks(np.radians(ticks), [""] * len(ticks))
-    for t in (
-        ticks
-    ):  # longitude labels below the plane (b = -40 deg), where sources are sparse, not over them
-        ax.text(
-            np.radians(t),
-            np.radians(-40),
-            f"{(-t) % 360}°",
-            fontsize=7,
-            color="0.35",
-            ha="center",
-            va="center",
-        )
+    _longitude_labels(ax)
     ax.grid(True, lw=0.4, alpha=0.5)
     ax.set_xlabel("galactic longitude l")
     ax.set_ylabel("galactic latitude b")
@@ -158,8 +167,24 @@ def sky_figure(
         frameon=False,
     )
     ax.set_title(title or "sky positions (galactic, Mollweide)", pad=14)
-    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
-    return fig
+    return laid_out(fig)
+
+
+def _longitude_labels(ax) -> None:
+    """Longitude labels every 30 deg below the plane (b = -40 deg), where sources are sparse, not
+    over them; l increases to the left."""
+    ticks = np.arange(-150, 180, 30)
+    ax.set_xticks(np.radians(ticks), [""] * len(ticks))
+    for t in ticks:
+        ax.text(
+            np.radians(t),
+            np.radians(-40),
+            f"{(-t) % 360}°",
+            fontsize=7,
+            color="0.35",
+            ha="center",
+            va="center",
+        )
 
 
 def hardness_figure(
@@ -175,58 +200,53 @@ def hardness_figure(
     found CVs inside the AGN region; per-class panels show overlaps a single scatter hides)."""
     labels = np.asarray(labels, dtype=object)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    colours = class_colours(classes)
     n = len(classes) + 1
     cols = min(n, 5)
     rows = int(np.ceil(n / cols))
-    width, height = (
-        2.7 * cols,
-        2.6 * rows + (0.8 if rows == 1 else 0.0),
-    )  # one row: room for the y label
+    # one row: room for the y label
+    width, height = 2.7 * cols, 2.6 * rows + (0.8 if rows == 1 else 0.0)
     fig, axes = plt.subplots(
         rows, cols, figsize=(width, height), sharex=True, sharey=True, squeeze=False
     )
     axes = axes.ravel()
-    # markers as Line2D (one marker path stamped per point), not scatter collections: the same
-    # dots (diameter = sqrt of scatter's area) at a fraction of the cost with 10^4 sources per panel
-    dots = {"ls": "none", "marker": "o", "mew": 0}
-    for c in classes:
-        at = ok & (labels == c)
-        axes[0].plot(x[at], y[at], ms=1.7, color=colours[c], alpha=0.6, label=c, **dots)
-    axes[0].set_title(
-        "all classes", fontsize=9, y=1.0
-    )  # y given: no title placement pass per panel
-    axes[0].legend(fontsize=6, markerscale=3, frameon=False, loc="best")
-    for ax, c in zip(axes[1:], classes):
-        ax.plot(x[ok], y[ok], ms=1.4, color="0.85", **dots)
-        at = ok & (labels == c)
-        ax.plot(x[at], y[at], ms=2.0, color=colours[c], **dots)
-        ax.set_title(f"{c} ({int(at.sum())} with both)", fontsize=9, y=1.0)
+    _hardness_panels(axes, x, y, labels, classes)
     for ax in axes[n:]:
         ax.set_visible(False)
     for ax in axes[:n]:
         ax.set_xlim(-1.05, 1.05)
         ax.set_ylim(-1.05, 1.05)
     fig.supxlabel(HARDNESS_BANDS.get(x_name, x_name))
-    fig.supylabel(
-        HARDNESS_BANDS.get(y_name, y_name).replace(": ", ":\n"), fontsize=10
-    )  # two lines: fits one row
+    # two lines: fits one row
+    fig.supylabel(HARDNESS_BANDS.get(y_name, y_name).replace(": ", ":\n"), fontsize=10)
     fig.suptitle(title or f"{y_name} against {x_name}")
     # fixed margins in inches (axis labels, tick labels, titles), not a layout pass over every
     # panel's ticks: render with tight=False, one draw
     left, right, bottom, top, gap_x, gap_y = 1.0, 0.15, 0.8, 0.6, 0.3, 0.4
     panel_w = (width - left - right - gap_x * (cols - 1)) / cols
     panel_h = (height - bottom - top - gap_y * (rows - 1)) / rows
-    fig.subplots_adjust(
-        left=left / width,
-        right=1 - right / width,
-        bottom=bottom / height,
-        top=1 - top / height,
-        wspace=gap_x / panel_w,
-        hspace=gap_y / panel_h,
-    )
+    fixed_margins(fig, width, height, (left, right, bottom, top), gap_x / panel_w, gap_y / panel_h)
     return fig
+
+
+def _hardness_panels(axes, x, y, labels, classes) -> None:
+    """All classes in the first panel; then one per class, over the others in grey. Sources
+    missing either ratio are left out."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    colours = class_colours(classes)
+    # markers as Line2D (one marker path stamped per point), not scatter collections: the same
+    # dots (diameter = sqrt of scatter's area) at a fraction of the cost with 10^4 sources per panel
+    dots = {"ls": "none", "marker": "o", "mew": 0}
+    for c in classes:
+        at = ok & (labels == c)
+        axes[0].plot(x[at], y[at], ms=1.7, color=colours[c], alpha=0.6, label=c, **dots)
+    # y given: no title placement pass per panel
+    axes[0].set_title("all classes", fontsize=9, y=1.0)
+    axes[0].legend(fontsize=6, markerscale=3, frameon=False, loc="best")
+    for ax, c in zip(axes[1:], classes):
+        ax.plot(x[ok], y[ok], ms=1.4, color="0.85", **dots)
+        at = ok & (labels == c)
+        ax.plot(x[at], y[at], ms=2.0, color=colours[c], **dots)
+        ax.set_title(f"{c} ({int(at.sum())} with both)", fontsize=9, y=1.0)
 
 
 def feature_histograms_figure(
@@ -243,14 +263,7 @@ def feature_histograms_figure(
     rows = int(np.ceil(n / cols))
     width, height = 2.3 * cols, 1.8 * rows + 0.3
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
-    fig.subplots_adjust(
-        left=0.45 / width,
-        right=1 - 0.15 / width,
-        bottom=0.3 / height,
-        top=1 - 0.6 / height,
-        wspace=0.35,
-        hspace=0.6,
-    )
+    fixed_margins(fig, width, height, (0.45, 0.15, 0.3, 0.6), wspace=0.35, hspace=0.6)
     axes = axes.ravel()
     for i, (ax, name) in enumerate(zip(axes, names)):
         column = values[:, i]
@@ -282,42 +295,4 @@ def missing_values_figure(table: pd.DataFrame, title: str = ""):
     ax.set_xticks(np.arange(table.shape[1]), table.columns, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(np.arange(table.shape[0]), table.index, fontsize=8)
     ax.set_title(title or "missing values per class and feature")
-    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
-    return fig
-
-
-def accuracy_vs_width_figure(
-    widths: Sequence[float],
-    curves: Mapping[tuple[str, str], Sequence[float]],
-    ylabel: str = "accuracy",
-    title: str = "",
-):
-    """The study's model-choice plot: a metric against neurons per hidden layer, log axis.
-    `curves`: {(group, part): values per width}; a group (the other varying overrides, such as
-    `model.depth=2`) keeps one colour, a part (train, validation, test) one line style."""
-    order = np.argsort(np.asarray(widths, dtype=float))
-    widths = np.asarray(widths, dtype=float)[order]
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    styles = {"train": (":", "o"), "validation": ("--", "^"), "test": ("-", "s")}
-    groups = list(dict.fromkeys(group for group, _ in curves))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (group, part), values in curves.items():
-        values = np.asarray(values, dtype=float)[order]
-        if not np.isfinite(values).any():
-            continue
-        line, marker = styles.get(part, ("-", "o"))
-        index = groups.index(group) if len(groups) > 1 else list(styles).index(part)
-        label = f"{part} ({group})" if len(groups) > 1 and group else part
-        colour = colours[index % len(colours)]
-        ax.plot(widths, values, ls=line, marker=marker, color=colour, label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("neurons per hidden layer")
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="both", lw=0.4, alpha=0.5)
-    if len(groups) > 1:  # one set of curves per combination of the other overrides: legend beside
-        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
-    else:
-        ax.legend()
-    ax.set_title(title or f"{ylabel} against width")
-    fig.set_layout_engine("tight")  # laid out when drawn: in the process that renders it
-    return fig
+    return laid_out(fig)

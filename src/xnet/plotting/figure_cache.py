@@ -29,7 +29,8 @@ import pandas as pd
 
 from xnet.config.compose import data_home
 from xnet.runtime.cores import can_fork
-from xnet.data.labelled import LabelledSet, Split
+from xnet.data.labelled import LabelledSet
+from xnet.data.splits import Split
 from xnet.errors import XnetError
 from xnet.files import path_inside, read_bounded
 

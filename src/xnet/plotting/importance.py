@@ -12,7 +12,7 @@ def importance_figure(block: dict, title: str = ""):
     """Horizontal bars per class: mean |contribution| to ln p(class) on its held-out sources, with
     the standard deviation over folds where there are folds. Fixed margins: render with
     `tight=False`."""
-    from xnet.plotting.draw import plt
+    from xnet.plotting.draw import fixed_margins, plt
 
     classes = list(block["mean"])
     cols = min(4, len(classes))
@@ -34,14 +34,7 @@ def importance_figure(block: dict, title: str = ""):
         ax.set_visible(False)
     fig.supxlabel("mean |contribution| to ln p(class) on its held-out sources", fontsize=8)
     fig.suptitle(title or "per-class feature importance", fontsize=10)
-    fig.subplots_adjust(
-        left=0.9 / width,
-        right=1 - 0.15 / width,
-        bottom=0.55 / height,
-        top=1 - 0.6 / height,
-        wspace=0.75,
-        hspace=0.45,
-    )
+    fixed_margins(fig, width, height, (0.9, 0.15, 0.55, 0.6), wspace=0.75, hspace=0.45)
     return fig
 
 

@@ -17,8 +17,9 @@ import pandas as pd
 
 from xnet.data.catalog import DEC, LABEL, RA
 from xnet.data.features import DERIVED, compute_feature
-from xnet.data.labelled import LabelledSet, Split
+from xnet.data.labelled import LabelledSet
 from xnet.data.preprocessing import fit_scaler, transform
+from xnet.data.splits import Split
 from xnet.plotting.draw import (
     class_shares_figure,
     confusion_matrix_figure,

@@ -8,7 +8,7 @@ __getattr__ = lazy_exports(
     {
         "main": "xnet.predict.job",
         "predict": "xnet.predict.job",
-        "probability_column": "xnet.predict.chunks",
+        "probability_column": "xnet.predict.columns",
     },
 )
 

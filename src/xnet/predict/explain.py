@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from xnet.errors import XnetError
 from xnet.evaluation.attribution import Explainer, Network, baseline_row, grouped
-from xnet.models.export import network_weights
-from xnet.predict.chunks import scale
+from xnet.models.artifacts.export import network_weights
+from xnet.predict.forward import scale
 from xnet.predict.trained_run import TrainedRun
 
 log = logging.getLogger("xnet.predict.job")

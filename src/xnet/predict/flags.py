@@ -30,7 +30,8 @@ NOT_CLASSIFIED = "not_classified"
 
 @dataclass
 class TrainingStats:
-    """Per-feature missing share and range on the training rows (over all members of an ensemble)."""
+    """Per-feature missing share and range on the training rows (over all members of an
+    ensemble)."""
 
     missing_fraction: np.ndarray
     low: np.ndarray
@@ -44,7 +45,10 @@ class TrainingStats:
         if not all("train_missing_fraction" in s for s in states):
             return None
         rows = [[list(s["feature_names"]).index(f) for f in features] for s in states]
-        pick = lambda key: np.array([np.asarray(s[key], float)[r] for s, r in zip(states, rows)])  # noqa: E731
+
+        def pick(key: str) -> np.ndarray:
+            return np.array([np.asarray(s[key], float)[r] for s, r in zip(states, rows)])
+
         with warnings.catch_warnings():
             warnings.simplefilter(
                 "ignore", RuntimeWarning

@@ -26,12 +26,8 @@ class InputPlan:
 
     name: str
     data_cfg: dict
-    canonical: dict[str, str] = field(
-        default_factory=dict
-    )  # canonical -> file column, to read as numbers
-    flag_inputs: dict[str, str] = field(
-        default_factory=dict
-    )  # sum_flag/extent -> file column (subset of canonical)
+    canonical: dict[str, str] = field(default_factory=dict)  # canonical -> file column (numbers)
+    flag_inputs: dict[str, str] = field(default_factory=dict)  # sum_flag/extent: of canonical
     id: str | None = None
     keep: list[str] = field(default_factory=list)
     ra: str | None = None
@@ -74,12 +70,37 @@ def plan_input(name: str, data_cfg: Mapping, info: TableInfo, run: TrainedRun) -
     plan = InputPlan(name=name, data_cfg=dict(data_cfg))
     mapping = {str(k): str(v) for k, v in dict(data_cfg.get("columns") or {}).items()}
     present = {canon: info.find(col) for canon, col in mapping.items()}
-    available = {canon for canon, col in present.items() if col}
-    absent = lambda canon: (
-        f"'{mapping[canon]}' (for {canon})" if canon in mapping else f"{canon} (not mapped)"
-    )  # noqa: E731
+    plan_features(plan, run, mapping, present)
+    for key in ("id", "ra", "dec"):
+        column = data_cfg.get(key)
+        if column:
+            found = info.find(str(column))
+            setattr(plan, key, found)
+            if not found:
+                plan.problems.append(f"'{column}' (the {key} column)")
+    for column in data_cfg.get("keep_columns") or []:
+        found = info.find(str(column))
+        if found:
+            plan.keep.append(found)
+        else:
+            plan.problems.append(f"'{column}' (in keep_columns)")
+    if data_cfg.get("label"):
+        plan.label = info.find(str(data_cfg["label"]))
+    plan.problems = list(dict.fromkeys(plan.problems))
+    return plan
 
+
+def plan_features(
+    plan: InputPlan, run: TrainedRun, mapping: dict[str, str], present: dict[str, str | None]
+) -> None:
+    """The canonical inputs of the run's features (a derived feature by its first way the file
+    has the inputs of) and of the quality flags, onto `plan`; what is missing to `problems`."""
     from xnet.predict.lightcurves import run_lightcurve_columns
+
+    available = {canon for canon, col in present.items() if col}
+
+    def absent(canon: str) -> str:
+        return f"'{mapping[canon]}' (for {canon})" if canon in mapping else f"{canon} (not mapped)"
 
     provided = run_lightcurve_columns(run)  # timing features come from the light curves
     needed: list[str] = []
@@ -106,24 +127,6 @@ def plan_input(name: str, data_cfg: Mapping, info: TableInfo, run: TrainedRun) -
         if canon in available:
             plan.canonical[canon] = plan.flag_inputs[canon] = present[canon]
 
-    for key in ("id", "ra", "dec"):
-        column = data_cfg.get(key)
-        if column:
-            found = info.find(str(column))
-            setattr(plan, key, found)
-            if not found:
-                plan.problems.append(f"'{column}' (the {key} column)")
-    for column in data_cfg.get("keep_columns") or []:
-        found = info.find(str(column))
-        if found:
-            plan.keep.append(found)
-        else:
-            plan.problems.append(f"'{column}' (in keep_columns)")
-    if data_cfg.get("label"):
-        plan.label = info.find(str(data_cfg["label"]))
-    plan.problems = list(dict.fromkeys(plan.problems))
-    return plan
-
 
 def resolve_catalog(choice: str | None, info: TableInfo, run: TrainedRun) -> InputPlan:
     """The catalog config describing the input: `catalog=` if given; else the run's own catalog if
@@ -149,16 +152,17 @@ def resolve_catalog(choice: str | None, info: TableInfo, run: TrainedRun) -> Inp
             continue
         if not plan.problems:
             log.info(
-                "catalog: the input has the columns of data config '%s' (not those of the run's '%s'); "
-                "pass catalog=<name> to choose another",
+                "catalog: the input has the columns of data config '%s' (not those of the run's "
+                "'%s'); pass catalog=<name> to choose another",
                 name,
                 run.catalog,
             )
             return plan
     if own is None:
         raise XnetError(
-            f"{info.path}: no data config describes its columns and the run's catalog '{run.catalog}' "
-            f"is not in the config path; pass catalog=<name> (a data YAML in conf/data/ or your --config-dir)"
+            f"{info.path}: no data config describes its columns and the run's catalog "
+            f"'{run.catalog}' is not in the config path; pass catalog=<name> (a data YAML in "
+            f"conf/data/ or your --config-dir)"
         )
     raise _missing_columns_error(info, own, searched=True)
 

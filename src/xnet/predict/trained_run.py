@@ -1,17 +1,16 @@
-"""A finished training run, loaded for prediction: its checkpoints (safely), scalers and data config.
+"""A finished training run, loaded for prediction: its checkpoints (safely), scalers and data
+config.
 
 A run directory's metrics.json names its checkpoints: one for a hold-out run, one per fold for a
-CV run (whose models `xnet.predict` averages). Each is loaded from its NumPy export
-(`xnet.models.export`: no torch, no scikit-learn import) where it has a current one, else from the
-.ckpt with `weights_only=True`: tensors and plain values only, so a checkpoint file cannot run code.
+CV run (whose models `xnet.predict` averages). Each is loaded by `xnet.models.artifacts.load`: from
+its NumPy export (no torch, no scikit-learn import) where it has a current one, else from the .ckpt
+with `weights_only=True`: tensors and plain values only, so a checkpoint file cannot run code.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,38 +18,15 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.models.compat import check_compatible, file_kind
 from xnet.config.compose import plain_config
+from xnet.config.rules import CONFIDENCE_KINDS
 from xnet.data.features import FeatureSpec
 from xnet.errors import XnetError
 from xnet.files import check_readable, path_inside, read_bounded
-from xnet.models.export import NumpyModel, NumpyScaler, read_export
-from xnet.config.rules import CONFIDENCE_KINDS
+from xnet.models.artifacts.layout import run_of
+from xnet.models.artifacts.load import CheckpointModel, load_model
 
 log = logging.getLogger(__name__)
-
-#: what a checkpoint's XrayDataModule state must hold for prediction
-STATE_KEYS = (
-    "classes",
-    "feature_names",
-    "features",
-    "missing_indicators",
-    "feature_set",
-    "catalog",
-    "scaler",
-)
-
-
-@dataclass
-class CheckpointModel:
-    """One trained model: network (`NumpyModel`, or a torch `Classifier` for checkpoints without a
-    current export), fitted scaler (`NumpyScaler` or the scikit-learn pipeline) and the
-    checkpoint's data-module state."""
-
-    path: Path
-    model: NumpyModel | object
-    scaler: NumpyScaler | object
-    state: dict
 
 
 @dataclass
@@ -61,9 +37,7 @@ class TrainedRun:
     members: list[CheckpointModel]
     data_cfg: dict | None  # the run's data config (.hydra/config.yaml), where found
     confidence: str = "probability"  # the run's coverage.confidence (older runs: the probability)
-    trees: list = field(
-        default_factory=list
-    )  # per split, its tree member (`ensemble.trees`; TreeArrays)
+    trees: list = field(default_factory=list)  # per split, its tree member (TreeArrays)
     tree_weight: float = 0.0  # w: p = (1 - w) mean(networks) + w mean(trees), as in training
 
     @property
@@ -121,88 +95,6 @@ class TrainedRun:
         return self.members[0].model.prior_power
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:200] if text else type(err).__name__
-
-
-def _scaler(state: dict):
-    scaler = NumpyScaler.from_state(state["scaler"])
-    if scaler is None:
-        from xnet.data.preprocessing import scaler_from_state
-
-        scaler = scaler_from_state(state["scaler"])
-    return scaler
-
-
-def load_checkpoint(path: Path) -> CheckpointModel:
-    """A checkpoint's model and scaler: from its current NumPy export, else from the .ckpt loading
-    tensors and plain values only (`weights_only`)."""
-    exported = read_export(path)
-    if exported is not None:
-        meta, model = exported
-        state = meta.get("XrayDataModule")
-        if isinstance(state, dict) and all(k in state for k in STATE_KEYS):
-            return CheckpointModel(path=path, model=model, scaler=_scaler(state), state=state)
-    from xnet.models.classifier import Classifier, read_checkpoint
-
-    try:
-        check_readable(path, "checkpoint")  # /dev/zero, a FIFO or a huge file: never read
-        kind = file_kind(path)
-    except XnetError as err:
-        raise XnetError(f"run={err}; pass a .ckpt written by xnet.train") from None
-    except OSError as err:
-        raise XnetError(f"run={path}: cannot be read ({_first_line(err)})") from None
-    if kind == "other":
-        raise XnetError(
-            f"run={path}: not a checkpoint (corrupt or not a torch file); pass a .ckpt written by xnet.train"
-        )
-    try:
-        checkpoint = read_checkpoint(path)
-    except pickle.UnpicklingError as err:
-        if "weights only" not in str(err).lower():  # a damaged pickle, not a refused one
-            raise XnetError(
-                f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
-            ) from None
-        raise XnetError(
-            f"run={path}: refused: this file holds Python objects (a pickle) besides tensors and "
-            f"plain values, and loading it could run any code it carries; it was not loaded. Pass "
-            f"a checkpoint written by xnet.train"
-        ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
-        raise XnetError(
-            f"run={path}: not a checkpoint (corrupt or not a torch file: {_first_line(err)})"
-        ) from None
-    if isinstance(checkpoint, dict):
-        check_compatible(checkpoint, path)
-    state = checkpoint.get("XrayDataModule") if isinstance(checkpoint, dict) else None
-    if (
-        not isinstance(state, dict)
-        or any(k not in state for k in STATE_KEYS)
-        or "state_dict" not in checkpoint
-    ):
-        raise XnetError(
-            f"run={path}: not an xnet checkpoint (no XrayDataModule state with classes, features and scaler)"
-        )
-    hp = checkpoint.get("hyper_parameters") or {}
-    extra = hp.get("inputs") or hp.get("encoders")  # inputs: of a model plugged in by _target_
-    lightcurve_input = (state.get("lightcurves") or {}).get("input")
-    if extra and (hp.get("inputs") or set(extra) != {lightcurve_input}):
-        raise XnetError(
-            f"run={path}: the model also reads {', '.join(extra)} (model.encoders, data.inputs); "
-            "xnet.predict reads catalog features and light curves (data.lightcurves) only"
-        )
-    try:
-        model = Classifier.from_checkpoint(checkpoint)
-    except XnetError as err:  # a plugged-in model class that cannot be imported or created
-        raise XnetError(f"run={path}: {err}") from None
-    except (TypeError, KeyError, RuntimeError, ValueError) as err:
-        raise XnetError(
-            f"run={path}: checkpoint does not match this version of xnet ({_first_line(err)}); retrain"
-        ) from None
-    return CheckpointModel(path=path, model=model, scaler=_scaler(state), state=state)
-
-
 def checkpoints_of(run: Path) -> tuple[list[Path], list[dict]]:
     """The checkpoints a run directory's metrics.json names (one, one per CV fold, or with
     `ensemble.members` > 1 every network of every split), and its split blocks."""
@@ -210,7 +102,8 @@ def checkpoints_of(run: Path) -> tuple[list[Path], list[dict]]:
     if not metrics_path.exists():
         if (run / "summary.csv").exists():
             raise XnetError(
-                f"run={run}: is a sweep directory; pass one of its job directories (e.g. {run / '0'})"
+                f"run={run}: is a sweep directory; pass one of its job directories "
+                f"(e.g. {run / '0'})"
             )
         raise XnetError(
             f"run={run}: no metrics.json; pass a finished training run directory or a .ckpt file"
@@ -245,12 +138,13 @@ def checkpoints_of(run: Path) -> tuple[list[Path], list[dict]]:
 
 
 def tree_members(run: Path, blocks: list[dict]) -> tuple[list, float]:
-    """The run's tree members (`ensemble.trees`: `checkpoints/<split>-trees.npz`, one per split, NumPy
-    only) and their blend weight, as its metrics.json split blocks name them; none for a run without."""
+    """The run's tree members (`ensemble.trees`: `checkpoints/<split>-trees.npz`, one per split,
+    NumPy only) and their blend weight, as its metrics.json split blocks name them; none for a run
+    without."""
     named = [b["trees"] for b in blocks if b.get("trees")]
     if not named:
         return [], 0.0
-    from xnet.models.trees import TreeArrays
+    from xnet.models.artifacts.trees import TreeArrays
 
     weights = {float(t["weight"]) for t in named}
     paths = [path_inside(run, t["checkpoint"]) for t in named]
@@ -297,18 +191,20 @@ def load_run(source: str | Path) -> TrainedRun:
     path = Path(str(source)).expanduser()
     if not path.exists():
         raise XnetError(
-            f"run={path}: not found; pass a training run directory (with metrics.json) or a .ckpt file"
+            f"run={path}: not found; pass a training run directory (with metrics.json) or a "
+            f".ckpt file"
         )
     if path.is_dir():
         (paths, blocks), run_dir = checkpoints_of(path), path
     else:
-        paths, blocks, run_dir = [path], [], path.parent.parent  # <run>/checkpoints/<tag>-best.ckpt
-    members = [load_checkpoint(p) for p in paths]
+        paths, blocks, run_dir = [path], [], run_of(path)
+    members = [load_model(p) for p in paths]
     first = members[0].state
     run = TrainedRun(source=path, members=members, data_cfg=None)
     if run.spec.columns != list(first["feature_names"]):
         raise XnetError(
-            f"run={path}: checkpoint's feature names {first['feature_names']} do not follow its feature list; retrain"
+            f"run={path}: checkpoint's feature names {first['feature_names']} do not follow its "
+            f"feature list; retrain"
         )
     for m in members[1:]:
         if (
@@ -316,7 +212,8 @@ def load_run(source: str | Path) -> TrainedRun:
             or m.state["feature_names"] != first["feature_names"]
         ):
             raise XnetError(
-                f"run={path}: checkpoints {members[0].path.name} and {m.path.name} differ in classes or features"
+                f"run={path}: checkpoints {members[0].path.name} and {m.path.name} differ in "
+                f"classes or features"
             )
     if len(members) > 1:
         log.info("run %s: %d fold models; probabilities are their mean", path, len(members))

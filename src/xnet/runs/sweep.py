@@ -137,7 +137,8 @@ def write_width_figure(
     validation and test parts against `model.hidden` (log axis), as the study chose its 30
     neurons; one colour per combination of the other varying overrides (`model.depth=2`), one
     line style per part. Written only when the sweep tried at least two widths."""
-    from xnet.plotting.draw import accuracy_vs_width_figure, plt
+    from xnet.plotting.draw import plt
+    from xnet.plotting.sweep import accuracy_vs_width_figure
 
     jobs = collect_widths(sweep_dir, metric) if jobs is None else jobs
     if len({j["hidden"] for j in jobs}) < 2:

@@ -90,7 +90,7 @@ def fit_split(
 def _prepare(cfg: DictConfig, conn) -> None:
     """The child's work: (data, splits) with every network's training set in `data.prepared`."""
     try:
-        from xnet.data.labelled import ensemble_splits
+        from xnet.data.splits import ensemble_splits
 
         data, splits = job_data(cfg)
         if not data.inputs:  # extra inputs (light curves) are set up by the data module itself

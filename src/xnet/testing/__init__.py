@@ -5,9 +5,7 @@ light curves (`lightcurves`)."""
 from xnet.lazy import lazy_exports
 
 _LAZY = {
-    "slim_table": "xnet.testing.mock_catalog",
-    "full_table": "xnet.testing.mock_catalog",
-    "write_table": "xnet.testing.mock_catalog",
+    **dict.fromkeys(["slim_table", "full_table", "write_table"], "xnet.testing.mock_catalog"),
     "study_mlp": "xnet.testing.baselines",
     "synthetic_lightcurves": "xnet.testing.lightcurves.synthetic",
 }

@@ -3,7 +3,8 @@
 The real catalogs (`4XMM_DR13cat_slim_v1.0.fits`, `4XMM_DR13cat_v1.0.fits`) are hundreds of MB and
 not shipped. These tables carry their column names and FITS types; each row is a source of the
 bundled Lin et al. slice drawn at random (fluxes jittered by 0.05 dex, hardness ratios by 0.02),
-at a random sky position. FITS files are written in chunks, so a million-row file needs little memory.
+at a random sky position. FITS files are written in chunks, so a million-row file needs little
+memory.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def _jitter(values: np.ndarray, rng: np.random.Generator, dex: float) -> np.ndar
 
 
 def _source_values(n: int, seed: int, start: int = 0) -> dict[str, np.ndarray]:
-    """Source-level values (slim names) for `n` rows drawn from the slice; `start` numbers the ids."""
+    """Source-level values (slim names) for `n` rows drawn from the slice; `start` numbers the
+    ids."""
     rng = np.random.default_rng(seed)
     lin = lin_slice()
     rows = lin.iloc[rng.integers(0, len(lin), n)]
@@ -212,7 +214,8 @@ def write_fits(path: str | Path, make_rows, n: int, *, chunk: int = 100_000, see
             hdu = fits.BinTableHDU.from_columns(
                 [fits.Column(name=name, format=fmt, array=rows[name]) for name, fmt in formats]
             )
-            hdu.data._scale_back()  # the FITS field values (T/F logicals) behind the converted columns
+            # the FITS field values (T/F logicals) behind the converted columns
+            hdu.data._scale_back()
             raw = np.ndarray.view(hdu.data, np.ndarray)
             stream.write(
                 raw.astype(raw.dtype.newbyteorder(">")).view(np.uint8)

@@ -16,8 +16,9 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, Sequent
 
 from xnet.data.catalog import SOURCE_ID
 from xnet.data.ids import id_strings
-from xnet.data.labelled import LabelledSet, Split
+from xnet.data.labelled import LabelledSet
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
+from xnet.data.splits import Split
 from xnet.models.nets import FEATURES
 from xnet.runtime.prefetch import fit_split, split_key
 

@@ -16,7 +16,9 @@ from xnet.evaluation.calibration import (
     calibration_summary,
     tempered_probabilities,
 )
-from xnet.training.checkpoint import build_classifier, member_prior, save_checkpoint
+from xnet.models.artifacts.checkpoint import write_checkpoint
+from xnet.models.artifacts.layout import checkpoint_name, trees_name
+from xnet.training.checkpoint import build_classifier, member_prior
 from xnet.evaluation.metrics import HEADLINE, classification_report
 from xnet.training.report import log_final
 from xnet.training.stacking import Member
@@ -62,8 +64,8 @@ def evaluate_trained(member: Member, model, best_epoch: int, stop_epoch: int, lo
         part: classification_report(truth[part], model.decide(proba[part]), data.classes)
         for part in truth
     }
-    checkpoint = member.job.run_dir / "checkpoints" / f"{member.tag}-best.ckpt"
-    save_checkpoint(checkpoint, model, dm, best_epoch)
+    checkpoint = member.job.run_dir / checkpoint_name(member.tag)
+    write_checkpoint(checkpoint, model, dm.state_dict(), best_epoch)
     if logger is not None:
         log_final(logger, cfg, data, reports, step=stop_epoch)
     branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
@@ -102,7 +104,7 @@ def tree_member(results: list[dict]):
         weight,
         int(cfg.seed) + split.fold,
     )
-    trees.arrays.save(member.job.run_dir / "checkpoints" / f"{member.split_tag}-trees.npz")
+    trees.arrays.save(member.job.run_dir / trees_name(member.split_tag))
     return trees
 
 
@@ -215,7 +217,7 @@ def evaluate_split(results: list[dict]) -> dict:
     if trees is not None:
         block["trees"] = {
             "weight": trees.weight,
-            "checkpoint": f"checkpoints/{member.split_tag}-trees.npz",
+            "checkpoint": trees_name(member.split_tag),
         }
     return {
         "block": block,

@@ -28,7 +28,7 @@ EXPLAINS = (
 def _networks(group: list[dict]) -> list | None:
     from xnet.data.preprocessing import transform
     from xnet.evaluation.attribution import Network
-    from xnet.models.export import network_weights
+    from xnet.models.artifacts.export import network_weights
 
     out = []
     for result in group:

@@ -14,9 +14,9 @@ from typing import Any
 from omegaconf import DictConfig
 
 from xnet.errors import XnetError
+from xnet.evaluation.metrics import HEADLINE, HEADLINE_NAMES, ranked
 from xnet.files import os_reason
 from xnet.runs.job_logs import CONSOLE, LogFile, SweepConsole, job_logs
-from xnet.evaluation.metrics import HEADLINE, HEADLINE_NAMES, ranked
 
 log = logging.getLogger("xnet.train")
 
@@ -53,9 +53,7 @@ def train_many(
     `console`: a sweep's (the data summary, warnings and one result line per job, each once)."""
     from xnet.plotting.png import RENDERER
     from xnet.training.board import assign_boards
-    from xnet.training.evaluation import evaluate_member
-    from xnet.training.report import finish_job
-    from xnet.training.stacking import fit_stack, make_members, plan_stacks, prepare_job
+    from xnet.training.stacking import make_members, prepare_job
 
     quiet_lightning()
     cache: dict = {}
@@ -75,23 +73,41 @@ def train_many(
             number = {id(job): index for index, job in enumerate(jobs)}
             members = make_members(jobs)
             results = train_plain(members, logs, number)  # the plain engine's, one by one
-            for stack in plan_stacks([mb for mb in members if id(mb) not in results]):
-                with logs.attached(*(number[id(mb.job)] for mb in stack)):
-                    module = fit_stack(stack)
-                for k, member in enumerate(stack):
-                    with logs.attached(number[id(member.job)]):
-                        results[id(member)] = evaluate_member(module, k, member)
-            payloads = []
-            for job in jobs:
-                with logs.attached(number[id(job)]):
-                    payloads.append(
-                        finish_job(job, [results[id(mb)] for mb in members if mb.job is job])
-                    )
-                    if console is not None:
-                        log.info("%s", result_line(job, payloads[-1]), extra=CONSOLE)
+            train_stacks(members, results, logs, number)
+            payloads = finish_jobs(jobs, members, results, logs, number, console)
     finally:
         # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
         RENDERER.discard()
+    return payloads
+
+
+def train_stacks(members: list, results: dict, logs, number: dict) -> None:
+    """The members the plain engine left, fitted a stack at a time (`plan_stacks`) and evaluated
+    one by one; their results go into `results` by member id."""
+    from xnet.training.evaluation import evaluate_member
+    from xnet.training.stacking import fit_stack, plan_stacks
+
+    for stack in plan_stacks([mb for mb in members if id(mb) not in results]):
+        with logs.attached(*(number[id(mb.job)] for mb in stack)):
+            module = fit_stack(stack)
+        for k, member in enumerate(stack):
+            with logs.attached(number[id(member.job)]):
+                results[id(member)] = evaluate_member(module, k, member)
+
+
+def finish_jobs(
+    jobs: list, members: list, results: dict, logs, number: dict, console: SweepConsole | None
+) -> list[dict]:
+    """Each job's metrics.json from its members' results, in its own logs; a sweep's console gets
+    one result line per job. Returns the payloads."""
+    from xnet.training.report import finish_job
+
+    payloads = []
+    for job in jobs:
+        with logs.attached(number[id(job)]):
+            payloads.append(finish_job(job, [results[id(mb)] for mb in members if mb.job is job]))
+            if console is not None:
+                log.info("%s", result_line(job, payloads[-1]), extra=CONSOLE)
     return payloads
 
 
@@ -161,8 +177,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
 
 def check_config(cfg: DictConfig) -> None:
     """The composed config against the schema (`xnet.config.schema`), before any work starts."""
-    from xnet.training.engine import check_engine
     from xnet.config.schema import validate_config
+    from xnet.training.engine import check_engine
 
     validate_config(cfg, "train")
     check_optimized_metric(cfg)

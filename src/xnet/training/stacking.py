@@ -20,13 +20,14 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.data.labelled import LabelledSet, Split, ensemble_splits
+from xnet.data.labelled import LabelledSet
+from xnet.data.splits import Split, ensemble_splits
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
+from xnet.runs.job_logs import CONSOLE
 from xnet.runtime import prefetch
 from xnet.training.board import member_logger
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
-from xnet.runs.job_logs import CONSOLE
 
 log = logging.getLogger("xnet.train")
 
@@ -93,9 +94,10 @@ def stack_key(cfg: DictConfig) -> str:
 
 
 def plan_stacks(members: list[Member]) -> list[list[Member]]:
-    """Group members into stacks: same stack key and batches per epoch, widths within `batching.max_width_ratio` of
-    the stack's narrowest (a narrow member padded to a much wider stack would cost as much as the
-    wide one). With `batching.enabled=false` every member trains alone (the sequential reference)."""
+    """Group members into stacks: same stack key and batches per epoch, widths within
+    `batching.max_width_ratio` of the stack's narrowest (a narrow member padded to a much wider
+    stack would cost as much as the wide one). With `batching.enabled=false` every member trains
+    alone (the sequential reference)."""
     groups: dict[str, list[Member]] = {}
     for index, member in enumerate(members):
         if not member.job.cfg.batching.enabled:
@@ -186,7 +188,8 @@ class IdleCoreThreads(L.Callback):
 
 
 def fit_stack(members: list[Member]) -> StackedClassifier:
-    """Train members that share a stack key as one StackedClassifier (best weights kept per member)."""
+    """Train members that share a stack key as one StackedClassifier (best weights kept per
+    member)."""
     cfg = members[0].job.cfg
     m, es = cfg.model, cfg.early_stopping
     threads = IdleCoreThreads(
@@ -227,6 +230,13 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     trainer = hydra.utils.instantiate(
         cfg.trainer, logger=False, callbacks=[threads], enable_checkpointing=False
     )
+    fit_timed(trainer, module, data, len(members))
+    return module
+
+
+def fit_timed(trainer, module: StackedClassifier, data, n_members: int) -> None:
+    """`trainer.fit` of a stack, its progress bar finished and closed, and one line with the time
+    per member-epoch."""
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():  # the stack runs its own Adam (`FlatParameters`)
@@ -238,12 +248,11 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
     seconds, member_epochs = time.perf_counter() - start, int((module.stop_epoch + 1).sum())
     log.info(  # benchmarks/commands.py reads this line
         "trained %d networks as one stack in %.2f s: %d member-epochs, %.2f ms each",
-        len(members),
+        n_members,
         seconds,
         member_epochs,
         1e3 * seconds / max(member_epochs, 1),
     )
-    return module
 
 
 def encoder_specs(model_cfg: DictConfig) -> dict | None:

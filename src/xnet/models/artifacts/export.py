@@ -5,9 +5,9 @@ one JSON string (`meta`) holding the checkpoint's hyperparameters, its data-modu
 features, scaler, training statistics) and the SHA-256 of the .ckpt it was made from. The .ckpt
 stays the source of truth: an export whose hash does not match its checkpoint (the checkpoint was
 replaced), that is missing (runs from before the export) or that holds anything but a plain MLP
-(or one with a light-curve encoder, `xnet.models.export_encoders`) is ignored and prediction loads
-the .ckpt with torch. Loading uses `np.load(allow_pickle=False)`:
-arrays and text only, so an export cannot run code either.
+(or one with a light-curve encoder, `xnet.models.artifacts.encoders`) is ignored and prediction
+loads the .ckpt with torch. Loading uses `np.load(allow_pickle=False)`: arrays and text only, so
+an export cannot run code either.
 
 `NumpyModel` is the forward pass of `xnet.models.Classifier` (ReLU MLP, softmax with the fitted
 temperature) and `NumpyScaler` the fitted impute -> Yeo-Johnson -> standard -> min-max pipeline of
@@ -26,12 +26,9 @@ import numpy as np
 
 from xnet.errors import XnetError
 from xnet.files import atomic_write, check_readable, sha256_bounded
+from xnet.models.artifacts.layout import export_path
 
 _LAYER = re.compile(r"^net\.(?:head\.)?layers\.(\d+)\.(weight|bias)$")
-
-
-def export_path(checkpoint: Path) -> Path:
-    return Path(checkpoint).with_suffix(".npz")
 
 
 def file_sha256(path: Path) -> str:
@@ -63,7 +60,7 @@ class NumpyModel:
     class_names: list[str]
     class_prior: list[float] | None
     prior_power: float
-    encoders: dict | None = None  # input name -> NumPy encoder (xnet.models.export_encoders)
+    encoders: dict | None = None  # input name -> NumPy encoder (xnet.models.artifacts.encoders)
 
     def predict_proba(
         self, x: np.ndarray, batch_size: int = 65536, extra: dict | None = None
@@ -204,7 +201,7 @@ def read_export(checkpoint: Path) -> tuple[dict, NumpyModel] | None:
             return None
         encoders = None
         if hp.get("encoders"):  # a light-curve encoder has a NumPy forward pass; others do not
-            from xnet.models.export_encoders import numpy_encoders
+            from xnet.models.artifacts.encoders import numpy_encoders
 
             encoders = numpy_encoders(arrays, hp["encoders"])
             if encoders is None:

@@ -71,7 +71,8 @@ def test_physics_features_of_the_best_configuration():
     import pytest
     from conftest import compose_config
 
-    from xnet.data.features import NU_F_NU_ZERO, compute_feature
+    from xnet.data.derived import NU_F_NU_ZERO
+    from xnet.data.features import compute_feature
     from xnet.data.labelled import prepare_labelled_set
 
     frame = pd.DataFrame(

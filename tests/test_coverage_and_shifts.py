@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 from conftest import compose_config
 
-from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
 from xnet.data.noise import error_resampled, perturbed_frame
 from xnet.data.shifted import splits_for
+from xnet.data.splits import make_splits
 from xnet.evaluation.coverage import (
     COVERAGES,
     confidence_scores,

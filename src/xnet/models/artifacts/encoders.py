@@ -1,5 +1,5 @@
-"""NumPy forward passes of the encoders `xnet.models.export` can export, so that `xnet.predict`
-classifies with a light-curve run without torch: `NumpyLightCurveCNN` is
+"""NumPy forward passes of the encoders `xnet.models.artifacts.export` can export, so that
+`xnet.predict` classifies with a light-curve run without torch: `NumpyLightCurveCNN` is
 `xnet.models.encoders.LightCurveCNN` for one member (float32, as torch computes it)."""
 
 from __future__ import annotations

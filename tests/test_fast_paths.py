@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from conftest import FAST, LIN_CSV, compose_config
 
-from xnet.models.export import export_path, read_export
+from xnet.models.artifacts.export import read_export
+from xnet.models.artifacts.layout import export_path
 from xnet.predict import predict, probability_column
 from xnet.training import train
 
@@ -89,7 +90,8 @@ def test_data_figures_are_drawn_once_and_copied_into_each_run(tmp_path, caplog):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from torch.utils.tensorboard import SummaryWriter
 
-    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.data.labelled import prepare_labelled_set
+    from xnet.data.splits import make_splits
     from xnet.plotting.figure_cache import cache_dir, content_key
     from xnet.plotting.run_figures import write_run_figures
 
@@ -146,7 +148,8 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     import multiprocessing
 
     from xnet.runtime.cores import busy_cores
-    from xnet.data.labelled import make_splits, prepare_labelled_set
+    from xnet.data.labelled import prepare_labelled_set
+    from xnet.data.splits import make_splits
     from xnet.plotting import figure_cache
     from xnet.plotting.run_figures import write_data_figures
 
@@ -293,7 +296,7 @@ def test_threads_split_rows_and_write_behind_give_the_same_file(cv_run, tmp_path
 
 
 def test_row_threads_cut_at_batch_edges():
-    from xnet.predict.chunks import RowThreads
+    from xnet.predict.forward import RowThreads
 
     seen = []
     with RowThreads(3) as threads:

@@ -12,7 +12,8 @@ import torch
 from conftest import FAST, LIN_CSV, compose_config
 
 from xnet.api import predict
-from xnet.data.labelled import make_splits, prepare_labelled_set
+from xnet.data.labelled import prepare_labelled_set
+from xnet.data.splits import make_splits
 from xnet.testing.mock_catalog import slim_table, write_table
 from xnet.training import train
 

@@ -1,9 +1,10 @@
 """What a checkpoint records about the xnet that wrote it, and whether this xnet can read it.
 
-`save_checkpoint` stores `stamp()`: the xnet version and the feature schema (the version of the
-rules that turn catalog columns into model features, `FEATURE_SCHEMA`, plus the feature set and
-names). `check_compatible` refuses, in one line, a checkpoint from a newer feature schema or
-checkpoint format; checkpoints from before these fields existed load as before.
+`xnet.models.artifacts.checkpoint.write_checkpoint` stores `stamp()`: the xnet version and the
+feature schema (the version of the rules that turn catalog columns into model features,
+`FEATURE_SCHEMA`, plus the feature set and names). `check_compatible` refuses, in one line, a
+checkpoint from a newer feature schema or checkpoint format; checkpoints from before these fields
+existed load as before.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from xnet import __version__
 from xnet.errors import XnetError
 
-#: layout of the checkpoint dict (keys, XrayDataModule state); raise when it changes incompatibly
+#: layout of the checkpoint dict (keys, XrayDataModule state); raise it on an incompatible change
 CHECKPOINT_FORMAT = 1
 #: version of the feature definitions (xnet.data.features: derived features, indicators, scaling);
 #: raise when the same feature name would be computed differently
@@ -43,8 +44,8 @@ def check_compatible(checkpoint: dict, path: Path) -> None:
     fmt = checkpoint.get("xnet_checkpoint_format")
     if isinstance(fmt, int) and fmt > CHECKPOINT_FORMAT:
         raise XnetError(
-            f"run={path}: checkpoint format {fmt} (written by xnet {written_by}) is newer than this xnet "
-            f"{__version__} reads ({CHECKPOINT_FORMAT}); upgrade xnet or retrain"
+            f"run={path}: checkpoint format {fmt} (written by xnet {written_by}) is newer than "
+            f"this xnet {__version__} reads ({CHECKPOINT_FORMAT}); upgrade xnet or retrain"
         )
     schema = checkpoint.get("feature_schema")
     if schema is None:
@@ -52,13 +53,15 @@ def check_compatible(checkpoint: dict, path: Path) -> None:
     version = schema.get("version") if isinstance(schema, dict) else None
     if version != FEATURE_SCHEMA:
         raise XnetError(
-            f"run={path}: features were computed with feature schema {version} (xnet {written_by}); this xnet "
-            f"{__version__} computes schema {FEATURE_SCHEMA}, so its inputs would differ; use xnet {written_by} or retrain"
+            f"run={path}: features were computed with feature schema {version} "
+            f"(xnet {written_by}); this xnet {__version__} computes schema {FEATURE_SCHEMA}, "
+            f"so its inputs would differ; use xnet {written_by} or retrain"
         )
     state = checkpoint.get("XrayDataModule") or {}
     if list(schema.get("feature_names") or []) != list(state.get("feature_names") or []):
         raise XnetError(
-            f"run={path}: the checkpoint's feature schema and its scaler's feature names differ; the file is damaged, retrain"
+            f"run={path}: the checkpoint's feature schema and its scaler's feature names differ; "
+            f"the file is damaged, retrain"
         )
 
 
