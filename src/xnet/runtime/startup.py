@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 from importlib import import_module
 
+
 _paused = False
 
 

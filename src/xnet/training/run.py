@@ -170,7 +170,7 @@ def draw_data_figures_ahead(jobs: list) -> None:
     if not (switch.on("draw_ahead") and can_fork()):
         return
     for job in jobs:
-        if job.cfg.figures.enabled and job.cfg.figures.get("cache", True):
+        if job.cfg.figures.enabled and job.cfg.figures.cache:
             from xnet.plotting.figure_cache import draw_ahead
 
             draw_ahead(job.data, job.splits[0])
