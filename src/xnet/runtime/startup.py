@@ -22,7 +22,6 @@ from __future__ import annotations
 import gc
 from importlib import import_module
 
-
 _paused = False
 
 
