@@ -2,32 +2,34 @@
 
 Every variant is a whole process (interpreter start to exit) of the same command; the variants run
 round-robin, `--repeats` rounds, each round starting one variant later, so that all see the same
-machine state. A piece is switched off
-from outside, by patching it as its module is imported (no switch in xnet itself):
+machine state. A piece is switched off through xnet's own switch, the environment variable
+`XNET_SPEED_OFF` (`xnet.runtime.switch`):
 
-- `gc pause`: `xnet.runtime.startup.pause` does nothing (the collector runs during the imports);
-- `compose once`: `xnet.runtime.startup.compose_once` does nothing (Hydra composes twice);
-- `prefetch`: `xnet.runtime.prefetch.start` does nothing (the run prepares its data itself);
-- `draw ahead`: `xnet.plotting.figure_cache.draw_ahead` does nothing (a first run draws its data
-  figures after the fit, in-process);
-- `forked renderer`: `xnet.plotting.png.Renderer.submit` renders in-process;
-- `idle-core threads (1)` / `(all)`: `model.num_threads=1`, or every core (torch's own default),
-  instead of `auto` (following the idle cores).
+- `gc`: the collector runs during the imports (`xnet.runtime.startup.pause` does nothing);
+- `prefetch`: the run prepares its data itself (`xnet.runtime.prefetch`);
+- `draw_ahead`: a first run draws its data figures after the fit, in-process;
+- `renderer`: figures render in-process (`xnet.runtime.renderer`);
+- `all`: every piece at once;
+- `idle-core threads (1)` / `(all)`: `model.num_threads=1`, or every usable core (torch's own
+  default), instead of `auto` (following the idle cores): a config value, not the switch.
 
 Commands: `train`, the default `python -m xnet.train` (figure cache warm, as a user repeats it),
 and `cv`, the 5-fold CV on a 16,000-source distinct Chandra-schema file
 (`xnet.testing.distinct_sources`) as a first run on new data (a fresh data home each run, so its
-data figures are drawn each time).
+data figures are drawn each time). `work` times, in one process, the CPU seconds of the work each
+piece moves off the main process: the most it can save, given an idle core.
 
-    python benchmarks/machinery.py [--repeats 5] [--only train,cv] [--rows 16000]
+    python benchmarks/machinery.py [--repeats 5] [--only train,predict,cv,work,threads]
+        [--rows 16000] [--variants all,gc,...]
 
 Prints, per command and variant, the median and the fastest run and what switching the piece off
-costs, in seconds and as a share of the whole command (median of `all`).
+costs, in seconds and as a share of the whole command (median of `nothing off`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -38,49 +40,21 @@ import time
 from pathlib import Path
 from subprocess import DEVNULL, PIPE
 
+from xnet.runtime.cores import usable_cores
 from xnet.testing.distinct_sources import write_distinct_sources
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Runs `python -m xnet.train` with `PATCHES[name]` applied when its module is first imported.
-WRAPPER = """
-import importlib, importlib.abc, importlib.machinery, sys
-module, patch = sys.argv[1], sys.argv[2]
-class Hook(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name != module:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        run = spec.loader.exec_module
-        def exec_module(m):
-            run(m)
-            exec(patch, {"m": m})
-        spec.loader.exec_module = exec_module
-        return spec
-if module:
-    sys.meta_path.insert(0, Hook())
-entry = sys.argv[3]
-sys.argv = [entry, *sys.argv[4:]]
-importlib.import_module(entry).main()
-"""
-
-IN_PROCESS_RENDER = """
-from xnet.plotting.png import png_bytes
-def submit(self, fig, path=None, then=None, dpi=110, tight=True):
-    self.pending.append((None, dpi, tight, path, then, None, png_bytes(fig, dpi, tight)))
-m.Renderer.submit = submit
-"""
-
-#: variant -> (module to patch, patch code run with the module as `m`, extra overrides)
+#: variant -> (XNET_SPEED_OFF, extra overrides)
 VARIANTS = {
-    "all": ("", "", []),
-    "gc pause": ("xnet.runtime.startup", "m.pause = lambda: None", []),
-    "compose once": ("xnet.runtime.startup", "m.compose_once = lambda *a: None", []),
-    "prefetch": ("xnet.runtime.prefetch", "m.start = lambda cfg: None", []),
-    "draw ahead": ("xnet.plotting.figure_cache", "m.draw_ahead = lambda d, s: None", []),
-    "forked renderer": ("xnet.plotting.png", IN_PROCESS_RENDER, []),
-    "idle-core threads (1)": ("", "", ["model.num_threads=1"]),
-    "idle-core threads (all)": ("", "", [f"model.num_threads={os.cpu_count() or 1}"]),
+    "nothing off": ("", []),
+    "gc": ("gc", []),
+    "prefetch": ("prefetch", []),
+    "draw_ahead": ("draw_ahead", []),
+    "renderer": ("renderer", []),
+    "all": ("all", []),
+    "idle-core threads (1)": ("", ["model.num_threads=1"]),
+    "idle-core threads (all)": ("", [f"model.num_threads={usable_cores()}"]),
 }
 
 
@@ -88,8 +62,9 @@ def run(
     variant: str, overrides: list[str], env: dict, entry: str = "xnet.train"
 ) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, the process and the children it waited for)."""
-    module, patch, extra = VARIANTS[variant]
-    argv = [sys.executable, "-c", WRAPPER, module, patch, entry, *overrides, *extra]
+    off, extra = VARIANTS[variant]
+    argv = [sys.executable, "-m", entry, *overrides, *extra]
+    env = {**env, "XNET_SPEED_OFF": off}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=DEVNULL, stderr=PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -119,8 +94,8 @@ def measure(
             shutil.rmtree(tmp / f"run{count}", ignore_errors=True)
             if fresh_home:
                 shutil.rmtree(home, ignore_errors=True)
-    base = statistics.median(times["all"])
-    fastest = min(times["all"])
+    base = statistics.median(times["nothing off"])
+    fastest = min(times["nothing off"])
     print(f"\n{name} ({repeats} rounds, interleaved)\n")
     print(
         "| switched off | median s | fastest s | runs | cost (median) | cost (fastest) "
@@ -129,9 +104,8 @@ def measure(
     for variant, ts in times.items():
         med, low = statistics.median(ts), min(ts)
         runs = ", ".join(f"{t:.1f}" for t in ts)
-        label = "nothing (all on)" if variant == "all" else variant
         print(
-            f"| {label} | {med:.2f} | {low:.2f} | {runs} | {med - base:+.2f} s "
+            f"| {variant} | {med:.2f} | {low:.2f} | {runs} | {med - base:+.2f} s "
             f"({100 * (med - base) / base:+.1f} %) | {low - fastest:+.2f} s "
             f"({100 * (low - fastest) / fastest:+.1f} %) | {statistics.median(cpu[variant]):.2f} |",
             flush=True,
@@ -145,11 +119,11 @@ def predict(tmp: Path, repeats: int) -> None:
 
     env = {**os.environ, "MPLBACKEND": "Agg", "XNET_DATA_HOME": str(tmp / "home")}
     trained = tmp / "trained"
-    run("all", [f"hydra.run.dir={trained}", "logger=none", "figures.enabled=false"], env)
+    run("nothing off", [f"hydra.run.dir={trained}", "logger=none", "figures.enabled=false"], env)
     catalog = tmp / "slim.fits"
     mock_catalog.write_fits(catalog, mock_catalog.slim_table, 656_997)
     overrides = [f"run={trained}", f"input={catalog}", f"output={tmp}/p.parquet", "overwrite=true"]
-    variants = ["all", "gc pause", "compose once"]
+    variants = ["nothing off", "gc"]
     name = "python -m xnet.predict, 656,997 rows"
     measure(name, overrides, variants, repeats, tmp, False, entry="xnet.predict.job")
 
@@ -161,8 +135,6 @@ def cpu() -> float:
 def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
     """In a fresh process, the CPU seconds of the work each piece moves off the main process (what
     it can save at most, with an idle core) and of the whole command, printed as one JSON line."""
-    import json
-
     t = cpu()
     from xnet.config.compose import compose_config
 
@@ -171,15 +143,15 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
     t = cpu()
     compose_config(overrides)
     out["compose (again)"] = cpu() - t
+    from xnet.data.prepare import fit_split, job_data
     from xnet.data.splits import ensemble_splits
-    from xnet.runtime import prefetch
 
     t = cpu()
-    data, splits = prefetch.job_data(cfg)
+    data, splits = job_data(cfg)
     for outer in splits:
         inner = ensemble_splits(outer, data.y, 0.1, int(cfg.seed), 1, groups=data.groups)
         for split, seed in inner:
-            prefetch.fit_split(data, split, dict(cfg.resample), seed)
+            fit_split(data, split, dict(cfg.resample), seed)
     out["prefetch work"] = cpu() - t
     if data_figures:
         import matplotlib.pyplot  # noqa: F401  (imported by the run anyway)
@@ -189,17 +161,18 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
         t = cpu()
         write_data_figures(tmp / "figures", data, splits[0])
         out["data figures (draw ahead)"] = cpu() - t
-    from xnet.plotting import png
+    from xnet.runtime import renderer
 
     rendering = [0.0]
 
-    def submit(self, fig, path=None, then=None, dpi=110, tight=True):
+    def timed(fig, dpi=110, tight=True):
         start = cpu()
-        image = png.png_bytes(fig, dpi, tight)
+        image = png_bytes(fig, dpi, tight)
         rendering[0] += cpu() - start
-        self.pending.append((None, dpi, tight, path, then, None, image))
+        return image
 
-    png.Renderer.submit = submit
+    png_bytes, renderer.png_bytes = renderer.png_bytes, timed
+    os.environ["XNET_SPEED_OFF"] = "renderer"  # every figure rendered here, timed
     from xnet.training.run import train
 
     t = cpu()
@@ -211,8 +184,6 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
 
 
 def work(name: str, overrides: list[str], tmp: Path, data_figures: bool, repeats: int) -> None:
-    import json
-
     runs = []
     for k in range(repeats):
         env = {**os.environ, "MPLBACKEND": "Agg", "XNET_DATA_HOME": str(tmp / f"work{k}")}
@@ -278,13 +249,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", default="train,predict,cv,work,threads")
     parser.add_argument("--rows", type=int, default=16_000)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
     args = parser.parse_args()
+    chosen = ["nothing off"] + [v for v in args.variants.split(",") if v and v != "nothing off"]
     tmp = Path(tempfile.mkdtemp(prefix="xnet-machinery-"))
     try:
         if "train" in args.only:
             env = {**os.environ, "MPLBACKEND": "Agg", "XNET_DATA_HOME": str(tmp / "home")}
-            run("all", [f"hydra.run.dir={tmp}/warm"], env)  # the figure cache, as users have it
-            variants = [v for v in VARIANTS if v != "draw ahead"]  # nothing to draw: cache warm
+            run("nothing off", [f"hydra.run.dir={tmp}/warm"], env)  # the figure cache, warm
+            variants = [v for v in chosen if v != "draw_ahead"]  # nothing to draw: cache warm
             measure("python -m xnet.train", [], variants, args.repeats, tmp, False)
         if "predict" in args.only:
             predict(tmp, args.repeats)
@@ -292,7 +265,7 @@ def main() -> None:
             data = write_distinct_sources(tmp / "distinct.csv", args.rows)
             overrides = ["data=csc_muwclass", f"data.path={data}", "features=xray_mw", "cv.folds=5"]
             name = f"5-fold CV, {args.rows:,} distinct sources, first run on the file"
-            measure(name, overrides, list(VARIANTS), args.repeats, tmp, True)
+            measure(name, overrides, chosen, args.repeats, tmp, True)
         if "work" in args.only:
             work("python -m xnet.train", ["logger=tensorboard"], tmp, False, args.repeats)
             data = write_distinct_sources(tmp / "distinct.csv", args.rows)
@@ -303,7 +276,8 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load}")
+    cores = f"{usable_cores()} usable cores of {os.cpu_count()}"
+    print(f"\npython {sys.version.split()[0]}, {cores}, load average {load}")
 
 
 if __name__ == "__main__":

@@ -305,52 +305,6 @@ def test_row_threads_cut_at_batch_edges():
     assert sorted(seen) == [296, 320, 384]  # 16 batches of 64 (the last of 40): 5, 6 and 5 of them
 
 
-@pytest.mark.parametrize(
-    "argv, default",
-    [
-        ([], True),
-        (["model.hidden=10", "seed=2", "hydra.run.dir=x"], True),
-        (["-m", "model.hidden=10,30"], True),
-        (["data=csc_muwclass"], False),
-        (["hparams_search=optuna"], False),
-        (["hydra.mode=MULTIRUN"], False),
-        (["--config-name", "other"], False),
-        (["-cd=conf2"], False),
-    ],
-)
-def test_compose_once_only_where_hydra_would_find_no_mode(argv, default, monkeypatch):
-    """`xnet.runtime.startup.compose_once` skips Hydra's mode-only compose only where the command line can
-    leave `hydra.mode` unset; there Hydra's own `get_mode` (composing) answers None as well."""
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_config_search_path
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.types import RunMode
-
-    from xnet.runtime import startup
-    from xnet.config.compose import CONFIG_DIR
-
-    assert startup.mode_is_default(argv, CONFIG_DIR) is default
-    if not default:
-        return
-    monkeypatch.setattr(Hydra, "get_mode", Hydra.get_mode)  # restored after the test
-    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
-    GlobalHydra.instance().clear()
-    try:
-        hydra = Hydra.create_main_hydra2(
-            task_name="xnet.train", config_search_path=create_config_search_path(str(CONFIG_DIR))
-        )
-        # get_mode's own compose, without its `except Exception: return None`
-        cfg = hydra.compose_config(
-            "train", overrides, run_mode=RunMode.MULTIRUN, validate_sweep_overrides=False
-        )
-        assert cfg.hydra.mode is None
-        assert hydra.get_mode(config_name="train", overrides=overrides) is None
-        startup.compose_once(argv, CONFIG_DIR)
-        assert hydra.get_mode(config_name="train", overrides=overrides) is None
-    finally:
-        GlobalHydra.instance().clear()
-
-
 def test_pause_and_resume_the_collector():
     """`resume` without `pause` (a library caller) only imports; after `pause` it freezes what is
     alive and turns collection back on."""
@@ -377,27 +331,28 @@ def test_data_prepared_in_a_child_is_the_data_prepared_here(tmp_path, monkeypatc
     metrics.json as preparing them in-process; the child's user error is raised as the run's."""
     import json
 
-    from xnet.runtime import cores
+    from xnet.data.prepare import fit_split, job_data
     from xnet.errors import XnetError
-    from xnet.runtime import prefetch
+    from xnet.runtime import cores, prefetch
 
     monkeypatch.setattr(cores, "idle_cores", lambda: 1)
-    # the CLI forks before torch and scikit-learn load (`fork_safe`); here they may be loaded, which
-    # is safe while the child runs no OpenMP region (no SMOTE: scikit-learn's neighbours search)
+    # the CLI forks before torch and scikit-learn load (`fork_safe`); here they are loaded, and
+    # the child limits their thread pools to one thread (threadpoolctl) before any work
     monkeypatch.setattr(prefetch, "fork_safe", lambda: True)
     cfg = compose_config(["cv.folds=2", *FAST])
     prefetch.start(cfg)
     data, splits = prefetch.take(cfg)
-    assert len(data.prepared) == 2 and prefetch.take(cfg) is None  # taken once
-    here, here_splits = prefetch.job_data(cfg)
+    assert len(prefetch._READY[id(data)]) == 2 and prefetch.take(cfg) is None  # taken once
+    assert not hasattr(data, "prepared")  # the cache is the prefetch's, not the labelled set's
+    here, here_splits = job_data(cfg)
     np.testing.assert_array_equal(data.x, here.x)
     assert all(
         (a.train == b.train).all() and (a.test == b.test).all() for a, b in zip(splits, here_splits)
     )
-    scaler, x_train, y_train = data.prepared[
-        prefetch.split_key(splits[0], dict(cfg.resample), int(cfg.seed))
-    ]
-    _, x_here, y_here = prefetch.fit_split(here, here_splits[0], dict(cfg.resample), int(cfg.seed))
+    resample, seed = dict(cfg.resample), int(cfg.seed)
+    scaler, x_train, y_train = prefetch.training_set(data, splits[0], resample, seed)
+    assert prefetch.training_set(data, splits[0], resample, seed) is None  # taken once
+    _, x_here, y_here = fit_split(here, here_splits[0], resample, seed)
     np.testing.assert_array_equal(x_train, x_here)
     np.testing.assert_array_equal(y_train, y_here)
 

@@ -270,7 +270,8 @@ def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch
     the file and the callback get the bytes `png_bytes` gives, in submission order."""
     import xnet.runtime.cores
     from xnet.plotting.draw import confusion_matrix_figure
-    from xnet.plotting.png import Renderer, png_bytes
+    from xnet.plotting.png import png_bytes
+    from xnet.runtime.renderer import Renderer
 
     cm = np.array([[5, 1], [2, 7]])
     expected = png_bytes(confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"))
@@ -283,7 +284,7 @@ def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch
             got.append,
         )
         renderer.call(lambda: got.append("done"))
-        forked = renderer.pending[0][5] is not None
+        forked = renderer.pending[0].child is not None
         assert forked == (idle == 1 and xnet.runtime.cores.can_fork())
         assert not (tmp_path / f"cm{idle}.png").exists()  # written when the renderer finishes
         renderer.finish()
@@ -294,7 +295,7 @@ def test_a_failed_runs_unfinished_figures_do_not_reach_the_next_run(tmp_path):
     """`train_many` discards what a run left in the renderer when it fails: no file, no callback
     (a TensorBoard writer of the failed run) at the next run's finish."""
     from xnet.plotting.draw import confusion_matrix_figure
-    from xnet.plotting.png import Renderer
+    from xnet.runtime.renderer import Renderer
 
     renderer, got = Renderer(), []
     renderer.submit(

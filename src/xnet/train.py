@@ -97,7 +97,6 @@ def main() -> None:
         check_command_line(sys.argv[1:])
 
     exit_on_error(check_arguments)
-    startup.compose_once(sys.argv[1:], CONFIG_DIR)
     sweep = argv_parse(sys.argv[1:]).multirun
     argv = sys.argv[1:]
     quiet_broken_pipe(

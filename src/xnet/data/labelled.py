@@ -63,8 +63,6 @@ class LabelledSet:
     warnings: list[str] = field(
         default_factory=list
     )  # warnings logged while selecting (metrics.json)
-    # training sets prepared ahead by xnet.runtime.prefetch, taken by XrayDataModule.setup
-    prepared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def groups(self) -> np.ndarray | None:

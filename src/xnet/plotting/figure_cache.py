@@ -32,7 +32,6 @@ from xnet.data.labelled import LabelledSet
 from xnet.data.splits import Split
 from xnet.errors import XnetError
 from xnet.files import path_inside, read_bounded
-from xnet.runtime.cores import can_fork
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +96,9 @@ _AHEAD: dict[
 def draw_ahead(data: LabelledSet, split: Split) -> None:
     """Start drawing the data figures of (data, split) into the cache in a forked child, unless
     they are cached, already being drawn, or fork is unavailable. The child inherits the data (no
-    copy, no pickling) and exits when done; it is a daemon, so it dies with an interrupted run."""
-    if (id(data), id(split)) in _AHEAD or not can_fork():
+    copy, no pickling) and exits when done; it is a daemon, so it dies with an interrupted run.
+    The caller decides whether to fork at all (`xnet.training.run.draw_data_figures_ahead`)."""
+    if (id(data), id(split)) in _AHEAD:
         return
     folder = cache_dir() / content_key(data, split)
     if (folder / MANIFEST).exists() or not _can_create(folder.parent):

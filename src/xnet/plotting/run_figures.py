@@ -16,7 +16,6 @@ from xnet.data.labelled import LabelledSet
 from xnet.data.splits import Split
 from xnet.plotting.draw import confusion_matrix_figure
 from xnet.plotting.figure_writer import FigureWriter
-from xnet.plotting.png import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ def write_run_figures(
     tb_writer=None,
     confusion_title: str = "test",
     cache: bool = True,
-    renderer: Renderer | None = None,
+    renderer=None,
     board_data_figures: bool = True,
 ) -> dict[str, str]:
     """Every study figure for a run; returns {figure name: file name in run_dir}.
@@ -38,13 +37,12 @@ def write_run_figures(
     there once per data content, copied into the run) unless `cache` is false. `confusion_matrix`
     (rows true, columns predicted, `data.classes` order) is the run's test matrix (pooled
     out-of-fold under CV); None skips the two confusion figures. The confusion figures render on
-    idle cores (`renderer`; without one, a renderer finished before returning)."""
+    idle cores (`renderer`, finished by the caller; without one, here at once)."""
     from xnet.plotting.data_figures import write_data_figures
     from xnet.plotting.figure_cache import cached_data_figures
 
     run_dir = Path(run_dir)
-    own = renderer is None
-    save = FigureWriter(run_dir, tb_writer, renderer=Renderer() if own else renderer)
+    save = FigureWriter(run_dir, tb_writer, renderer=renderer)
     if confusion_matrix is not None:
         confusion_figures(save, np.asarray(confusion_matrix), data.classes, confusion_title)
     data_writer = tb_writer if board_data_figures else None  # a sweep shows them once
@@ -52,8 +50,6 @@ def write_run_figures(
         save.written.update(cached_data_figures(run_dir, data, split, data_writer))
     else:
         save.written.update(write_data_figures(run_dir, data, split, data_writer))
-    if own:
-        save.renderer.finish()
     log.info("figures written to %s: %s", run_dir, ", ".join(sorted(save.written)))
     return save.written
 

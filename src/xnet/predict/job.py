@@ -276,7 +276,6 @@ def main() -> None:
     stop_on_signals()  # SIGTERM / Ctrl-C: one line, exit 143 / 130, nothing written
     startup.pause()  # until the input's readers are imported (`predict`)
     exit_on_error(lambda: check_overrides(sys.argv[1:], "predict", CONFIG_DIR))
-    startup.compose_once(sys.argv[1:], CONFIG_DIR)
     quiet_broken_pipe(lambda: exit_on_error(_hydra_main, unfinished="nothing written"))
 
 

@@ -1,10 +1,54 @@
-"""How many of this machine's cores are free now: for the stack's torch threads and for the
-figures drawn in forked children (`xnet.plotting.png`, `xnet.plotting.figure_cache`)."""
+"""How many cores this process may use, and how many of them are free now: for the stack's torch
+threads (`model.num_threads=auto`) and for the work forked to another core (`xnet.runtime`).
+
+`usable_cores` is what the process is allowed: its CPU affinity (`taskset`, a SLURM allocation)
+capped by its cgroup's CPU quota (a container's `--cpus`), not the host's `os.cpu_count()`.
+`busy_cores` reads the host's run queue (`/proc/loadavg`), which in a container or an allocation
+counts other tenants too: it can only make xnet take fewer cores, never more than it may use.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
+
+#: where the cgroup file systems are mounted (a test points it at a fake tree)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_quota(root: Path | None = None) -> float | None:
+    """The cgroup CPU quota in cores (cgroup v2 `cpu.max`, else v1 `cpu.cfs_quota_us` over
+    `cpu.cfs_period_us`), or None where there is none or it cannot be read."""
+    root = CGROUP_ROOT if root is None else root
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]  # v2: "max 100000"
+    except (OSError, ValueError):
+        quota = period = None
+        for folder in (root / "cpu", root / "cpu,cpuacct", root):  # v1 layouts
+            try:
+                quota = (folder / "cpu.cfs_quota_us").read_text().strip()  # -1: none
+                period = (folder / "cpu.cfs_period_us").read_text().strip()
+                break
+            except OSError:
+                continue
+    try:
+        cores = int(quota) / int(period)
+    except (TypeError, ValueError, ZeroDivisionError):  # "max", unreadable or malformed
+        return None
+    return cores if cores > 0 else None
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its affinity, capped by the cgroup quota (rounded up)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    quota = cgroup_quota()
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
+    return max(1, cores)
 
 
 def busy_cores() -> int:
@@ -20,9 +64,14 @@ def busy_cores() -> int:
     return max(children, runnable)
 
 
+def free_cores() -> int:
+    """Usable cores nobody runs on now, this process's own core counted as free (at least 1)."""
+    return max(1, usable_cores() - busy_cores())
+
+
 def idle_cores() -> int:
-    """Cores nobody uses now, this process's own core not counted as idle (0 on a busy machine)."""
-    return max(0, (os.cpu_count() or 1) - 1 - busy_cores())
+    """Usable cores nobody uses now, this process's own core not counted (0 on a busy machine)."""
+    return free_cores() - 1
 
 
 def can_fork() -> bool:

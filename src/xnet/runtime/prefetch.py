@@ -1,98 +1,50 @@
-"""A run's data, prepared in a forked child while `python -m xnet.train` imports Lightning and torch.
+"""A run's data, prepared in a forked child while `python -m xnet.train` imports Lightning and
+torch.
 
 Importing Lightning and torch takes ~3 s of one core and the run can do nothing useful meanwhile
-in its own process; the second core is idle. `start` forks a child (where fork is available and a
-core is idle) that reads the catalog, selects the labelled set, makes the splits and, for every
-network's split, fits the scaler and builds the resampled, scaled training set (`fit_split`): the
-work of `prepare_job` and of each `XrayDataModule.setup` that needs neither torch nor Lightning
-(0.63 s + 5 x 0.15 s for the 16,000-row 5-fold CV). The child sends it back pickled; `take`
-(called by `prepare_job`) receives it once the imports are done. The computations are the ones the
-run would do itself, on the same inputs, so nothing changes but the wall time (tested). If the
-child fails, the run prepares its data in-process as before; a user error (XnetError) found by
-the child is raised by `take` as the run would have raised it.
+in its own process. `start` forks a child (where fork is available, a core is idle and the
+`prefetch` piece is on, `xnet.runtime.switch`) that does the run's ordinary data preparation
+(`xnet.data.prepare`): it reads the catalog, selects the labelled set, makes the splits and, for
+every network's split, fits the scaler and builds the resampled, scaled training set. The child
+sends it back pickled; `take` (called by `prepare_job`) receives it once the imports are done and
+keeps the training sets here until each data module takes its own (`training_set`). The
+computations are the ones the run would do itself, on the same inputs, so nothing changes but the
+wall time (tested). If the child fails, the run prepares its data in-process as before; a user
+error (XnetError) found by the child is raised by `take` as the run would have raised it.
 
-Lightning-free: the child is forked before Lightning is imported.
+Fork safety, explicitly: the child is forked before the parent has imported torch or scikit-learn
+(`start` refuses otherwise), and the child's first act is to limit every thread pool loaded in it
+to one thread (threadpoolctl), so none of its work can enter a parallel region that waits for a
+thread that did not survive the fork.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+import sys
+import weakref
 
-import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from xnet.data.prepare import data_key, fit_split, job_data, split_key
 from xnet.errors import XnetError
 
 log = logging.getLogger("xnet.train")
 
-
-def config_key(*nodes) -> str:
-    """One string for config nodes and plain values: equal settings, equal key."""
-    return json.dumps(
-        [
-            OmegaConf.to_container(n, resolve=True) if isinstance(n, DictConfig) else n
-            for n in nodes
-        ],
-        sort_keys=True,
-        default=str,
-    )
-
-
-def data_key(cfg: DictConfig) -> str:
-    """Jobs whose data settings agree share one labelled set and splits (`prepare_job`'s cache)."""
-    return config_key(cfg.data, cfg.features, cfg.split, cfg.cv, cfg.seed)
-
-
-def job_data(cfg: DictConfig):
-    """The labelled set and splits of a run (`prepare_job`'s work)."""
-    from xnet.data.labelled import prepare_labelled_set
-    from xnet.data.shifted import splits_for
-
-    data = prepare_labelled_set(cfg.data, cfg.features, int(cfg.split.min_class_count))
-    folds = int(cfg.cv.folds or 0)
-    if folds == 1 or folds < 0:
-        raise XnetError(f"cv.folds={folds}: use 0 for one train/test split or K >= 2 for K-fold CV")
-    return data, splits_for(data, cfg.cv, cfg.split, int(cfg.seed))  # cv.scheme: xnet.data.shifted
-
-
-def split_key(split, resample: Mapping, seed: int) -> tuple:
-    """What a training set depends on besides the labelled set: its rows, resampling and seed."""
-    rows = hashlib.sha1(np.ascontiguousarray(split.train).tobytes()).hexdigest()
-    plain = {
-        k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
-        for k, v in dict(resample).items()
-    }
-    return rows, json.dumps(plain, sort_keys=True, default=str), int(seed)
-
-
-def fit_split(
-    data, split, resample: Mapping, seed: int, with_parents: bool = False
-) -> tuple[Any, ...]:
-    """The scaler fitted on the split's training rows and the resampled, scaled training set
-    (`XrayDataModule.setup` before its tensors); with `with_parents`, also each training row's
-    source row in the labelled set (whose extra inputs, such as a light curve, it carries)."""
-    from xnet.data.noise import error_resampled
-    from xnet.data.preprocessing import fit_scaler, resample_training_set, transform
-
-    scaler = fit_scaler(data.x[split.train], data.feature_names)
-    # xnet.data.noise: error and reddened-AGN copies (none by default)
-    x_fit, y_fit, parents = error_resampled(data, split.train, resample, seed, with_parents=True)
-    out = resample_training_set(
-        transform(scaler, x_fit), y_fit, data.classes, resample, seed, parents=parents
-    )
-    return (scaler, *out) if with_parents else (scaler, *out[:2])
+#: what a child must not inherit: OpenMP runtimes whose thread pools may already exist
+NOT_FORKABLE_AFTER = ("torch", "sklearn")
 
 
 def _prepare(cfg: DictConfig, conn) -> None:
-    """The child's work: (data, splits) with every network's training set in `data.prepared`."""
+    """The child's work: (data, splits, {split_key: every network's training set})."""
     try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
         from xnet.data.splits import ensemble_splits
 
         data, splits = job_data(cfg)
+        sets = {}
         if not data.inputs:  # extra inputs (light curves) are set up by the data module itself
             resample = dict(cfg.resample)  # as XrayDataModule holds it
             for outer in splits:
@@ -105,13 +57,11 @@ def _prepare(cfg: DictConfig, conn) -> None:
                     groups=data.groups,
                 )
                 for split, seed in inner:
-                    data.prepared[split_key(split, resample, seed)] = fit_split(
-                        data, split, resample, seed
-                    )
-        conn.send(("ok", (data, splits)))
+                    sets[split_key(split, resample, seed)] = fit_split(data, split, resample, seed)
+        conn.send(("ok", (data, splits, sets)))
     except XnetError as err:
         conn.send(("error", err))
-    except BaseException as err:  # noqa: BLE001: the run prepares its data itself and meets the problem there
+    except BaseException as err:  # noqa: BLE001 (the run prepares its data itself and meets it)
         conn.send(("failed", f"{type(err).__name__}: {err}"))
     finally:
         conn.close()
@@ -119,26 +69,25 @@ def _prepare(cfg: DictConfig, conn) -> None:
 
 #: data_key -> (child process, receiving end) of the data being prepared
 _PENDING: dict[str, tuple] = {}
+#: id(labelled set) -> its training sets prepared ahead, by split_key (dropped with the set)
+_READY: dict[int, dict] = {}
 
 
 def fork_safe() -> bool:
-    """Whether a forked child may run scikit-learn: only before torch and scikit-learn are loaded.
-    Their OpenMP runtimes do not survive fork once their thread pools exist (the child hangs in
-    its first parallel region), so a process that has trained already (a basic-launcher sweep's
-    next job, a notebook) prepares its data in-process."""
-    import sys
-
-    return "torch" not in sys.modules and "sklearn" not in sys.modules
+    """Whether this process may fork the child: not once torch or scikit-learn is loaded (a
+    basic-launcher sweep's next job, a notebook), whose OpenMP pools may not survive a fork."""
+    return not any(name in sys.modules for name in NOT_FORKABLE_AFTER)
 
 
 def start(cfg: DictConfig) -> None:
-    """Fork a child preparing `cfg`'s data, where fork is available and safe and a core is idle."""
+    """Fork a child preparing `cfg`'s data, where fork is available and safe, a core is idle and
+    the `prefetch` piece is on."""
+    from xnet.runtime import switch
     from xnet.runtime.cores import can_fork, idle_cores
 
-    if not can_fork() or not fork_safe() or idle_cores() < 1:
+    if not switch.on("prefetch") or not can_fork() or not fork_safe() or idle_cores() < 1:
         return
     import multiprocessing
-    import sys
 
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # the child must not write what the parent had buffered
@@ -151,7 +100,8 @@ def start(cfg: DictConfig) -> None:
 
 
 def take(cfg: DictConfig):
-    """(data, splits) prepared by the child for `cfg`, or None (none started, or it failed)."""
+    """(data, splits) prepared by the child for `cfg`, or None (none started, or it failed); the
+    training sets wait for `training_set`."""
     pending = _PENDING.pop(data_key(cfg), None)
     if pending is None:
         return None
@@ -168,4 +118,16 @@ def take(cfg: DictConfig):
     if status != "ok":
         log.debug("preparing the data ahead failed (%s); preparing it here", value)
         return None
-    return value
+    data, splits, sets = value
+    if sets:
+        _READY[id(data)] = sets
+        weakref.finalize(data, _READY.pop, id(data), None)
+    return data, splits
+
+
+def training_set(data, split, resample, seed: int) -> tuple | None:
+    """(scaler, x, y) of this network's split prepared ahead, once; else None."""
+    sets = _READY.get(id(data))
+    if not sets:
+        return None
+    return sets.pop(split_key(split, resample, seed), None)

@@ -11,23 +11,29 @@ way against the plain one).
 back on, so what the run itself allocates is collected as usual. Only the entry points pause
 (`python -m xnet.train`, `python -m xnet.predict`); `resume` in a process that did not pause (a
 library caller, a test) only imports, and leaves its collector alone.
+
+(Hydra 1.3's `hydra.main` composes the config twice, once only to read `hydra.mode`; xnet used to
+skip that first compose by replacing a method of Hydra's private `hydra._internal.hydra.Hydra`.
+Hydra has no public way to do it, so the patch is gone: it cost 0.08-0.15 s a command.)
 """
 
 from __future__ import annotations
 
 import gc
 from importlib import import_module
-from pathlib import Path
-
-from xnet.config.argv import CONFIG_OPTIONS
-from xnet.config.argv import parse as argv_parse
 
 _paused = False
 
 
 def pause() -> None:
-    """Stop cyclic collection until `resume` (the command's imports are long-lived, not garbage)."""
+    """Stop cyclic collection until `resume` (the command's imports are long-lived, not garbage),
+    unless the `gc` piece is off (`xnet.runtime.switch`)."""
     global _paused
+    from xnet.errors import exit_on_error
+    from xnet.runtime import switch
+
+    if "gc" in exit_on_error(switch.off):  # the command's first act: a bad switch is one line
+        return
     gc.disable()
     _paused = True
 
@@ -44,37 +50,3 @@ def resume(*modules: str) -> None:
             _paused = False
             gc.freeze()
             gc.enable()
-
-
-def mode_is_default(argv: list[str], config_dir: Path) -> bool:
-    """Whether the command line leaves `hydra.mode` unset: no other primary config, no `hydra.mode`
-    override and no config-group choice (a group file, such as hparams_search/optuna.yaml, may set
-    the mode). xnet's own primary configs (train.yaml, predict.yaml) do not set it."""
-    command = argv_parse(argv)
-    if command.option(*CONFIG_OPTIONS):
-        return False
-    return not any(
-        o.key.startswith("hydra.mode") or ("." not in o.key and (config_dir / o.key).is_dir())
-        for o in command.overrides
-        if o.has_value
-    )
-
-
-def compose_once(argv: list[str], config_dir: Path) -> None:
-    """Let `hydra.main` compose the config once instead of twice where the answer of the first
-    compose is known.
-
-    Hydra 1.3's `hydra.main` composes the whole config once only to read `hydra.mode`
-    (`Hydra.get_mode`, None when unset) and then again to run (0.08-0.15 s each here). Where
-    `mode_is_default` says the mode is unset, `get_mode` answers None without composing: Hydra
-    then runs (or, with -m, sweeps) exactly as before. Any other command line composes twice, as
-    Hydra does. A test checks the answer against Hydra's own `get_mode`."""
-    if not mode_is_default(argv, config_dir):
-        return
-    from hydra._internal.hydra import Hydra
-
-    Hydra.get_mode = _unset_mode
-
-
-def _unset_mode(self, config_name, overrides):  # Hydra.get_mode's signature
-    return None

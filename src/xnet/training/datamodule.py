@@ -17,10 +17,11 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, Sequent
 from xnet.data.catalog import SOURCE_ID
 from xnet.data.ids import id_strings
 from xnet.data.labelled import LabelledSet
+from xnet.data.prepare import fit_split
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
 from xnet.data.splits import Split
 from xnet.models.nets import FEATURES
-from xnet.runtime.prefetch import fit_split, split_key
+from xnet.runtime import prefetch
 
 
 class NamedRows(Dataset):
@@ -92,9 +93,7 @@ class XrayDataModule(L.LightningDataModule):
                 self.data, s, self.resample, self.seed, with_parents=True
             )
         else:
-            prepared = self.data.prepared.pop(
-                split_key(s, self.resample, self.seed), None
-            )  # xnet.runtime.prefetch
+            prepared = prefetch.training_set(self.data, s, self.resample, self.seed)
             self.scaler, x_train, y_train = prepared or fit_split(
                 self.data, s, self.resample, self.seed
             )

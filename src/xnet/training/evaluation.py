@@ -22,7 +22,7 @@ from xnet.models.artifacts.checkpoint import write_checkpoint
 from xnet.models.artifacts.layout import checkpoint_name, trees_name
 from xnet.models.stacked import StackedClassifier
 from xnet.plotting.draw import confusion_matrix_figure
-from xnet.plotting.png import RENDERER, add_png
+from xnet.plotting.png import add_png
 from xnet.training import lightcurves
 from xnet.training.checkpoint import build_classifier, member_prior
 from xnet.training.results import MemberResult, SplitResult
@@ -64,7 +64,7 @@ def evaluate_trained(
     checkpoint = member.job.run_dir / checkpoint_name(member.tag)
     write_checkpoint(checkpoint, model, dm.state_dict(), best_epoch)
     if logger is not None:
-        log_final(logger, data.classes, reports, step=stop_epoch)
+        log_final(logger, data.classes, reports, member.job.renderer, step=stop_epoch)
     branch = lightcurves.branch_ablation(model, dm, data)  # with / without the light-curve branch
     lightcurves.log_branch(logger, branch, stop_epoch)
     return MemberResult(
@@ -99,23 +99,24 @@ def member_probabilities(member: Member, model) -> tuple[dict, dict]:
     return proba, truth
 
 
-def log_final(logger, classes, reports: dict, step: int) -> None:
-    """The validation and test confusion matrices of a member's best model (its one-value results
-    are the job's `results` text and hparams session: `xnet.training.job_board`)."""
+def log_final(logger, classes, reports: dict, renderer, step: int) -> None:
+    """The validation and test confusion matrices of a member's best model, rendered by its job's
+    `renderer` (its one-value results are the job's `results` text and hparams session:
+    `xnet.training.job_board`)."""
     for part in ("val", "test"):
         fig = confusion_matrix_figure(
             np.array(reports[part]["confusion_matrix"]),
             classes,
             title=f"{part} confusion matrix",
         )
-        RENDERER.submit(
+        renderer.submit(
             fig,
             then=lambda png, tag=f"{part}/confusion_matrix": add_png(
                 logger.experiment, tag, png, step
             ),
             tight=False,
         )
-    RENDERER.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
+    renderer.call(lambda: logger.finalize("success"))  # once its figures are in (`finish_job`)
 
 
 def tree_member(results: list[MemberResult]):
@@ -200,7 +201,9 @@ def reliability(member: Member, y_test, raw, proba, calibration: dict, n_bins: i
     )
     path = member.job.run_dir / f"reliability_{member.split_tag}.png"
     png: dict = {}
-    RENDERER.submit(fig, path, then=lambda image: png.__setitem__("png", image), tight=False)
+    member.job.renderer.submit(
+        fig, path, then=lambda image: png.__setitem__("png", image), tight=False
+    )
     calibration["figure"] = path.name
     return png
 

@@ -14,7 +14,7 @@ from xnet.evaluation.results import RunHeader, RunReport, SplitBlock
 from xnet.evaluation.sample_size import fold_support, log_per_class, sample_warnings
 from xnet.files import write_json
 from xnet.plotting.coverage import write_figure as write_coverage_figure
-from xnet.plotting.png import RENDERER, add_png
+from xnet.plotting.png import add_png
 from xnet.plotting.run_figures import write_run_figures
 from xnet.training import importance, lightcurves
 from xnet.training.board import job_writer, shows_data_figures
@@ -108,7 +108,7 @@ def run_figures(job: Job, report: RunReport, reliability: list[dict], writer=Non
         if writer is not None:
             name = f"fold_{split.fold}" if len(job.splits) > 1 else "holdout"
             tag = f"calibration/reliability_{name}"
-            RENDERER.call(lambda tag=tag, box=box: add_png(writer, tag, box["png"]))
+            job.renderer.call(lambda tag=tag, box=box: add_png(writer, tag, box["png"]))
     title = "pooled out-of-fold test" if len(job.splits) > 1 else "test"
     return write_run_figures(
         job.run_dir,
@@ -118,7 +118,7 @@ def run_figures(job: Job, report: RunReport, reliability: list[dict], writer=Non
         tb_writer=writer,
         confusion_title=title,
         cache=bool(job.cfg.figures.cache),
-        renderer=RENDERER,
+        renderer=job.renderer,
         board_data_figures=writer is not None and shows_data_figures(job),
     )
 
@@ -126,12 +126,12 @@ def run_figures(job: Job, report: RunReport, reliability: list[dict], writer=Non
 def all_figures(job: Job, report: RunReport, results: list[SplitResult], writer) -> dict:
     """Every figure of the run: the study's, coverage, importance and light-curve examples."""
     figures = run_figures(job, report, [r.reliability for r in results], writer)
-    figures["coverage"] = write_coverage_figure(report.coverage, job.run_dir, RENDERER)
+    figures["coverage"] = write_coverage_figure(report.coverage, job.run_dir, job.renderer)
     if report.importance is not None:
         figures["importance"] = importance.write_figure(
-            report.importance, job.run_dir, RENDERER, writer
+            report.importance, job.run_dir, job.renderer, writer
         )
-    figures.update(lightcurves.example_figure(job, writer, RENDERER))
+    figures.update(lightcurves.example_figure(job, writer, job.renderer))
     return figures
 
 
@@ -158,7 +158,7 @@ def finish_job(job: Job, member_results: list[MemberResult]) -> dict:
     try:
         if job.cfg.figures.enabled:
             report.figures = all_figures(job, report, results, writer)
-        RENDERER.finish()  # every figure of the run (and its networks) written, on the idle cores
+        job.renderer.finish()  # every figure of the run and its networks written (idle cores)
         if writer is not None:
             write_job_summary(writer, job, report)
     finally:

@@ -51,12 +51,12 @@ def train_many(
     run's metrics.json and returns the payloads. `log_files`: per run, the log files its lines go
     to (a sweep job's own log; a shared stack's lines go to the logs of every job in it).
     `console`: a sweep's (the data summary, warnings and one result line per job, each once)."""
-    from xnet.plotting.png import RENDERER
     from xnet.training.board import assign_boards
     from xnet.training.stacking import make_members, prepare_job
 
     quiet_lightning()
     cache: dict = {}
+    jobs: list = []  # each with its own renderer (`Job.renderer`), finished by `finish_job`
     files = list(log_files) if log_files is not None else [()] * len(cfgs)
     try:
         with (
@@ -77,7 +77,8 @@ def train_many(
             payloads = finish_jobs(jobs, members, results, logs, number, console)
     finally:
         # a failed run's unfinished figures must not reach the next run (finish_job finishes them)
-        RENDERER.discard()
+        for job in jobs:
+            job.renderer.discard()
     return payloads
 
 
@@ -161,7 +162,13 @@ def result_line(job, payload: dict) -> str:
 
 def draw_data_figures_ahead(jobs: list) -> None:
     """A first run on new data draws its data figures while its networks train (a child process,
-    `xnet.plotting.figure_cache.draw_ahead`); a sweep's jobs on the same data share one drawing."""
+    `xnet.plotting.figure_cache.draw_ahead`) where fork is available and the `draw_ahead` piece is
+    on (`xnet.runtime.switch`); a sweep's jobs on the same data share one drawing."""
+    from xnet.runtime import switch
+    from xnet.runtime.cores import can_fork
+
+    if not (switch.on("draw_ahead") and can_fork()):
+        return
     for job in jobs:
         if job.cfg.figures.enabled and job.cfg.figures.cache:
             from xnet.plotting.figure_cache import draw_ahead

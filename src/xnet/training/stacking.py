@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -21,11 +20,13 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.data.labelled import LabelledSet
+from xnet.data.prepare import config_key, data_key, job_data
 from xnet.data.splits import Split, ensemble_splits
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
 from xnet.runs.job_logs import CONSOLE
 from xnet.runtime import prefetch
+from xnet.runtime.renderer import Renderer
 from xnet.training.board import member_logger
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
 
@@ -43,6 +44,7 @@ class Job:
     board: Path | None = None  # its TensorBoard run (xnet.training.board.assign_boards)
     varying: dict = field(default_factory=dict)  # its overrides that vary across the sweep
     member_logs: list = field(default_factory=list)  # its networks' TensorBoard loggers
+    renderer: Renderer = field(default_factory=Renderer)  # its figures (xnet.runtime.renderer)
 
 
 @dataclass
@@ -127,11 +129,10 @@ def plan_stacks(members: list[Member]) -> list[list[Member]]:
 def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Job:
     """Load the labelled set and make the splits (shared by jobs whose data settings agree)."""
     cache = {} if cache is None else cache
-    key = prefetch.data_key(cfg)
+    key = data_key(cfg)
     if key not in cache:
-        cache[key] = prefetch.take(cfg) or prefetch.job_data(
-            cfg
-        )  # prepared ahead by `python -m xnet.train`, or here
+        # prepared ahead by `python -m xnet.train` (xnet.runtime.prefetch), or here
+        cache[key] = prefetch.take(cfg) or job_data(cfg)
     data, splits = cache[key]
     from xnet.training.lightcurves import check_encoder_inputs
 
@@ -160,9 +161,9 @@ def stack_threads(setting, n_members: int, width: int) -> int:
         return max(1, int(setting))
     if n_members * width <= 60:
         return 1
-    from xnet.runtime.cores import busy_cores
+    from xnet.runtime.cores import free_cores
 
-    return max(1, (os.cpu_count() or 1) - busy_cores())
+    return free_cores()
 
 
 class IdleCoreThreads(L.Callback):
@@ -279,7 +280,7 @@ def make_members(jobs: list[Job]) -> list[Member]:
                 groups=job.data.groups,
             )
             for index, (split, seed) in enumerate(inner):
-                key = (id(job.data), split.fold, index, prefetch.config_key(cfg.resample, seed))
+                key = (id(job.data), split.fold, index, config_key(cfg.resample, seed))
                 if key not in modules:
                     modules[key] = XrayDataModule(job.data, split, cfg.resample, seed=seed)
                 members.append(
