@@ -44,6 +44,21 @@ def png_size(png: bytes) -> tuple[int, int]:
     return struct.unpack(">II", png[16:24])
 
 
+def add_summary(writer, summary, step: int | None = None) -> None:
+    """Write a protobuf `Summary` through a `SummaryWriter`'s public `file_writer`, or, once the
+    writer is closed (a Lightning logger its Trainer finalised), into a new event file beside it."""
+    if writer.file_writer is not None:  # the writer's open event file (public; None once closed)
+        writer.file_writer.add_summary(summary, step)
+        return
+    from torch.utils.tensorboard.writer import FileWriter
+
+    late = FileWriter(writer.get_logdir())
+    try:
+        late.add_summary(summary, step)
+    finally:
+        late.close()
+
+
 def add_png(writer, tag: str, png: bytes, step: int = 0) -> None:
     """Add PNG bytes to a `SummaryWriter` as an image summary (what `add_image`/`add_figure` write,
     without decoding and re-encoding)."""
@@ -54,14 +69,4 @@ def add_png(writer, tag: str, png: bytes, step: int = 0) -> None:
     channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(png[25], 4)
     image = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png)
     summary = Summary(value=[Summary.Value(tag=tag, image=image)])
-    if writer.file_writer is not None:  # the writer's open event file (public; None once closed)
-        writer.file_writer.add_summary(summary, step)
-        return
-    # closed (a Lightning logger its Trainer finalised): a new event file in the same folder
-    from torch.utils.tensorboard.writer import FileWriter
-
-    late = FileWriter(writer.get_logdir())
-    try:
-        late.add_summary(summary, step)
-    finally:
-        late.close()
+    add_summary(writer, summary, step)

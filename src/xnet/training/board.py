@@ -21,6 +21,7 @@ import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
+from xnet.plotting.png import add_summary
 from xnet.runs.overrides import read_overrides, run_name, varying_overrides
 
 MEMBERS = "members"
@@ -124,7 +125,7 @@ class MemberLogger(TensorBoardLogger):
             values.append(Summary.Value(tag=tag, simple_value=value, metadata=metadata))
         self.history.append((step, row))
         if values:
-            self.experiment._get_file_writer().add_summary(Summary(value=values), step)
+            add_summary(self.experiment, Summary(value=values), step)
 
 
 def member_logger(member) -> MemberLogger | None:

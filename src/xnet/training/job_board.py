@@ -27,6 +27,7 @@ from omegaconf import OmegaConf
 
 from xnet.evaluation.metrics import HEADLINE, HEADLINE_NAMES, ranked
 from xnet.evaluation.results import RunReport
+from xnet.plotting.png import add_summary
 
 #: a network's per-epoch tag -> the job's (the mean over its networks); per class: `job_tag`
 JOB_TAGS = {
@@ -100,7 +101,6 @@ def write_curves(writer, job) -> None:
 
     counts = recall_counts(job)
     described: set[str] = set()
-    file_writer = writer._get_file_writer()
     for step, row in mean_curves(logger.history for logger in job.member_logs).items():
         values = []
         for tag, value in row.items():
@@ -112,7 +112,7 @@ def write_curves(writer, job) -> None:
                     plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"),
                 )
             values.append(Summary.Value(tag=tag, simple_value=value, metadata=metadata))
-        file_writer.add_summary(Summary(value=values), step)
+        add_summary(writer, Summary(value=values), step)
 
 
 def layout(job) -> dict:
@@ -222,9 +222,8 @@ def write_job_summary(writer, job, report: RunReport) -> None:
     metrics = job_metrics(report, str(job.cfg.optimized_metric))
     exp, ssi, sei = hparams(hparam_values(job), metrics)
     experiment_columns(exp, job.varying, report.cv)
-    file_writer = writer._get_file_writer()
     for summary in (exp, ssi, sei):
-        file_writer.add_summary(summary)
+        add_summary(writer, summary)
     for tag, value in metrics.items():
         writer.add_scalar(tag, value, 0)
     writer.add_custom_scalars(layout(job))
