@@ -16,14 +16,16 @@ import pandas as pd
 import pytest
 import torch
 from conftest import FAST, LIN_CSV, compose_config, data_config, raw_lin
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from xnet.models.artifacts.compat import FEATURE_SCHEMA
 from xnet.config.compose import CONFIG_DIR
+from xnet.config.schema import check_override_keys
 from xnet.data.catalog import load_catalog
 from xnet.errors import XnetError, exit_on_error
+from xnet.models.artifacts.compat import FEATURE_SCHEMA
 from xnet.predict import job as predict_job
 from xnet.training import train
-from xnet.config.schema import check_override_keys
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,7 +55,8 @@ def lin_cfg(path, **changes) -> dict:
 
 @pytest.fixture
 def keep_logging():
-    """The command's Hydra set-up points the root logger at this test's captured stderr: restore it."""
+    """The command's Hydra set-up points the root logger at this test's captured stderr: restore
+    it."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
@@ -237,7 +240,8 @@ def test_near_duplicate_labels_are_an_error_and_label_map_merges_them(tmp_path):
     path = write_csv(tmp_path / "agn.csv", frame)
     with pytest.raises(
         XnetError,
-        match=r"label column 'Class' spells one class in several ways: 'AGN' / 'agn'; merge them with `label_map",
+        match=r"label column 'Class' spells one class in several ways: 'AGN' / 'agn'; "
+        r"merge them with `label_map",
     ):
         load_catalog(lin_cfg(path))
     merged = load_catalog(lin_cfg(path, label_map={"agn": "AGN"}))
@@ -355,7 +359,8 @@ def test_csv_cut_mid_line_warns_and_cut_mid_number_is_an_error(tmp_path, caplog)
     (tmp_path / "number.csv").write_text(number_cut)
     with pytest.raises(
         XnetError,
-        match=rf"line {n_lines}, the last, has \d+ of 46 fields and no line end: the file is cut at the number '[-0-9.]+E-', which may be incomplete",
+        match=rf"line {n_lines}, the last, has \d+ of 46 fields and no line end: the file is cut "
+        r"at the number '[-0-9.]+E-', which may be incomplete",
     ):
         load_catalog(lin_cfg(tmp_path / "number.csv"))
 
@@ -491,8 +496,6 @@ def test_sigterm_and_ctrl_c_during_a_prediction_leave_nothing(
 
 # ------------------------------------------------------------------- property-based: messy tables
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st
 
 #: the columns the default run reads (its features' inputs, id, position, label) and some others
 NEEDED = [

@@ -75,8 +75,10 @@ def test_predict_and_help_import_neither_torch_nor_scikit_learn(cv_run, tmp_path
     code = (
         "import sys, xnet.train\n"
         "from xnet.predict.job import predict\n"
-        f"predict(dict(run={str(cv_run)!r}, input={str(catalog)!r}, output={str(tmp_path / 'p.csv')!r}, progress=False))\n"
-        "print(sorted(m for m in ('torch', 'lightning', 'sklearn', 'matplotlib', 'scipy', 'captum', 'shap') if m in sys.modules))\n"
+        f"predict(dict(run={str(cv_run)!r}, input={str(catalog)!r}, "
+        f"output={str(tmp_path / 'p.csv')!r}, progress=False))\n"
+        "print(sorted(m for m in ('torch', 'lightning', 'sklearn', 'matplotlib', 'scipy', "
+        "'captum', 'shap') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -147,11 +149,11 @@ def test_data_figures_drawn_ahead_in_a_child_are_the_in_process_figures(tmp_path
     stack's torch threads leave the child's core alone."""
     import multiprocessing
 
-    from xnet.runtime.cores import busy_cores
     from xnet.data.labelled import prepare_labelled_set
     from xnet.data.splits import make_splits
     from xnet.plotting import figure_cache
     from xnet.plotting.data_figures import write_data_figures
+    from xnet.runtime.cores import busy_cores
 
     monkeypatch.setenv("XNET_DATA_HOME", str(tmp_path / "home"))
     cfg = compose_config()

@@ -48,7 +48,8 @@ def test_finished_run_dir_is_refused_before_hydra_starts(tmp_path, monkeypatch, 
     code, err = command_line(monkeypatch, capsys, f"hydra.run.dir={run}", "model.hidden=5")
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(
-        f"xnet: error: hydra.run.dir={run}: holds a finished run (metrics.json); choose another directory"
+        f"xnet: error: hydra.run.dir={run}: holds a finished run (metrics.json); "
+        "choose another directory"
     )
     assert "overwrite=true" in err
     assert (
@@ -128,7 +129,9 @@ def test_run_dir_under_a_regular_file_is_one_line(tmp_path, monkeypatch, capsys)
     assert (
         code == 2
         and err
-        == f"xnet: error: hydra.run.dir={tmp_path / 'afile' / 'run'}: is under {tmp_path / 'afile'}, a regular file; choose another directory (hydra.run.dir=<new folder>)\n"
+        == f"xnet: error: hydra.run.dir={tmp_path / 'afile' / 'run'}: is under "
+        f"{tmp_path / 'afile'}, a regular file; choose another directory "
+        "(hydra.run.dir=<new folder>)\n"
     )
 
 
@@ -149,6 +152,7 @@ def test_read_only_run_dir_is_one_line(tmp_path, monkeypatch, capsys):
     assert (
         code == 2
         and err
-        == f"xnet: error: hydra.run.dir={locked / 'run'}: cannot write into {locked} (Permission denied); choose a writable directory (hydra.run.dir=<folder>)\n"
+        == f"xnet: error: hydra.run.dir={locked / 'run'}: cannot write into {locked} "
+        "(Permission denied); choose a writable directory (hydra.run.dir=<folder>)\n"
     )
     assert not (locked / "run").exists()

@@ -73,8 +73,9 @@ def check_writable(path: Path, key: str) -> None:
     try:
         fd, probe = tempfile.mkstemp(dir=existing, prefix=".xnet-write-test-")
     except OSError as err:
+        reason = err.strerror or os.strerror(err.errno or errno.EACCES)
         raise XnetError(
-            f"{key}={path}: cannot write into {existing} ({err.strerror or os.strerror(err.errno or errno.EACCES)}); "
+            f"{key}={path}: cannot write into {existing} ({reason}); "
             f"choose a writable directory ({key}=<folder>)"
         ) from None
     os.close(fd)
@@ -135,12 +136,14 @@ def refuse_finished(path: Path, overwrite: bool, key: str, sweep: bool) -> None:
     done = finished_jobs(path, sweep)
     if done and not overwrite:
         what = (
-            f"finished jobs ({', '.join(p.name for p in done[:5])}{', ...' if len(done) > 5 else ''})"
+            f"finished jobs ({', '.join(p.name for p in done[:5])}"
+            f"{', ...' if len(done) > 5 else ''})"
             if sweep
             else "a finished run (metrics.json)"
         )
         raise XnetError(
-            f"{key}={path}: holds {what}; choose another directory ({key}=<new folder>, or leave it out "
+            f"{key}={path}: holds {what}; choose another directory "
+            f"({key}=<new folder>, or leave it out "
             f"for a new dated one), or pass overwrite=true to delete the old run's files first"
         )
 
@@ -199,7 +202,8 @@ def command_line_dirs(argv: Sequence[str]) -> tuple[str | None, bool, bool]:
 def check_command_line(argv: Sequence[str]) -> None:
     """Before Hydra creates the directory: the one named by `hydra.run.dir=` / `hydra.sweep.dir=`
     (or, when none is named, the default outputs/ folder) must be writable and hold no finished
-    run unless overwrite=true. A directory named through an interpolation is left to `check_job_dir`."""
+    run unless overwrite=true. A directory named through an interpolation is left to
+    `check_job_dir`."""
     directory, multirun, overwrite = command_line_dirs(argv)
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     if directory is None:
