@@ -36,11 +36,11 @@ from threadpoolctl import threadpool_limits
 
 from xnet.config.compose import compose_config
 from xnet.data.labelled import LabelledSet, prepare_labelled_set
-from xnet.data.splits import Split
 from xnet.data.preprocessing import fit_scaler, transform
 from xnet.data.shifted import splits_for
-from xnet.testing.baselines import study_mlp
+from xnet.data.splits import Split
 from xnet.evaluation.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.testing.baselines import study_mlp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "comparison.md"
 

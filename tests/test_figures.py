@@ -1,5 +1,6 @@
 """The study's figures for a run and a sweep, drawn from the real bundled catalogs."""
 
+import functools
 import json
 
 import numpy as np
@@ -10,8 +11,8 @@ from omegaconf import OmegaConf
 
 from xnet.data.labelled import prepare_labelled_set
 from xnet.data.splits import make_splits
-from xnet.plotting.png import png_size
 from xnet.plotting.data_figures import galactic, missing_values_table
+from xnet.plotting.png import png_size
 from xnet.plotting.run_figures import write_run_figures
 from xnet.runs.sweep import collect_widths, write_width_figure
 
@@ -282,7 +283,7 @@ def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch
             tmp_path / f"cm{idle}.png",
             got.append,
         )
-        renderer.call(lambda: got.append("done"))
+        renderer.call(functools.partial(got.append, "done"))
         forked = renderer.pending[0][5] is not None
         assert forked == (idle == 1 and xnet.runtime.cores.can_fork())
         assert not (tmp_path / f"cm{idle}.png").exists()  # written when the renderer finishes

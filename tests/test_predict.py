@@ -23,11 +23,11 @@ from xnet.data.labelled import prepare_labelled_set
 from xnet.data.preprocessing import scaler_from_state, transform
 from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError
+from xnet.evaluation.metrics import classification_report
 from xnet.models import XrayClassifier
 from xnet.predict import predict, probability_column
 from xnet.testing.mock_catalog import full_table, slim_table, write_table
 from xnet.training import train
-from xnet.evaluation.metrics import classification_report
 
 LIN_CLASSES = ["AGN", "CV", "LM-STAR"]
 PROBS = [probability_column(c) for c in LIN_CLASSES]
@@ -715,9 +715,11 @@ def test_file_size_limit_on_the_command_line_is_one_line(xmm_run, tmp_path):
     import subprocess
     import sys
 
-    limit = lambda: resource.setrlimit(
-        resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
-    )
+    def limit():
+        resource.setrlimit(
+            resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+        )
+
     out = tmp_path / "p.csv"
     result = subprocess.run(
         [

@@ -28,7 +28,10 @@ def score(lp, b):
     return (lp + b).argmax(1)
 
 
-def fit_offsets(lp, y, grid=np.arange(-1.0, 1.01, 0.25), shrink=1.0, rounds=2, obj=(0, 1, 1)):
+GRID = np.arange(-1.0, 1.01, 0.25)
+
+
+def fit_offsets(lp, y, grid=GRID, shrink=1.0, rounds=2, obj=(0, 1, 1)):
     k = lp.shape[1]
     b = np.zeros(k)
     for _ in range(rounds):
