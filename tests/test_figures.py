@@ -205,8 +205,8 @@ def test_walkthrough_notebook_runs_offline(monkeypatch):
         p.split("/")[-1] for p in shown
     }
     predicted, metrics = namespace["predicted"], json.loads((run / "metrics.json").read_text())
-    # the final table compares only rows the run never trained on: its test part and the 20 sources of
-    # the classes left out (too few), as the notebook says
+    # the final table compares only rows the run never trained on: its test part and the 20 sources
+    # of the classes left out (too few), as the notebook says
     assert len(predicted) == 1008 and int(namespace["unseen"].sum()) == metrics["n_test"] + 20
     assert predicted["in_training"].sum() == metrics["n_train"] + metrics["n_val"]
 

@@ -1,4 +1,5 @@
-"""Offline idea 1: per-class decision offsets b fitted on the out-of-bag rows (coordinate search on a
+"""Offline idea 1: per-class decision offsets b fitted on the out-of-bag rows (coordinate search on
+a
 coarse grid, shrunk); the inner score cross-fits b over the out-of-bag rows (5 folds), the test
 columns apply b fitted on all of them. `python benchmarks/offline/offsets.py SEED offsets`
 (XNET_DUMPS: the folder of capture.py's dumps). Prints inner and test accuracy / bal.acc / macro-F1.
