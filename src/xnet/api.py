@@ -43,7 +43,7 @@ def train(overrides: Sequence[str] | DictConfig = (), run_dir: str | Path | None
         run_dir
         or Path("outputs") / str(cfg.task_name) / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S")
     )
-    claim(run_dir, bool(cfg.get("overwrite", False)), key="run_dir")
+    claim(run_dir, bool(cfg.overwrite), key="run_dir")
     try:
         quiet_lightning()
         return train_run(cfg, run_dir)

@@ -14,14 +14,15 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from xnet.runtime import startup
-from xnet.config.compose import CONFIG_DIR
+from xnet.config.argv import parse as argv_parse
+from xnet.config.compose import CONFIG_DIR, composed_in_one_line
+from xnet.config.schema import check_overrides
 from xnet.errors import XnetError, exit_on_error, quiet_broken_pipe, stop_on_signals
 from xnet.runs import launcher_state
 from xnet.runs.job_logs import record_log_files
-from xnet.training.run import check_config, optimized_value
 from xnet.runs.run_dir import check_command_line, check_job_dir
-from xnet.config.schema import check_overrides, check_sweep_values
+from xnet.runtime import startup
+from xnet.training.run import check_config, optimized_value
 
 #: what training imports (Lightning, torch, torchmetrics, scikit-learn, pandas), loaded once the
 #: command line and config are checked, with the garbage collector paused (`xnet.runtime.startup`)
@@ -38,7 +39,7 @@ def _job(cfg: DictConfig) -> float | None:
 
     check_config(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
-    check_job_dir(run_dir, bool(cfg.get("overwrite", False)))
+    check_job_dir(run_dir, bool(cfg.overwrite))
     if launcher_state.recorded is None:
         from xnet.runtime import prefetch
 
@@ -62,32 +63,17 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 def check_group_choices(argv: list[str], config_dir: Path = CONFIG_DIR) -> None:
     """A one-line error for `group=value` naming a config that does not exist (Hydra's own message
     spans a screen). Looks in conf/ and any --config-dir/-cd; other mistakes are left to Hydra."""
-    dirs = [config_dir]
-    for i, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
-            dirs.append(Path(argv[i + 1]))
-        elif arg.startswith("--config-dir="):
-            dirs.append(Path(arg.split("=", 1)[1]))
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        key = key.lstrip("+~")
-        if (
-            not sep
-            or "." in key
-            or "/" in key
-            or key.startswith("-")
-            or not value
-            or value == "null"
-        ):
+    command = argv_parse(argv)
+    dirs = command.config_dirs(config_dir)
+    for o in command.overrides:
+        if "." in o.key or "/" in o.key or not o.value or o.value == "null":
             continue
-        groups = [d / key for d in dirs if (d / key).is_dir()]
-        if not groups:
-            continue
-        for choice in value.split(","):
+        groups = [d / o.key for d in dirs if (d / o.key).is_dir()]
+        for choice in o.value.split(",") if groups else ():
             if not any((g / f"{choice}.yaml").exists() for g in groups):
                 options = sorted({p.stem for g in groups for p in g.glob("*.yaml")})
                 raise XnetError(
-                    f"{key}={choice}: no such {key} config; available: {', '.join(options)}"
+                    f"{o.key}={choice}: no such {o.key} config; available: {', '.join(options)}"
                 )
 
 
@@ -103,18 +89,23 @@ def main() -> None:
     import sys
 
     stop_on_signals()  # SIGTERM / Ctrl-C: one line, exit 143 / 130, no metrics.json
-    startup.pause()  # until the training modules are imported (`_job`); --help and errors stay paused
+    startup.pause()  # until the training modules are imported (`_job`); --help, errors stay paused
 
     def check_arguments() -> None:
         check_group_choices(sys.argv[1:])
-        check_overrides(sys.argv[1:], "train", CONFIG_DIR)
-        check_sweep_values(sys.argv[1:], "train")  # each value of a sweep, before any folder
+        check_overrides(sys.argv[1:], "train", CONFIG_DIR)  # keys, types, ranges (sweeps too)
         check_command_line(sys.argv[1:])
 
     exit_on_error(check_arguments)
     startup.compose_once(sys.argv[1:], CONFIG_DIR)
-    sweep = any(a in ("-m", "--multirun") for a in sys.argv[1:])
-    quiet_broken_pipe(lambda: exit_on_error(_hydra_main, unfinished=UNFINISHED[sweep]))
+    sweep = argv_parse(sys.argv[1:]).multirun
+    argv = sys.argv[1:]
+    quiet_broken_pipe(
+        lambda: exit_on_error(
+            lambda: composed_in_one_line(_hydra_main, argv, "train"),
+            unfinished=UNFINISHED[sweep],
+        )
+    )
 
 
 if __name__ == "__main__":

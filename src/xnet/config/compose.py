@@ -4,11 +4,14 @@ in-process."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from omegaconf import OmegaConf
+
+from xnet.config import structured  # noqa: F401 (registers the schemas the YAML names)
 
 #: conf/ at the repository root (the project is installed with `pip install -e .`)
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
@@ -49,9 +52,45 @@ def compose_config(
     """The config `python -m xnet.<config_name>` would run with these overrides (Hydra's compose
     API; for tests, benchmarks, notebooks and `xnet.api`)."""
     from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
 
+    from xnet.config.schema import composition_error
+
+    overrides = list(overrides or [])
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir or CONFIG_DIR)):
-        return compose(config_name=config_name, overrides=list(overrides or []))
+        try:
+            return compose(config_name=config_name, overrides=overrides)
+        except ConfigCompositionException as err:
+            raise composition_error(err, overrides, config_name) from None
+
+
+def composed_in_one_line(func, argv: Sequence[str], config_name: str):
+    """Run an entry point's `hydra.main` function so that a config Hydra cannot compose (a key no
+    schema or file defines, a value of the wrong type, in a config file) ends in one line
+    (`xnet.config.schema.composition_error`) rather than Hydra's report. Uses Hydra's documented
+    HYDRA_FULL_ERROR switch, which lets the exception through to here; Hydra's other one-message
+    errors are printed as Hydra prints them. A user who sets HYDRA_FULL_ERROR gets Hydra's own
+    behaviour (tracebacks)."""
+    from hydra.errors import CompactHydraException, ConfigCompositionException
+
+    from xnet.config.schema import composition_error
+    from xnet.errors import XnetError
+
+    if "HYDRA_FULL_ERROR" in os.environ:
+        return func()
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        return func()
+    except ConfigCompositionException as err:
+        raise composition_error(err, argv, config_name) from None
+    except CompactHydraException as err:
+        if isinstance(err, XnetError):
+            raise
+        cause = err.__cause__
+        print(str(err) + (f"\n{cause}" if cause is not None else ""), file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        os.environ.pop("HYDRA_FULL_ERROR", None)
 
 
 @contextmanager
@@ -67,25 +106,31 @@ def _config_search_path() -> Iterator[None]:
             yield
 
 
+def _options(group: str, kind: str = "CONFIG") -> list[str]:
+    """The configs (or, with kind GROUP, the sub-groups) of a group in the search path. Asks the
+    config loader's repository directly: the loader's own `get_group_options` deep-copies the
+    whole repository, ConfigStore schemas included, on every call (~10 ms each)."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.object_type import ObjectType
+
+    repository = GlobalHydra.instance().config_loader().repository
+    return sorted(repository.get_group_options(group, getattr(ObjectType, kind)))
+
+
 def data_config_names() -> list[str]:
     """The data configs in the search path (conf/data/ and any --config-dir's)."""
-    from hydra.core.global_hydra import GlobalHydra
-
     with _config_search_path():
-        return sorted(GlobalHydra.instance().config_loader().get_group_options("data"))
+        return _options("data")
 
 
 def config_groups_text() -> str:
     """`group: choice, ...` per config group of the search path (as Hydra's $APP_CONFIG_GROUPS),
     with the catalogs that have no `label` (prediction inputs such as xmm_dr13_slim) apart from
     the training data."""
-    from hydra.core.global_hydra import GlobalHydra
-
     with _config_search_path():
-        loader = GlobalHydra.instance().config_loader()
         lines = []
-        for group in sorted(g for g in loader.list_groups("") if g != "hydra"):
-            options = sorted(loader.get_group_options(group))
+        for group in [g for g in _options("", "GROUP") if g != "hydra"]:
+            options = _options(group)
             if group != "data":
                 lines.append(f"{group}: {', '.join(options)}")
                 continue

@@ -1,26 +1,33 @@
-"""The one config schema: which keys exist, and the type and range of every number a user may set.
+"""The one config schema: which keys exist, their types, and the range of every number a user
+may set; every check runs before any work starts and fails in one line naming the key.
 
-Two checks, both before any work starts, both one line naming the key:
-- `check_override_keys(argv, ...)`: every `key=value`, `+key=value` or `~key` on the command line
-  names a key the config files define (conf/ and any --config-dir), else "did you mean <closest
-  key>" (difflib); Hydra's own `+` advice would silently add a key nothing reads.
-- `validate_config(cfg, name)`: the composed config's values against `RULES` (type and range).
+- Types and defaults: the structured configs of `xnet.config.structured`, onto which Hydra merges
+  the YAML (a key they do not know, or a value of the wrong type, cannot compose).
+- Ranges: the one table `xnet.config.rules.RULES`.
+- The command line, before Hydra sees it (`check_overrides`): every key exists (else "did you
+  mean <closest key>", difflib; Hydra's own `+` advice would silently add a key nothing reads),
+  every value has its key's type, and every value of a key in `RULES` (each value of a sweep too,
+  `check_sweep_values`) its range.
+- The composed config (`validate_config`): its values against `RULES`.
 
-Keys are read from the YAML files themselves, so a key added to a config file is known at once;
-`RULES` lists the values that have a type and range. Maps whose entries are free (a data config's
-`columns`, loggers, callbacks, ...) are `OPEN`; `trainer` is closed by `xnet.config.trainer_args`.
+Keys are read from the YAML files themselves as well (`known_keys`), so that a key of a user's own
+config file (`--config-dir`) is known. Maps whose entries are free (a data config's `columns`,
+loggers, callbacks, ...) are `OPEN`; `trainer` is closed by `xnet.config.trainer_args`.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xnet.errors import XnetError
+from xnet.config import structured
+from xnet.config.argv import override_values
+from xnet.config.argv import parse as argv_parse
+from xnet.config.rules import RULES, show
 from xnet.config.trainer_args import check_trainer_override
+from xnet.errors import XnetError
 
 #: maps whose sub-keys are free: entries a user adds (`+data.columns.my_col=COL`) are not typos
 OPEN = (
@@ -35,165 +42,6 @@ OPEN = (
     "resample.targets",
     "hydra",
 )
-#: command-line options that take the next argument as their value
-_OPTION_ARGS = {
-    "--config-dir",
-    "-cd",
-    "--config-name",
-    "-cn",
-    "--config-path",
-    "-cp",
-    "--info",
-    "-i",
-    "--package",
-    "-p",
-    "--experimental-rerun",
-}
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A value's type ('int', 'float', 'bool' or 'choice') and allowed range."""
-
-    kind: str
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False  # low itself not allowed
-    high_open: bool = False
-    choices: tuple = ()
-    nullable: bool = False
-    also: tuple = ()  # other allowed literal values (`auto`, 0 for "off")
-
-    def describe(self) -> str:
-        if self.kind == "choice":
-            text = "one of " + ", ".join(map(str, self.choices))
-        elif self.kind == "bool":
-            text = "true or false"
-        else:
-            text = "an integer" if self.kind == "int" else "a number"
-            if self.low is not None and self.high is not None:
-                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
-                text += f" in {left}{_num(self.low)}, {_num(self.high)}{right}"
-            elif self.low is not None:
-                text += f" {'>' if self.low_open else '>='} {_num(self.low)}"
-        extra = [str(a) for a in self.also] + (["null"] if self.nullable else [])
-        return text + (f" (or {', '.join(extra)})" if extra else "")
-
-    def accepts(self, value: Any) -> bool:
-        if value is None:
-            return self.nullable
-        if value in self.also and not isinstance(value, bool):
-            return True
-        if self.kind == "bool":
-            return isinstance(value, bool)
-        if self.kind == "choice":
-            return value in self.choices
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return False
-        if self.kind == "int" and not isinstance(value, int):
-            return False
-        if value != value or value in (float("inf"), float("-inf")):  # NaN, inf
-            return False
-        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            return False
-        return self.high is None or not (
-            value > self.high or (self.high_open and value == self.high)
-        )
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def Int(low=None, high=None, **kw) -> Rule:  # noqa: N802 (reads as a type)
-    return Rule("int", low, high, **kw)
-
-
-def Float(low=None, high=None, **kw) -> Rule:  # noqa: N802
-    return Rule("float", low, high, **kw)
-
-
-BOOL = Rule("bool")
-#: `coverage.confidence`: how sources are ranked (xnet.evaluation.coverage; checked here, torch-free)
-CONFIDENCE_KINDS = ("probability", "decision", "lower_bound")
-SHARE = Float(0, 1, low_open=True, high_open=True)
-
-#: type and range of every number a user may set, per entry config
-RULES: dict[str, dict[str, Rule]] = {
-    "train": {
-        "seed": Int(0),
-        "model.hidden": Int(1),
-        "model.depth": Int(1),
-        "model.dropout": Float(0, 1, high_open=True),
-        "model.lr": Float(0, low_open=True),
-        "model.beta1": Float(0, 1, high_open=True),
-        "model.beta2": Float(0, 1, high_open=True),
-        "model.eps": Float(0, low_open=True),
-        "model.l2_alpha": Float(0),
-        "model.batch_size": Int(1),
-        "model.class_weighted": BOOL,
-        "model.num_threads": Int(1, also=("auto",)),
-        "engine": Rule("choice", choices=("auto", "stacked", "plain")),
-        "trainer.max_epochs": Int(1),
-        "split.test_size": SHARE,
-        "split.val_size": SHARE,
-        "split.min_class_count": Int(2),
-        "cv.folds": Int(2, also=(0,)),
-        "ensemble.members": Int(1),
-        "ensemble.trees": Float(0, 1),
-        "decision.prior_power": Float(0),
-        "calibration.enabled": BOOL,
-        "calibration.n_bins": Int(1),
-        "calibration.min_gain_se": Float(0),
-        "figures.enabled": BOOL,
-        "importance.enabled": BOOL,
-        "early_stopping.patience": Int(0),
-        "early_stopping.mode": Rule("choice", choices=("min", "max")),
-        "batching.enabled": BOOL,
-        "batching.log_every_n_epochs": Int(1),
-        "batching.max_width_ratio": Float(1),
-        "batching.retire": BOOL,
-        "overwrite": BOOL,
-        "figures.cache": BOOL,
-        "coverage.confidence": Rule("choice", choices=CONFIDENCE_KINDS),
-        "cv.scheme": Rule("choice", choices=("stratified", "faint", "sky")),
-        "cv.faint_fraction": SHARE,
-        "cv.sky_cell_deg": Float(0, 180, low_open=True),
-        "report.min_support": Int(0),
-        "report.min_sources": Int(0),
-        "data.extreme_values.action": Rule("choice", choices=("warn", "error", "clip", "missing")),
-        "data.extreme_values.max_abs": Float(0, low_open=True),
-        # light curves (xnet.data.lightcurves; docs/lightcurves.md)
-        "data.lightcurves.format": Rule("choice", choices=("xmm", "csc", "table")),
-        "data.lightcurves.duplicates": Rule("choice", choices=("error", "longest")),
-        "data.lightcurves.unmatched": Rule("choice", choices=("error", "ignore")),
-        "data.lightcurves.binning.mode": Rule("choice", choices=("fixed_length", "fixed_width")),
-        "data.lightcurves.binning.normalise": Rule(
-            "choice", choices=("mean", "zscore", "log", "none")
-        ),
-        "data.lightcurves.binning.bins": Int(4),
-        "data.lightcurves.binning.bin_seconds": Float(0, low_open=True, nullable=True),
-        "data.lightcurves.binning.min_exposure": Float(0, 1),
-        "data.lightcurves.binning.clip": Float(0),
-        "data.lightcurves.timing.flare_sigma": Float(0, low_open=True),
-        "data.lightcurves.timing.flare_min_bins": Int(1),
-        "data.lightcurves.timing.samples_per_peak": Int(1),
-        "data.lightcurves.timing.min_bins": Int(3),
-    },
-    "predict": {
-        "overwrite": BOOL,
-        "chunk_size": Int(1),
-        "batch_size": Int(1),
-        "num_threads": Int(1),
-        "workers": Int(1, also=("auto",)),
-        "progress": Rule("bool", also=("auto",)),
-        "explain": Int(0),
-        "flags.missing_below": Float(0, 1, nullable=True),
-        "flags.range_margin": Float(0, nullable=True),
-        "flags.max_sum_flag": Float(nullable=True),
-        "flags.max_extent": Float(0, nullable=True),
-    },
-}
 
 
 def validate_config(cfg, name: str) -> None:
@@ -208,13 +56,7 @@ def validate_config(cfg, name: str) -> None:
         if value == "<absent>":
             continue
         if not rule.accepts(value):
-            raise XnetError(f"{key}={_show(value)}: must be {rule.describe()}")
-
-
-def _show(value: Any) -> str:
-    return (
-        "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    )
+            raise XnetError(f"{key}={show(value)}: must be {rule.describe()}")
 
 
 # ----------------------------------------------------------------------------------- known keys
@@ -265,124 +107,114 @@ def known_keys(config_name: str, dirs: Sequence[Path]) -> set[str]:
     return keys
 
 
-def _config_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
-    dirs = [Path(config_dir)]
-    for i, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
-            dirs.append(Path(argv[i + 1]))
-        elif arg.startswith("--config-dir="):
-            dirs.append(Path(arg.split("=", 1)[1]))
-    return dirs
-
-
-def override_args(argv: Sequence[str]) -> list[str]:
-    """The `key=value`, `+key=value`, `++key=value` and `~key` arguments (not options)."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in _OPTION_ARGS:
-            skip = True
-            continue
-        if arg.startswith("-"):
-            continue
-        if "=" in arg or arg.startswith("~"):
-            out.append(arg)
-    return out
-
-
-def override_keys(argv: Sequence[str]) -> list[str]:
-    """The config keys that `key=value`, `+key=value`, `++key=value` and `~key` arguments name."""
-    return [key for _, key in prefixed_keys(argv)]
-
-
-def prefixed_keys(argv: Sequence[str]) -> list[tuple[str, str]]:
-    """(prefix: '', '+', '++' or '~'; key) of each override argument."""
-    names = [arg.partition("=")[0] for arg in override_args(argv)]
-    return [
-        (n[: len(n) - len(n.lstrip("+~"))], n.lstrip("+~").split("@")[0].strip()) for n in names
-    ]
-
-
-def override_values(arg: str) -> list[Any]:
-    """The values one override gives its key, as Hydra parses them: one, every value of a sweep
-    (`10,ten`, `range(1,4)`, Optuna's `choice(...)`), or an interval's ends; none where Hydra
-    cannot parse it (Hydra's own error then says why)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    try:
-        override = OverridesParser.create().parse_override(arg)
-        if not override.is_sweep_override():
-            return [override.value()]
-        if override.is_interval_sweep():
-            return [override.value().start, override.value().end]
-        return list(override.sweep_iterator())
-    except Exception:  # noqa: BLE001 (Hydra's parse and sweep errors: Hydra reports them)
-        return []
-
-
 def check_sweep_values(argv: Sequence[str], config_name: str) -> None:
     """Every value the command line gives a key of `RULES` (each value of a sweep too) against
     its rule, before any run or sweep folder exists: `-m model.hidden=10,ten` fails at once."""
     rules = RULES[config_name]
-    for arg in override_args(argv):
-        key = arg.partition("=")[0].lstrip("+~").strip()
-        if key not in rules or arg.startswith("~"):
+    for o in argv_parse(argv).overrides:
+        if o.key not in rules or o.prefix == "~":
             continue
-        for value in override_values(arg):
-            if not rules[key].accepts(value):
-                raise XnetError(f"{key}={_show(value)}: must be {rules[key].describe()}")
+        for value in override_values(o.arg):
+            if not rules[o.key].accepts(value):
+                raise XnetError(f"{o.key}={show(value)}: must be {rules[o.key].describe()}")
+
+
+def check_override_types(argv: Sequence[str], config_name: str) -> None:
+    """Every value the command line gives a key of the structured schema
+    (`xnet.config.structured`) has the key's type (a list where a list belongs, ...): one line
+    before Hydra composes. Keys the schema leaves open are not checked here."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import ConfigKeyError, ValidationError
+
+    overrides = argv_parse(argv).overrides
+    if not overrides:
+        return
+    choices = {o.key: o.value for o in overrides if o.has_value and "." not in o.key}
+    node, cls = structured.typed_node(config_name, choices), structured.schema(config_name)
+    for o in overrides:
+        if (
+            node is None
+            or o.prefix == "~"
+            or not o.has_value
+            or not structured.is_typed(cls, o.key)
+        ):
+            continue
+        parent = o.key.rpartition(".")[0]
+        if parent and OmegaConf.select(node, parent) is None:
+            continue  # inside a group option without a schema (a model of one's own)
+        for value in override_values(o.arg):
+            try:
+                OmegaConf.update(node, o.key, value, merge=True)  # as Hydra applies it
+            except (ValidationError, ConfigKeyError) as err:
+                raise XnetError(
+                    f"{o.key}={show(value)}: not a value this key takes ({one_line(err)}); see "
+                    f"`python -m xnet.{config_name} --cfg job` for its value"
+                ) from None
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of an OmegaConf or Hydra error, without its `full_key:` trailer."""
+    text = str(getattr(err, "msg", None) or err).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
 
 
 def check_override_keys(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
     """Refuse a command-line key that no config file defines, naming the closest real key."""
+    command = argv_parse(argv)
     keys = None
-    overrides = prefixed_keys(argv)
     # a model plugged in by `model._target_` takes keys of its own (checked against its signature)
-    plugged = any(key == "model._target_" and prefix != "~" for prefix, key in overrides)
-    for prefix, key in overrides:
+    plugged = any(o.key == "model._target_" and o.prefix != "~" for o in command.overrides)
+    for o in command.overrides:
+        key = o.key
         if not key or "/" in key or key == "hydra" or key.startswith("hydra."):
             continue  # Hydra checks its own settings
         if keys is None:
-            keys = known_keys(config_name, _config_dirs(argv, config_dir))
+            keys = known_keys(config_name, command.config_dirs(config_dir))
         if config_name == "train" and key.startswith("trainer."):
-            check_trainer_override(prefix, key, keys)
+            check_trainer_override(o.prefix, key, keys)
             continue
         if key in keys or key in OPEN or (plugged and key.startswith("model.")):
             continue
-        free = next((o for o in OPEN if key.startswith(o + ".")), None)
-        if (
-            free is not None
-        ):  # a new entry of a free map, unless it is a near-miss of an existing one (compared
-            # without the map's own name, which every entry shares)
-            entries = sorted(k[len(free) + 1 :] for k in keys if k.startswith(free + "."))
-            close = difflib.get_close_matches(key[len(free) + 1 :], entries, n=1, cutoff=0.85)
-            if not close:
-                continue
-            close = [f"{free}.{close[0]}"]
-        else:
-            close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
+        close = _closest(key, keys)
+        if close is None:
+            continue
         hint = (
-            f"did you mean {close[0]}?"
+            f"did you mean {close}?"
             if close
             else f"see `python -m xnet.{config_name} --cfg job` for the keys"
         )
         raise XnetError(f"{key}: no such config key; {hint}")
 
 
+def _closest(key: str, keys: set[str]) -> str | None:
+    """The real key closest to a key no config defines ('' when none is close); None for a new
+    entry of a free map (`OPEN`) that is no near-miss of an existing entry (compared without the
+    map's own name, which every entry shares)."""
+    free = next((o for o in OPEN if key.startswith(o + ".")), None)
+    if free is None:
+        close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
+        return close[0] if close else ""
+    entries = sorted(k[len(free) + 1 :] for k in keys if k.startswith(free + "."))
+    close = difflib.get_close_matches(key[len(free) + 1 :], entries, n=1, cutoff=0.85)
+    return f"{free}.{close[0]}" if close else None
+
+
 def check_overrides(argv: Sequence[str], config_name: str, config_dir: Path) -> None:
     """What an entry point checks of its command line before Hydra sees it: no
-    `--experimental-rerun`, every override parses, every key exists (`check_override_keys`)."""
+    `--experimental-rerun`, every override parses, every key exists (`check_override_keys`),
+    every value of a key in `RULES` is in its range (each value of a sweep too,
+    `check_sweep_values`) and every value has its key's type (`check_override_types`)."""
     refuse_rerun(argv)
     check_override_syntax(argv)
     check_override_keys(argv, config_name, config_dir)
+    check_sweep_values(argv, config_name)
+    check_override_types(argv, config_name)
 
 
 def refuse_rerun(argv: Sequence[str]) -> None:
     """Hydra's `--experimental-rerun FILE` unpickles FILE (a pickle can run any code), and xnet
     never writes the pickle it expects: refused, pointing at the run's own record."""
-    if any(a == "--experimental-rerun" or a.startswith("--experimental-rerun=") for a in argv):
+    if argv_parse(argv).option("--experimental-rerun"):
         raise XnetError(
             "--experimental-rerun: refused: it loads a pickle file, which can run any code, and "
             "xnet never writes one; rerun with the overrides in <run dir>/.hydra/overrides.yaml"
@@ -392,24 +224,41 @@ def refuse_rerun(argv: Sequence[str]) -> None:
 def check_override_syntax(argv: Sequence[str]) -> None:
     """An override Hydra's grammar cannot parse (an unquoted non-ASCII path, an unclosed
     bracket) as one line showing how to quote it, instead of Hydra's parser trace."""
+    overrides = argv_parse(argv).overrides
+    if not overrides:
+        return
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    parser, skip = None, False
-    for arg in argv:
-        if skip or arg in _OPTION_ARGS:
-            skip = not skip and arg in _OPTION_ARGS
-            continue
-        if arg.startswith("-") or ("=" not in arg and not arg.startswith("~")):
-            continue
-        parser = parser or OverridesParser.create()
+    parser = OverridesParser.create()
+    for o in overrides:
         try:
-            parser.parse_overrides([arg])
+            parser.parse_overrides([o.arg])
         except OverrideParseException as err:
-            key, _, value = arg.partition("=")
+            key, _, value = o.arg.partition("=")
             reason = str(err).splitlines()[0]
             quoted = "'" + key + '="' + value.replace('"', '\\"') + '"' + "'"
             raise XnetError(
-                f"{arg}: Hydra cannot parse this override ({reason}); quote the value, for Hydra "
-                f"and for the shell: {quoted}"
+                f"{o.arg}: Hydra cannot parse this override ({reason}); quote the value, for "
+                f"Hydra and for the shell: {quoted}"
             ) from None
+
+
+def composition_error(err: Exception, overrides: Sequence[str], config_name: str) -> XnetError:
+    """A config that Hydra could not compose (an unknown key, a value of the wrong type, in a
+    config file or on the command line) as one line: the command-line checks' own line where one
+    of them finds the cause, else the first line of Hydra's or OmegaConf's message."""
+    try:
+        check_sweep_values(overrides, config_name)
+        check_override_types(overrides, config_name)
+    except XnetError as found:
+        return found
+    cause = err.__cause__ or err.__context__ or err  # Hydra raises it `from None`
+    key = getattr(cause, "full_key", None)
+    first = str(err).splitlines()[0] if str(err) else ""
+    where = f" (in {first[3:].split(':')[0]})" if first.startswith("In '") else ""
+    what = one_line(cause) if cause is not err else first
+    return XnetError(
+        f"{key + ': ' if key else ''}{what}{where}; the config cannot be composed: correct or "
+        f"remove the key (`python -m xnet.{config_name} --cfg job` shows every key and its value)"
+    )

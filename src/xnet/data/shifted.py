@@ -77,7 +77,7 @@ def sky_folds(
 
 def splits_for(data: LabelledSet, cv_cfg: Mapping, split_cfg: Mapping, seed: int) -> list[Split]:
     """The outer splits `cv.scheme` asks for (`stratified`: `make_splits`, unchanged)."""
-    scheme = str(cv_cfg.get("scheme", "stratified") or "stratified")
+    scheme = str(cv_cfg["scheme"])
     folds = int(cv_cfg.get("folds") or 0)
     val_size = float(split_cfg["val_size"])
     if scheme == "stratified":
@@ -85,12 +85,12 @@ def splits_for(data: LabelledSet, cv_cfg: Mapping, split_cfg: Mapping, seed: int
             make_splits(data.y, split_cfg, folds, seed, groups=data.groups, classes=data.classes)
         )
     if scheme == "faint":
-        return [faint_split(data, float(cv_cfg.get("faint_fraction", 0.2)), val_size, seed)]
+        return [faint_split(data, float(cv_cfg["faint_fraction"]), val_size, seed)]
     if scheme == "sky":
         return sky_folds(
             data,
             folds if folds >= 2 else 5,
-            float(cv_cfg.get("sky_cell_deg", 30.0)),
+            float(cv_cfg["sky_cell_deg"]),
             val_size,
             seed,
         )

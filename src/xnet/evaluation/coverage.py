@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from xnet.config.schema import CONFIDENCE_KINDS
+from xnet.config.rules import CONFIDENCE_KINDS
 from xnet.evaluation.metrics import HEADLINE, classification_report
 
 #: coverage levels reported: every 10 %, and MUWCLASS's confident-subset share

@@ -6,10 +6,8 @@ import math
 
 import torch
 
+from xnet.config.rules import MONITORS  # what early stopping may monitor (the one table)
 from xnet.errors import XnetError
-
-#: what early stopping may monitor (computed on each member's validation split every epoch)
-MONITORS = ("val/loss", "val/accuracy", "val/balanced_accuracy", "val/macro_f1")
 
 
 class MemberEarlyStopping:

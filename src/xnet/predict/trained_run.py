@@ -19,7 +19,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.config.compose import plain_config
-from xnet.config.schema import CONFIDENCE_KINDS
+from xnet.config.rules import CONFIDENCE_KINDS
 from xnet.data.features import FeatureSpec
 from xnet.errors import XnetError
 from xnet.files import check_readable, path_inside, read_bounded

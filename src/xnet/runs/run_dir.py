@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from xnet.config.argv import parse as argv_parse
 from xnet.errors import XnetError
 from xnet.runs import run_claim
 
@@ -188,9 +189,9 @@ def check_foreign(path: Path, overwrite: bool, key: str, sweep: bool, keep: Sequ
 
 def command_line_dirs(argv: Sequence[str]) -> tuple[str | None, bool, bool]:
     """(the run or sweep directory given on the command line, multirun?, overwrite?)."""
-    multirun = any(a in ("-m", "--multirun") for a in argv)
+    command = argv_parse(argv)
+    multirun, values = command.multirun, command.values()
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    values = dict(a.lstrip("+").split("=", 1) for a in argv if "=" in a and not a.startswith("-"))
     overwrite = str(values.get("overwrite", "false")).strip().lower() in ("true", "1", "yes")
     return values.get(key), multirun, overwrite
 

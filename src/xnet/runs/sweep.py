@@ -172,12 +172,10 @@ def write_width_figure(
 class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = collect_sweep(
-            sweep_dir, sort_by=str(config.get("optimized_metric", "balanced_accuracy"))
-        )
+        rows = collect_sweep(sweep_dir, sort_by=str(config.optimized_metric))
         if not rows:
             return
-        metric = str(config.get("optimized_metric", "balanced_accuracy"))
+        metric = str(config.optimized_metric)
         path = write_summary(sweep_dir, rows)
         print(f"\nSweep summary ({path}), best {HEADLINE_NAMES[metric]} first:")
         print(format_table(rows))

@@ -19,6 +19,9 @@ import gc
 from importlib import import_module
 from pathlib import Path
 
+from xnet.config.argv import CONFIG_OPTIONS
+from xnet.config.argv import parse as argv_parse
+
 _paused = False
 
 
@@ -43,24 +46,18 @@ def resume(*modules: str) -> None:
             gc.enable()
 
 
-#: command-line options that choose another primary config, whose `hydra.mode` xnet cannot know
-_CONFIG_OPTIONS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
-
-
 def mode_is_default(argv: list[str], config_dir: Path) -> bool:
     """Whether the command line leaves `hydra.mode` unset: no other primary config, no `hydra.mode`
     override and no config-group choice (a group file, such as hparams_search/optuna.yaml, may set
     the mode). xnet's own primary configs (train.yaml, predict.yaml) do not set it."""
-    for arg in argv:
-        if arg.split("=", 1)[0] in _CONFIG_OPTIONS:
-            return False
-        key, sep, _ = arg.partition("=")
-        key = key.lstrip("+~")
-        if not sep or arg.startswith("-"):
-            continue
-        if key.startswith("hydra.mode") or ("." not in key and (config_dir / key).is_dir()):
-            return False
-    return True
+    command = argv_parse(argv)
+    if command.option(*CONFIG_OPTIONS):
+        return False
+    return not any(
+        o.key.startswith("hydra.mode") or ("." not in o.key and (config_dir / o.key).is_dir())
+        for o in command.overrides
+        if o.has_value
+    )
 
 
 def compose_once(argv: list[str], config_dir: Path) -> None:

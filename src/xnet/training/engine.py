@@ -59,7 +59,7 @@ def model_target(cfg: DictConfig) -> str | None:
 def engine_of(cfg: DictConfig) -> str:
     """`stacked` or `plain`: the `engine` key, where `auto` (the default) means plain exactly when
     the config names a model class."""
-    engine = str(cfg.get("engine", "auto") or "auto")
+    engine = str(cfg.engine)
     if engine == "auto":
         return "plain" if model_target(cfg) else "stacked"
     return engine

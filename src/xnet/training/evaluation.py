@@ -54,7 +54,7 @@ def evaluate_trained(
     temperature = Temperature(1.0, False, 0.0, 0.0)
     if cfg.calibration.enabled:
         temperature = calibrate(
-            model, dm.val_inputs, dm.y_val, float(cfg.calibration.get("min_gain_se", 2.0))
+            model, dm.val_inputs, dm.y_val, float(cfg.calibration.min_gain_se)
         )
     proba, truth = member_probabilities(member, model)
     reports = {
@@ -123,7 +123,7 @@ def tree_member(results: list[MemberResult]):
     beside the networks' checkpoints; None with `ensemble.trees` 0."""
     member = results[0].member
     cfg, data, split = member.job.cfg, member.job.data, member.split
-    weight = float(cfg.ensemble.get("trees", 0.0) or 0.0)
+    weight = float(cfg.ensemble.trees)
     if weight <= 0:
         return None
     from xnet.models.trees import fit_member

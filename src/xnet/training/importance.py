@@ -83,7 +83,7 @@ def run_importance(
     """The run's `importance` block (and each CV fold block's own); None when switched off, when
     the networks read extra inputs (only catalog features are explained) or are plugged in by
     `model._target_`."""
-    if not job.cfg.get("importance", {}).get("enabled", True):
+    if not job.cfg.importance.enabled:
         return None
     from xnet.evaluation.attribution import baseline_row
 

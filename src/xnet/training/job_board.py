@@ -219,7 +219,7 @@ def write_job_summary(writer, job, report: RunReport) -> None:
 
     write_curves(writer, job)
     writer.add_text("results", results_text(report))
-    metrics = job_metrics(report, str(job.cfg.get("optimized_metric", "balanced_accuracy")))
+    metrics = job_metrics(report, str(job.cfg.optimized_metric))
     exp, ssi, sei = hparams(hparam_values(job), metrics)
     experiment_columns(exp, job.varying, report.cv)
     file_writer = writer._get_file_writer()

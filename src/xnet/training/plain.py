@@ -175,7 +175,7 @@ def fit_member(member: Member) -> Fitted:
         )
         stop = EarlyStopping(
             str(es.monitor),
-            min_delta=float(es.get("min_delta", 0.0)),
+            min_delta=float(es.min_delta),
             patience=int(es.patience),
             mode=str(es.mode),
         )

@@ -117,7 +117,7 @@ def run_figures(job: Job, report: RunReport, reliability: list[dict], writer=Non
         report.test["confusion_matrix"],
         tb_writer=writer,
         confusion_title=title,
-        cache=bool(job.cfg.figures.get("cache", True)),
+        cache=bool(job.cfg.figures.cache),
         renderer=RENDERER,
         board_data_figures=writer is not None and shows_data_figures(job),
     )

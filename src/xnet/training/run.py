@@ -163,7 +163,7 @@ def draw_data_figures_ahead(jobs: list) -> None:
     """A first run on new data draws its data figures while its networks train (a child process,
     `xnet.plotting.figure_cache.draw_ahead`); a sweep's jobs on the same data share one drawing."""
     for job in jobs:
-        if job.cfg.figures.enabled and job.cfg.figures.get("cache", True):
+        if job.cfg.figures.enabled and job.cfg.figures.cache:
             from xnet.plotting.figure_cache import draw_ahead
 
             draw_ahead(job.data, job.splits[0])

@@ -211,17 +211,17 @@ def fit_stack(members: list[Member]) -> StackedClassifier:
             "monitor": str(es.monitor),
             "mode": str(es.mode),
             "patience": int(es.patience),
-            "min_delta": float(es.get("min_delta", 0.0)),
+            "min_delta": float(es.min_delta),
         },
         log_every_n_epochs=int(cfg.batching.log_every_n_epochs),
         encoders=encoder_specs(m),
-        retire=bool(cfg.batching.get("retire", True)),
+        retire=bool(cfg.batching.retire),
     )
     module.member_loggers = [member_logger(mb) for mb in members]
     from xnet.training.progress import StackProgress
 
     module.progress = StackProgress(
-        cfg.get("progress", "auto"),
+        cfg.progress,
         int(cfg.trainer.max_epochs),
         len(members),
         str(es.monitor),
