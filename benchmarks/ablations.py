@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         head += ["faint-20 % bal.acc", "faint-20 % macro-F1", "sky-out bal.acc", "sky-out macro-F1"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     measures = [
-        "| idea | inner @81 %, probability (acc / bal.acc / F1) | inner @81 %, decision (acc / bal.acc / F1) |",
+        "| idea | inner @81 %, probability (acc / bal.acc / F1) | inner @81 %, decision (acc / "
+        "bal.acc / F1) |",
         "|---|---|---|",
     ]
     for label, overrides in rows.items():
@@ -130,10 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         cells = [f"{label} `{' '.join(overrides)}`" if overrides else label]
         cells += [f"{np.mean([i[k] for i in inner]):.3f}" for k in HEADLINE]
         cells += [f"{np.mean([outer(p, k) for p in payloads]):.3f}" for k in HEADLINE]
-        cells.append(
-            f"{np.mean([p['coverage']['operating_point']['balanced_accuracy'] for p in payloads]):.3f} "
-            f"({payloads[0]['coverage']['confidence']})"
-        )
+        at_op = [p["coverage"]["operating_point"]["balanced_accuracy"] for p in payloads]
+        cells.append(f"{np.mean(at_op):.3f} ({payloads[0]['coverage']['confidence']})")
         if args.shifted:
             for scheme in ("faint", "sky"):
                 shifted = [
@@ -159,18 +158,25 @@ def main(argv: list[str] | None = None) -> None:
     text = [
         "# Ablations on the Chandra set (csc_muwclass), measured",
         "",
-        f"Command: `{command.strip()}`; each row is `python -m xnet.train {' '.join(args.base)} <overrides> "
+        f"Command: `{command.strip()}`; each row is `python -m xnet.train {' '.join(args.base)} "
+        "<overrides> "
         f"seed=S` for seeds {', '.join(map(str, args.seeds))} (mean over seeds).",
-        "**Inner** columns (used to choose): out-of-bag predictions of the ensemble's networks on the outer",
-        "training parts (`xnet.inner_validation`), mean over the 5 outer folds. **Test** columns: the outer",
-        "test folds, shown for the record and never used to choose. `@81 %`: balanced accuracy of the 81 %",
-        "most confident test sources (pooled out-of-fold, `xnet.coverage`), ranked by the confidence measure",
+        "**Inner** columns (used to choose): out-of-bag predictions of the ensemble's networks on "
+        "the outer",
+        "training parts (`xnet.inner_validation`), mean over the 5 outer folds. **Test** columns: "
+        "the outer",
+        "test folds, shown for the record and never used to choose. `@81 %`: balanced accuracy of "
+        "the 81 %",
+        "most confident test sources (pooled out-of-fold, `xnet.coverage`), ranked by the "
+        "confidence measure",
         "named in brackets (`coverage.confidence` when the row ran).",
         "",
         *lines,
         "",
-        "Confidence measure for selective classification (`coverage.confidence`), chosen on the same inner",
-        "validation: metrics of the 81 % most confident out-of-bag predictions, per measure (`xnet.coverage`).",
+        "Confidence measure for selective classification (`coverage.confidence`), chosen on the "
+        "same inner",
+        "validation: metrics of the 81 % most confident out-of-bag predictions, per measure "
+        "(`xnet.coverage`).",
         "",
         *measures,
         "",

@@ -12,8 +12,8 @@ Rows (issues "Fast where users feel it" and "Honest speed"):
 3. `sweep`: 3 widths x 5 folds on the same file vs 15 sequential scikit-learn fits (same folds);
 4. `predict`: `python -m xnet.predict` on a 656,997-row slim FITS (4XMM-DR13 schema, from the
    bundled slice) vs a whole-process astropy read of the columns that predict reads;
-5. `startup`: `import lightning, torch` the way the entry points do it (`xnet.runtime.startup`: collector
-   paused, imports frozen) vs the plain `python -c "import lightning, torch"`.
+5. `startup`: `import lightning, torch` the way the entry points do it (`xnet.runtime.startup`:
+   collector paused, imports frozen) vs the plain `python -c "import lightning, torch"`.
 Extra rows (`--only`): `cv160k`, the CV on a 160,000-source file (10x the study; one repeat is
 usual: scikit-learn takes many minutes), and `duplicates`, the CV on the old benchmark file (the
 bundled 2,941 sources drawn with replacement, each about 5.4 times under its id: xnet groups the

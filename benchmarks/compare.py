@@ -1,6 +1,7 @@
 """xnet against the classifiers an astronomer would otherwise use, on the same data and folds.
 
-Every model sees the same seeded splits (`xnet.data.shifted.splits_for`, the call `xnet.train` makes):
+Every model sees the same seeded splits (`xnet.data.shifted.splits_for`, the call `xnet.train`
+makes):
 the test part is never used for fitting, scaling, resampling or early stopping. xnet rows run the
 real `xnet.train.train`; baselines are fitted on the split's whole training part (scikit-learn's
 MLP keeps its own 10 % for early stopping, as xnet does). Each row runs 3 seeds x 5 folds, plus the
@@ -8,7 +9,8 @@ two shifted splits (train bright / test the faintest 20 %, and leave-sky-region-
 
     python benchmarks/compare.py                      # both catalogs, xray / xray_mw / xray_mw_plus
     python benchmarks/compare.py --data csc_muwclass --features xray_mw_plus --seeds 1 2 3
-    python benchmarks/compare.py --tiny --out /tmp/compare.md   # smoke run: 2 folds, 2 seeds, few epochs
+    # smoke run: 2 folds, 2 seeds, few epochs
+    python benchmarks/compare.py --tiny --out /tmp/compare.md
 
 Prints one table per (catalog, feature set) and writes them as Markdown (default
 benchmarks/results/comparison.md) with the package versions used.
@@ -36,15 +38,16 @@ from threadpoolctl import threadpool_limits
 
 from xnet.config.compose import compose_config
 from xnet.data.labelled import LabelledSet, prepare_labelled_set
-from xnet.data.splits import Split
 from xnet.data.preprocessing import fit_scaler, transform
 from xnet.data.shifted import splits_for
-from xnet.testing.baselines import study_mlp
+from xnet.data.splits import Split
 from xnet.evaluation.metrics import HEADLINE, classification_report, summarize_folds
+from xnet.testing.baselines import study_mlp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "comparison.md"
 
-#: published MUWCLASS leave-one-out result on the 2,941 Chandra sources (Yang et al. 2022; data README)
+#: published MUWCLASS leave-one-out result on the 2,941 Chandra sources (Yang et al. 2022; data
+#: README)
 MUWCLASS = {
     "accuracy": 0.886,
     "balanced_accuracy": 0.702,
@@ -89,11 +92,12 @@ class Row:
     )  # scheme -> mean metrics (faint: one split; sky: K folds)
 
 
-# ---------------------------------------------------------------- baselines (fit on the training part)
+# ---------------------------------------------------------- baselines (fit on the training part)
 
 
 def fit_sklearn_mlp(x_train, y_train, x_test, seed: int, tiny: bool) -> np.ndarray:
-    """The study's pipeline: xnet's scaler (Yeo-Johnson + min-max, fit on training rows), then the MLP."""
+    """The study's pipeline: xnet's scaler (Yeo-Johnson + min-max, fit on training rows), then the
+    MLP."""
     scaler = fit_scaler(x_train)
     model = study_mlp(seed=seed, max_epochs=5 if tiny else 600)
     with warnings.catch_warnings():
@@ -103,7 +107,8 @@ def fit_sklearn_mlp(x_train, y_train, x_test, seed: int, tiny: bool) -> np.ndarr
 
 
 def fit_lightgbm(x_train, y_train, x_test, seed: int, tiny: bool) -> np.ndarray:
-    """LightGBM with balanced class weights, otherwise defaults (it handles NaN and needs no scaling)."""
+    """LightGBM with balanced class weights, otherwise defaults (it handles NaN and needs no
+    scaling)."""
     from lightgbm import LGBMClassifier
 
     model = LGBMClassifier(
@@ -161,7 +166,7 @@ def baseline_fit(
     return Fit(blocks, time.perf_counter() - start)
 
 
-# ---------------------------------------------------------------- xnet (the real training entry point)
+# ------------------------------------------------------ xnet (the real training entry point)
 
 
 def xnet_fit(overrides: list[str], base: list[str], tiny: bool) -> Fit:
@@ -176,7 +181,8 @@ def xnet_fit(overrides: list[str], base: list[str], tiny: bool) -> Fit:
 
 
 def make_row(label: str, note: str, by_seed: list[Fit], shifted: dict[str, Fit]) -> Row:
-    """Mean and std over all folds of all seeds, the std of the seed means, and the shifted splits."""
+    """Mean and std over all folds of all seeds, the std of the seed means, and the shifted
+    splits."""
     blocks = [b for f in by_seed for b in f.blocks]
     mean, std = summarize_folds(blocks)
     seed_means = [summarize_folds(f.blocks)[0] for f in by_seed]
@@ -243,7 +249,8 @@ def markdown_table(title: str, classes: list[str], rows: list[Row]) -> str:
 def plain_table(classes: list[str], rows: list[Row]) -> str:
     width = max(len(r.model) for r in rows)
     out = [
-        f"{'model':{width}}  {'acc':>13} {'bal.acc':>13} {'macro-F1':>13}  seed-std bal.acc  faint bal.acc  sky bal.acc  wall s"
+        f"{'model':{width}}  {'acc':>13} {'bal.acc':>13} {'macro-F1':>13}  seed-std bal.acc  faint "
+        "bal.acc  sky bal.acc  wall s"
     ]
     for r in rows:
         cells = [fmt(r.mean[k], r.std.get(k) if r.std else None).rjust(13) for k in HEADLINE]
@@ -254,7 +261,8 @@ def plain_table(classes: list[str], rows: list[Row]) -> str:
         ]
         wall = f"{r.seconds:6.1f}" if r.seconds is not None else "   n/a"
         out.append(
-            f"{r.model:{width}}  {' '.join(cells)}  {seed}  {shifted[0]:>13}  {shifted[1]:>11}  {wall}"
+            f"{r.model:{width}}  {' '.join(cells)}  {seed}  {shifted[0]:>13}  {shifted[1]:>11}  "
+            f"{wall}"
         )
     return "\n".join(out)
 
@@ -389,7 +397,10 @@ def main(argv: list[str] | None = None) -> None:
                 classes, rows = compare(
                     data_name, features, folds, seeds, models, args.tiny, args.shifted
                 )
-                title = f"{data_name}, features={features}, {folds}-fold CV, seeds {', '.join(map(str, seeds))}"
+                title = (
+                    f"{data_name}, features={features}, {folds}-fold CV, "
+                    f"seeds {', '.join(map(str, seeds))}"
+                )
                 print(f"\n{title}\n{plain_table(classes, rows)}\n", flush=True)
                 sections.append(markdown_table(title, classes, rows))
     command = "python benchmarks/compare.py " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -399,17 +410,23 @@ def main(argv: list[str] | None = None) -> None:
         f"Command: `{command.strip()}` on {platform.machine()}, 1 thread.",
         f"Versions: {versions()}.",
         "",
-        "Every model sees the same seeded stratified folds (`xnet.data.shifted.splits_for`, as `xnet.train`) for each of",
-        f"the seeds {', '.join(map(str, seeds))} (the seed sets the folds and the model's own randomness). Accuracy,",
-        "balanced accuracy and macro-F1: mean ± std over all folds of all seeds; recall: mean per class;",
+        "Every model sees the same seeded stratified folds (`xnet.data.shifted.splits_for`, as "
+        "`xnet.train`) for each of",
+        f"the seeds {', '.join(map(str, seeds))} (the seed sets the folds and the model's own "
+        "randomness). Accuracy,",
+        "balanced accuracy and macro-F1: mean ± std over all folds of all seeds; recall: mean per "
+        "class;",
         "seed std: the std of the seeds' fold means. Shifted splits (seed "
-        f"{seeds[0]}; `cv.scheme`, `xnet.data.shifted`): *faint 20 %* trains on the brighter sources and tests",
-        "on the faintest 20 % by broad-band flux; *sky-out* is 5-fold CV with galactic 30-degree cells kept whole",
+        f"{seeds[0]}; `cv.scheme`, `xnet.data.shifted`): *faint 20 %* trains on the brighter "
+        "sources and tests",
+        "on the faintest 20 % by broad-band flux; *sky-out* is 5-fold CV with galactic 30-degree "
+        "cells kept whole",
         "(leave-sky-region-out). Wall time: one seed's folds (xnet: the `xnet.train.train` call).",
     ]
     if "csc_muwclass" in args.data and "xray_mw" in args.features:
         header.append(
-            "MUWCLASS is the published leave-one-out result on the same 2,941 sources (Yang et al. 2022), not rerun."
+            "MUWCLASS is the published leave-one-out result on the same 2,941 sources (Yang et al. "
+            "2022), not rerun."
         )
     header.append("")
     args.out.parent.mkdir(parents=True, exist_ok=True)

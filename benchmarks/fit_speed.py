@@ -37,13 +37,13 @@ from threadpoolctl import threadpool_limits
 
 from xnet.config.compose import compose_config
 from xnet.data.labelled import LabelledSet, prepare_labelled_set
-from xnet.data.splits import make_splits
 from xnet.data.preprocessing import make_scaler, transform
+from xnet.data.splits import make_splits
+from xnet.evaluation.metrics import classification_report
 from xnet.testing.baselines import study_mlp
 from xnet.testing.distinct_sources import write_distinct_sources
 from xnet.training.datamodule import XrayDataModule
 from xnet.training.evaluation import evaluate_member
-from xnet.evaluation.metrics import classification_report
 from xnet.training.run import quiet_lightning
 from xnet.training.stacking import Job, Member, fit_stack, plan_stacks
 

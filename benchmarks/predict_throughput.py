@@ -1,8 +1,10 @@
-"""Throughput and memory of `xnet.predict` on catalogs the size of 4XMM-DR13 (a benchmark, not a test).
+"""Throughput and memory of `xnet.predict` on catalogs the size of 4XMM-DR13 (a benchmark, not a
+test).
 
 Writes a slim-schema FITS of 656,997 rows and a full-schema one of 983,948 rows (detection-level
 columns, the source-level SC_* ones and ~200 per-camera columns nobody reads), each row a source
-of the bundled XMM slice drawn at random (xnet.testing.mock_catalog), into a temporary folder that is
+of the bundled XMM slice drawn at random (xnet.testing.mock_catalog), into a temporary folder that
+is
 deleted at the end. Trains a small model on the bundled slice, then, in the same run and each in
 a fresh process, times:
 
@@ -48,7 +50,8 @@ def child_read(path: str, columns: list[str]) -> dict:
 
 
 def child_predict(path: str, run: str, output: str) -> dict:
-    """As `python -m xnet.predict` runs it: modules imported and Hydra set up before the clock starts."""
+    """As `python -m xnet.predict` runs it: modules imported and Hydra set up before the clock
+    starts."""
     import astropy.io.fits  # noqa: F401
     import pyarrow.parquet  # noqa: F401
     import tqdm  # noqa: F401
@@ -199,22 +202,30 @@ def main() -> None:
             start = time.perf_counter()
             mock_catalog.write_fits(path, make, n)
             print(
-                f"wrote {path.name}: {n:,} rows, {path.stat().st_size / 2**20:,.0f} MiB in {time.perf_counter() - start:.1f} s",
+                f"wrote {path.name}: {n:,} rows, {path.stat().st_size / 2**20:,.0f} MiB in "
+                f"{time.perf_counter() - start:.1f} s",
                 flush=True,
             )
             rows.append(measure(label, path, run, tmp, args.repeats))
             path.unlink()
         print()
         print(
-            f"xnet.predict throughput, medians of {args.repeats} (each run in a fresh process; threads: torch 1)"
+            f"xnet.predict throughput, medians of {args.repeats} (each run in a fresh process; "
+            "threads: torch 1)"
         )
-        header = f"{'file':<5} {'rows':>9} {'MiB':>6} {'catalog':<14} {'cols':>4} {'read s':>7} {'predict s':>9} {'ratio':>6} {'rows/s':>9} {'read RSS':>9} {'pred RSS':>9} {'CLI wall s':>10}"
+        header = (
+            f"{'file':<5} {'rows':>9} {'MiB':>6} {'catalog':<14} {'cols':>4} {'read s':>7} "
+            f"{'predict s':>9} {'ratio':>6} {'rows/s':>9} {'read RSS':>9} {'pred RSS':>9} "
+            f"{'CLI wall s':>10}"
+        )
         print(header)
         print("-" * len(header))
         for r in rows:
             print(
-                f"{r['file']:<5} {r['rows']:>9,} {r['size_mb']:>6.0f} {r['catalog']:<14} {r['columns_read']:>4} "
-                f"{r['read_s']:>7.3f} {r['predict_s']:>9.3f} {r['ratio']:>6.2f} {r['rows_per_s']:>9,.0f} "
+                f"{r['file']:<5} {r['rows']:>9,} {r['size_mb']:>6.0f} {r['catalog']:<14} "
+                f"{r['columns_read']:>4} "
+                f"{r['read_s']:>7.3f} {r['predict_s']:>9.3f} {r['ratio']:>6.2f} "
+                f"{r['rows_per_s']:>9,.0f} "
                 f"{r['read_rss_mb']:>7.0f}MB {r['predict_rss_mb']:>7.0f}MB {r['cli_wall_s']:>10.2f}"
             )
         print()
@@ -223,10 +234,12 @@ def main() -> None:
                 f"{r['file']}: read runs {r['read_runs_s']} s, predict runs {r['predict_runs_s']} s"
             )
         print(
-            "read: astropy, only the columns predict reads; predict: xnet.predict.predict() to Parquet, in-process"
+            "read: astropy, only the columns predict reads; predict: xnet.predict.predict() to "
+            "Parquet, in-process"
         )
         print(
-            "(checkpoint to renamed file); CLI wall: `python -m xnet.predict` incl. interpreter start and imports."
+            "(checkpoint to renamed file); CLI wall: `python -m xnet.predict` incl. interpreter "
+            "start and imports."
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

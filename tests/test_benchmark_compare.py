@@ -38,11 +38,12 @@ def test_compare_runs_every_model_on_the_same_folds_and_writes_markdown(tmp_path
     table = [line for line in text.splitlines() if line.startswith("| ")]
     header, rows = table[0], table[1:]
     assert header.startswith(
-        "| model | accuracy | balanced accuracy | macro-F1 | recall AGN | recall CV | recall LM-STAR"
+        "| model | accuracy | balanced accuracy | macro-F1 | recall AGN | recall CV | recall "
+        "LM-STAR"
     )
     assert (
-        "| seed std (acc / bal.acc / F1) | faint 20 % (acc / bal.acc / F1) | sky-out (acc / bal.acc / F1) |"
-        in header
+        "| seed std (acc / bal.acc / F1) | faint 20 % (acc / bal.acc / F1) | sky-out (acc / "
+        "bal.acc / F1) |" in header
     )
     names = [r.split(" | ")[0] for r in rows]
     assert len(rows) == 7 and any("experiment=csc_best" in n for n in names)
@@ -65,7 +66,8 @@ def test_compare_runs_every_model_on_the_same_folds_and_writes_markdown(tmp_path
 
 
 def test_physics_features_of_the_best_configuration():
-    """xray_mw_plus (the compared best feature set): formulas on known numbers, and what each catalog provides."""
+    """xray_mw_plus (the compared best feature set): formulas on known numbers, and what each
+    catalog provides."""
     import numpy as np
     import pandas as pd
     import pytest

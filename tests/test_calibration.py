@@ -11,10 +11,8 @@ from torchmetrics.classification import MulticlassCalibrationError
 
 from xnet.api import train
 from xnet.data.labelled import prepare_labelled_set
-from xnet.data.splits import make_splits
 from xnet.data.preprocessing import fit_scaler, transform
-from xnet.models import Classifier
-from xnet.plotting.reliability import reliability_figure
+from xnet.data.splits import make_splits
 from xnet.evaluation.calibration import (
     calibrate,
     calibration_summary,
@@ -25,6 +23,8 @@ from xnet.evaluation.calibration import (
     reliability_bins,
     tempered_probabilities,
 )
+from xnet.models import Classifier
+from xnet.plotting.reliability import reliability_figure
 
 
 @pytest.fixture(scope="module")

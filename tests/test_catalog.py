@@ -107,14 +107,16 @@ def test_non_numeric_text_names_file_column_value_and_row(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(
         XnetError,
-        match=r"typo.csv: column 'HR2' \(feature input 'hr2'\) holds non-numeric text '0.3\?' in data row 8",
+        match=r"typo.csv: column 'HR2' \(feature input 'hr2'\) holds non-numeric text "
+        r"'0.3\?' in data row 8",
     ):
         load_catalog(data_config("xmm_lin2024", path=str(path)))
 
 
 def test_data_configs_read_without_composing_are_the_composed_ones(tmp_path):
     """`compose_data_config` reads a data YAML with no defaults list directly (xnet.predict tries
-    several on an input); every shipped config, and one in a --config-dir, equals its composition."""
+    several on an input); every shipped config, and one in a --config-dir, equals its
+    composition."""
     from hydra import compose, initialize_config_dir
 
     from xnet.config import compose as config

@@ -119,7 +119,8 @@ def test_smote_k_shrinks_for_tiny_classes():
 
 
 def test_fast_yeo_johnson_fit_equals_scikit_learn():
-    """fit_scaler finds the lambdas itself (for speed); it must agree with PowerTransformer's fit."""
+    """fit_scaler finds the lambdas itself (for speed); it must agree with PowerTransformer's
+    fit."""
     from xnet.data.preprocessing import make_scaler
 
     cfg, data = labelled(["data=csc_muwclass", "features=xray_mw"])

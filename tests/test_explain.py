@@ -15,9 +15,9 @@ from conftest import raw_lin
 
 from xnet.data.preprocessing import fit_scaler, scaler_state
 from xnet.evaluation.attribution import Explainer, Network, baseline_row, grouped
-from xnet.models.decision import decide
 from xnet.models.artifacts.export import NumpyModel, NumpyScaler
 from xnet.models.artifacts.trees import export
+from xnet.models.decision import decide
 from xnet.models.trees import make_model
 
 

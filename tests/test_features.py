@@ -31,7 +31,8 @@ def test_xmm_xray_features_by_hand():
     assert first["log_flux"] == pytest.approx(np.log10(7.30e-14))
     assert first["hr1"] == pytest.approx(0.17) and np.isnan(first["hr4"])
     assert first["chi2prob_missing"] == 0 and first["fvar_missing"] == 0
-    # F8 missing: the detections' flux range 2.1e-14 .. 2.1e-14 stands in; Fvar missing -> indicator 1
+    # F8 missing: the detections' flux range 2.1e-14 .. 2.1e-14 stands in; Fvar missing
+    # -> indicator 1
     star = row_of(cat, feats, "4XMM J000103.8+443044")
     assert star["log_flux"] == pytest.approx(np.log10(2.1e-14))
     assert (
@@ -45,7 +46,8 @@ def test_chandra_hardness_ratios_and_colours_by_hand():
     cat, spec, feats = features_for("csc_muwclass", "xray_mw")
     assert {"hr_ms", "hr_hm", "hr_hms", "p_intra", "bp_rp", "log_fx_fo"} <= set(spec.features)
     assert "hr1" in spec.skipped
-    # 2CXO J000009.3+135618: Fs 2e-15, Fm 5e-16, Fh 2e-15, Fb 4e-15, G 18.494, BP 18.77, RP 18.02, rgeo 5342
+    # 2CXO J000009.3+135618: Fs 2e-15, Fm 5e-16, Fh 2e-15, Fb 4e-15, G 18.494, BP 18.77, RP 18.02,
+    # rgeo 5342
     row = row_of(cat, feats, "2CXO J000009.3+135618")
     assert row["hr_ms"] == pytest.approx((5e-16 - 2e-15) / (5e-16 + 2e-15))
     assert row["hr_hm"] == pytest.approx((2e-15 - 5e-16) / (2e-15 + 5e-16))
@@ -74,7 +76,8 @@ def test_unknown_feature_name_is_an_error():
 def test_only_features_the_catalog_could_have_given_are_reported_missing():
     from xnet.data.labelled import missing_features
 
-    # an XMM catalog: the Chandra ratios are another instrument's, log_rate was asked for and is absent
+    # an XMM catalog: the Chandra ratios are another instrument's, log_rate was asked for and is
+    # absent
     wanted, other = missing_features(
         ["log_rate", "hr_ms", "hr_hm", "hr_hms", "p_intra"], ["log_flux", "hr1", "hr2"]
     )

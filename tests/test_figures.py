@@ -1,5 +1,6 @@
 """The study's figures for a run and a sweep, drawn from the real bundled catalogs."""
 
+import functools
 import json
 
 import numpy as np
@@ -10,8 +11,8 @@ from omegaconf import OmegaConf
 
 from xnet.data.labelled import prepare_labelled_set
 from xnet.data.splits import make_splits
-from xnet.plotting.png import png_size
 from xnet.plotting.data_figures import galactic, missing_values_table
+from xnet.plotting.png import png_size
 from xnet.plotting.run_figures import write_run_figures
 from xnet.runs.sweep import collect_widths, write_width_figure
 
@@ -204,8 +205,8 @@ def test_walkthrough_notebook_runs_offline(monkeypatch):
         p.split("/")[-1] for p in shown
     }
     predicted, metrics = namespace["predicted"], json.loads((run / "metrics.json").read_text())
-    # the final table compares only rows the run never trained on: its test part and the 20 sources of
-    # the classes left out (too few), as the notebook says
+    # the final table compares only rows the run never trained on: its test part and the 20 sources
+    # of the classes left out (too few), as the notebook says
     assert len(predicted) == 1008 and int(namespace["unseen"].sum()) == metrics["n_test"] + 20
     assert predicted["in_training"].sum() == metrics["n_train"] + metrics["n_val"]
 
@@ -283,7 +284,7 @@ def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch
             tmp_path / f"cm{idle}.png",
             got.append,
         )
-        renderer.call(lambda: got.append("done"))
+        renderer.call(functools.partial(got.append, "done"))
         forked = renderer.pending[0].child is not None
         assert forked == (idle == 1 and xnet.runtime.cores.can_fork())
         assert not (tmp_path / f"cm{idle}.png").exists()  # written when the renderer finishes

@@ -88,10 +88,7 @@ def test_every_room_is_in_the_plan():
 
 def test_rooms_import_downward_only():
     upward = sorted(
-        f"{a} -> {b}"
-        for a, targets in GRAPH.items()
-        for b in targets
-        if layer(b) > layer(a)
+        f"{a} -> {b}" for a, targets in GRAPH.items() for b in targets if layer(b) > layer(a)
     )
     assert upward == []
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from xnet.data.preprocessing import resample_training_set
-from xnet.models.encoders import LightCurveCNN
 from xnet.models.artifacts.encoders import NumpyLightCurveCNN
+from xnet.models.encoders import LightCurveCNN
 
 
 def curves(rows: int, length: int = 64, seed: int = 0) -> torch.Tensor:

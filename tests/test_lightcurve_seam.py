@@ -10,7 +10,6 @@ from conftest import compose_config
 from xnet.api import train
 from xnet.data.labelled import prepare_labelled_set
 from xnet.errors import XnetError
-from xnet.models import Classifier
 from xnet.models.artifacts.checkpoint import load_classifier, read_checkpoint
 from xnet.predict.trained_run import load_run
 

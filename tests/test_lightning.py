@@ -22,11 +22,11 @@ from torch import nn
 import xnet.training.evaluation as evaluation
 from xnet.api import predict, train
 from xnet.config.compose import CONFIG_DIR
+from xnet.config.schema import check_override_keys
+from xnet.config.trainer_args import TRAINER_ARGS
 from xnet.errors import XnetError
 from xnet.predict import probability_column
-from xnet.config.trainer_args import TRAINER_ARGS
 from xnet.training.run import check_config
-from xnet.config.schema import check_override_keys
 
 QUICK = ["figures.enabled=false"]
 PLUGGED = ["model._target_=test_lightning.TinyNet", "+model.width=12", "trainer.max_epochs=4"]

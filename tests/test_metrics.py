@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from xnet.evaluation.metrics import classification_report, confusion_matrices, headline_from_confusion
+from xnet.evaluation.metrics import (
+    classification_report,
+    confusion_matrices,
+    headline_from_confusion,
+)
 
 
 def test_batched_headline_metrics_match_the_classification_report():

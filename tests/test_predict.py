@@ -23,11 +23,11 @@ from xnet.data.labelled import prepare_labelled_set
 from xnet.data.preprocessing import scaler_from_state, transform
 from xnet.data.tables import iter_table_chunks, table_info
 from xnet.errors import XnetError
+from xnet.evaluation.metrics import classification_report
 from xnet.models import XrayClassifier
 from xnet.predict import predict, probability_column
 from xnet.testing.mock_catalog import full_table, slim_table, write_table
 from xnet.training import train
-from xnet.evaluation.metrics import classification_report
 
 LIN_CLASSES = ["AGN", "CV", "LM-STAR"]
 PROBS = [probability_column(c) for c in LIN_CLASSES]
@@ -74,7 +74,8 @@ def xmm_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def csc_cv_run(tmp_path_factory):
-    """3-fold CV on the Chandra set with multiwavelength features (trained in-process, no .hydra/)."""
+    """3-fold CV on the Chandra set with multiwavelength features (trained in-process, no
+    .hydra/)."""
     run = tmp_path_factory.mktemp("csc") / "run"
     train(compose_config(["data=csc_muwclass", "features=xray_mw", "cv.folds=3", *FAST]), run)
     return run
@@ -283,7 +284,8 @@ def test_full_detection_catalog_gives_the_same_probabilities_as_slim(xmm_run, tm
 
 
 def test_reloaded_checkpoint_gives_identical_probabilities(xmm_run, tmp_path):
-    """predict on the training catalog == the checkpoint reloaded by hand on the training pipeline's features."""
+    """predict on the training catalog == the checkpoint reloaded by hand on the training
+    pipeline's features."""
     out = tmp_path / "lin.parquet"
     run_predict(run=str(xmm_run), input=str(LIN_CSV), output=str(out))
     table = pd.read_parquet(out)
@@ -309,7 +311,8 @@ def test_labelled_input_writes_the_training_metrics_block(xmm_run, tmp_path):
     metrics = json.loads((tmp_path / "lin.csv.metrics.json").read_text())  # <output>.metrics.json
     assert metrics == summary["metrics"] and not (tmp_path / "metrics.json").exists()
     table = pd.read_csv(out)
-    # the run's training and validation rows are marked and left out: what is scored is its test part
+    # the run's training and validation rows are marked and left out: what is scored is its test
+    # part
     trained = json.loads((xmm_run / "metrics.json").read_text())
     assert (
         table["in_training"].sum()
@@ -433,7 +436,8 @@ def test_labelled_csv_with_own_column_names_from_a_user_config_dir(csc_cv_run, t
         }.items()
     )
     (tmp_path / "conf" / "data" / "mycsc.yaml").write_text(
-        f"name: mycsc\npath: null\nlabel: truth\nid: src\nra: ra_deg\ndec: dec_deg\ncolumns:\n{columns}\n"
+        "name: mycsc\npath: null\nlabel: truth\nid: src\nra: ra_deg\ndec: "
+        f"dec_deg\ncolumns:\n{columns}\n"
     )
     out = tmp_path / "pred" / "mine.parquet"
     out.parent.mkdir()
@@ -451,7 +455,8 @@ def test_labelled_csv_with_own_column_names_from_a_user_config_dir(csc_cv_run, t
     assert not (out.parent / "mine.parquet.metrics.json").exists()
     table = pd.read_parquet(out)
     assert list(table.columns[:4]) == ["src", "ra_deg", "dec_deg", "truth"] and len(table) == 2941
-    # a CV run has trained or validated on every labelled row in some fold: all marked, nothing scored
+    # a CV run has trained or validated on every labelled row in some fold: all marked, nothing
+    # scored
     assert table["in_training"].all() and "metrics" not in summary
     assert not (out.parent / "metrics.json").exists()
 
@@ -460,7 +465,8 @@ def test_catalog_without_id_gets_row_numbers(xmm_run, tmp_path):
     """A user's catalog config with no id or position columns: rows are numbered as in the file."""
     (tmp_path / "conf" / "data").mkdir(parents=True)
     (tmp_path / "conf" / "data" / "bare.yaml").write_text(
-        "name: bare\ncolumns: {flux_total: F8, flux_min: sc_ep_8_fmin, flux_max: sc_ep_8_fmax, hr1: HR1, hr2: HR2,"
+        "name: bare\ncolumns: "
+        "{flux_total: F8, flux_min: sc_ep_8_fmin, flux_max: sc_ep_8_fmax, hr1: HR1, hr2: HR2,"
         " hr3: HR3, hr4: HR4, chi2prob: sc_chi2prob, fvar: sc_fvar, extent: sc_extent}\n"
     )
     cfg = predict_config(
@@ -481,7 +487,8 @@ def test_catalog_without_id_gets_row_numbers(xmm_run, tmp_path):
 
 
 def test_fits_values_follow_the_fits_rules(tmp_path):
-    """Unsigned and scaled integers, TNULL, undefined logicals: the chunk reader agrees with astropy."""
+    """Unsigned and scaled integers, TNULL, undefined logicals: the chunk reader agrees with
+    astropy."""
     n = 25
     rng = np.random.default_rng(0)
     cols = [
@@ -583,9 +590,16 @@ BAD_INPUT = {
     "nonexistent_input": "nope.fits: file not found",
     "empty_file": "empty.fits: file is empty",
     "fits_without_table": "image.fits: FITS file has no table HDU",
-    "required_column_missing": "need column 'SC_HR3' (for hr3), not in the file (catalog config 'xmm_dr13_slim'",
-    "wrong_type": "column 'SC_HR2' (feature input 'hr2') holds non-numeric text 'soft' in data row 26",
-    "all_nan_features": "every model feature (log_flux, hr1, hr2, hr3, hr4, chi2prob, fvar, extent) is missing in all 40 rows",
+    "required_column_missing": (
+        "need column 'SC_HR3' (for hr3), not in the file (catalog config 'xmm_dr13_slim'"
+    ),
+    "wrong_type": (
+        "column 'SC_HR2' (feature input 'hr2') holds non-numeric text 'soft' in data row 26"
+    ),
+    "all_nan_features": (
+        "every model feature (log_flux, hr1, hr2, hr3, hr4, chi2prob, fvar, extent) "
+        "is missing in all 40 rows"
+    ),
     "output_directory_missing": "does not exist; create it or choose another output",
     "existing_output": "p.parquet: file exists; pass overwrite=true to replace it",
     "unknown_catalog": "catalog=nope: no such data config; available: csc_muwclass,",
@@ -690,7 +704,8 @@ def test_full_disk_or_file_size_limit_is_one_line_and_leaves_no_file(
     xmm_run, slim_fits, tmp_path, monkeypatch, code, kind
 ):
     """Issue 14: the OS refusing a write (disk full, `ulimit -f`) is one line naming the output and
-    the OS error; the temporary file is removed (FITS fails at the end, the others on the first chunk)."""
+    the OS error; the temporary file is removed (FITS fails at the end, the others on the first
+    chunk)."""
     from xnet.predict.writers import TableWriter
 
     def refuse(*args, **kwargs):
@@ -703,7 +718,8 @@ def test_full_disk_or_file_size_limit_is_one_line_and_leaves_no_file(
     with pytest.raises(XnetError) as err:
         run_predict(run=str(xmm_run), input=str(slim_fits), output=str(out))
     assert str(err.value) == (
-        f"output={out}: cannot write it ({os.strerror(code)} [Errno {code}]); nothing was written, free space or choose another output"
+        f"output={out}: cannot write it ({os.strerror(code)} [Errno {code}]); nothing was written, "
+        "free space or choose another output"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -715,9 +731,11 @@ def test_file_size_limit_on_the_command_line_is_one_line(xmm_run, tmp_path):
     import subprocess
     import sys
 
-    limit = lambda: resource.setrlimit(
-        resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
-    )
+    def limit():
+        resource.setrlimit(
+            resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+        )
+
     out = tmp_path / "p.csv"
     result = subprocess.run(
         [

@@ -72,7 +72,8 @@ def test_cv_blocks_carry_support_and_fold_sizes(tmp_path):
 
 
 def test_conf_and_src_cite_only_files_in_the_repository():
-    """References such as `see MISSION.md` must name a file of the repository (or a public source)."""
+    """References such as `see MISSION.md` must name a file of the repository (or a public
+    source)."""
     names = {p.name for p in REPO.rglob("*") if ".venv" not in p.parts and ".git" not in p.parts}
     for path in [*REPO.joinpath("conf").rglob("*.yaml"), *REPO.joinpath("src").rglob("*.py")]:
         for cited in re.findall(r"\b([\w.-]+\.(?:md|txt|rst))\b", path.read_text()):

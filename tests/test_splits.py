@@ -66,7 +66,8 @@ def test_duplicated_catalog_is_reported_and_no_id_crosses_any_split(tmp_path, ca
             for net, _ in ensemble_splits(split, data.y, 0.1, 1, 2, groups=data.groups):
                 a, b, c = sides(net, ids)
                 assert not (a & b or a & c or b & c)
-            # the grouped splits stay stratified: every class in every training part, test shares near the whole set's
+            # the grouped splits stay stratified: every class in every training part, test shares
+            # near the whole set's
             assert set(np.unique(data.y[split.train])) == set(range(len(data.classes)))
             shares = np.bincount(data.y[split.test], minlength=len(data.classes)) / len(split.test)
             assert np.abs(shares - np.bincount(data.y) / n).max() < 0.05
@@ -76,7 +77,8 @@ def test_duplicated_catalog_is_reported_and_no_id_crosses_any_split(tmp_path, ca
 
 @pytest.mark.parametrize("data", ["xmm_lin2024", "csc_muwclass"])
 def test_without_duplicates_the_splits_are_the_plain_stratified_ones(data):
-    """The bundled catalogs have unique ids: no groups, and exactly the ungrouped scikit-learn splits
+    """The bundled catalogs have unique ids: no groups, and exactly the ungrouped scikit-learn
+    splits
     (so earlier seeds and results are unchanged)."""
     cfg = compose_config([f"data={data}"])
     labelled_set = prepare_labelled_set(cfg.data, cfg.features, 10)
@@ -150,7 +152,8 @@ def test_class_absent_from_a_training_part_is_an_error():
     split = Split(fold=0, train=np.array([0, 1, 3, 4]), val=np.array([2, 5]), test=np.array([6, 7]))
     with pytest.raises(
         XnetError,
-        match="split.test_size=0.8: class 'XRB' has no source in the training part of the hold-out split",
+        match="split.test_size=0.8: class 'XRB' has no source in the training part of the "
+        "hold-out split",
     ):
         check_training_classes(split, y, ["AGN", "STAR", "XRB"], "split.test_size=0.8")
 

@@ -81,7 +81,8 @@ def test_stacked_cv_matches_sequential_training(tmp_path):
 
 
 def test_a_stack_trains_bit_identically_on_one_thread_or_two(tmp_path):
-    """`model.num_threads=auto` follows the machine's load (`stack_threads`, re-read during the fit),
+    """`model.num_threads=auto` follows the machine's load (`stack_threads`, re-read during the
+    fit),
     which is only honest if the thread count cannot change a result: same weights, same epochs."""
     settings = [
         *FAST,
@@ -179,7 +180,8 @@ def test_stacked_sweep_launcher_matches_the_basic_launcher_and_writes_the_summar
 
 @pytest.mark.cli
 def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
-    """For jobs that cannot stack (different feature sets here): Hydra's joblib launcher, 2 cores."""
+    """For jobs that cannot stack (different feature sets here): Hydra's joblib launcher, 2
+    cores."""
     sweep = tmp_path / "joblib"
     result = run_cli(
         "xnet.train",

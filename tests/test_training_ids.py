@@ -95,7 +95,8 @@ def test_4xmm_rows_are_matched_through_iauname(ensemble_run, tmp_path):
 def test_run_without_ids_still_predicts_with_in_training_unknown(
     ensemble_run, tmp_path, caplog, suffix
 ):
-    """Checkpoints written before ids were recorded: predictions as before, in_training empty, a warning."""
+    """Checkpoints written before ids were recorded: predictions as before, in_training empty, a
+    warning."""
     run, metrics, _ = ensemble_run
     old = tmp_path / "old" / "checkpoints"
     old.mkdir(parents=True)

@@ -36,9 +36,16 @@ t0 = time.time()
 for f in S:
     prior = np.asarray(f["prior"])
     tr = f["train_rows"]
-    hgb = lambda: HistGradientBoostingClassifier(
-        max_iter=100, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed
-    )
+
+    def hgb():
+        return HistGradientBoostingClassifier(
+            max_iter=100,
+            learning_rate=0.1,
+            max_leaf_nodes=15,
+            l2_regularization=1.0,
+            random_state=seed,
+        )
+
     oobt_full = cross_val_predict(
         hgb(),
         X[tr],

@@ -1,4 +1,5 @@
-"""Offline idea 1: per-class decision offsets b fitted on the out-of-bag rows (coordinate search on a
+"""Offline idea 1: per-class decision offsets b fitted on the out-of-bag rows (coordinate search on
+a
 coarse grid, shrunk); the inner score cross-fits b over the out-of-bag rows (5 folds), the test
 columns apply b fitted on all of them. `python benchmarks/offline/offsets.py SEED offsets`
 (XNET_DUMPS: the folder of capture.py's dumps). Prints inner and test accuracy / bal.acc / macro-F1.
@@ -28,7 +29,10 @@ def score(lp, b):
     return (lp + b).argmax(1)
 
 
-def fit_offsets(lp, y, grid=np.arange(-1.0, 1.01, 0.25), shrink=1.0, rounds=2, obj=(0, 1, 1)):
+GRID = np.arange(-1.0, 1.01, 0.25)
+
+
+def fit_offsets(lp, y, grid=GRID, shrink=1.0, rounds=2, obj=(0, 1, 1)):
     k = lp.shape[1]
     b = np.zeros(k)
     for _ in range(rounds):

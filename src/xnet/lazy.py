@@ -8,7 +8,8 @@ from importlib import import_module
 
 
 def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], object]:
-    """A module-level `__getattr__` for `package` that imports `exports[name]` when `name` is asked for."""
+    """A module-level `__getattr__` for `package` that imports `exports[name]` when `name` is asked
+    for."""
 
     def __getattr__(name: str):
         if name in exports:

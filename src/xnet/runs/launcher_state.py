@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-#: while a stacked sweep is being set up: (config, run dir, log files) of each job, trained together later
+#: while a stacked sweep is being set up: (config, run dir, log files) of each job, trained
+#: together later
 recorded: list | None = None
 
 
 @contextmanager
 def deferred_jobs(store: list):
-    """While active, `python -m xnet.train` jobs only record (config, run dir, log files) into `store`."""
+    """While active, `python -m xnet.train` jobs only record (config, run dir, log files) into
+    `store`."""
     global recorded
     recorded = store
     try:

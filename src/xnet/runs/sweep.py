@@ -12,8 +12,8 @@ import numpy as np
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from xnet.files import atomic_write
 from xnet.evaluation.metrics import HEADLINE_NAMES, ranked
+from xnet.files import atomic_write
 from xnet.runs.overrides import read_overrides, varying_overrides
 
 log = logging.getLogger(__name__)

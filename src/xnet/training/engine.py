@@ -22,8 +22,8 @@ from functools import cache
 from omegaconf import DictConfig, OmegaConf
 
 from xnet.config.compose import CONFIG_DIR
-from xnet.errors import XnetError
 from xnet.config.trainer_args import check_trainer_flag
+from xnet.errors import XnetError
 
 #: Trainer flags the stacked engine honours, at any value (`devices` only as one device)
 STACKED_FLAGS = (

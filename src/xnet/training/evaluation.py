@@ -53,9 +53,7 @@ def evaluate_trained(
     cfg, dm, data = member.job.cfg, member.dm, member.job.data
     temperature = Temperature(1.0, False, 0.0, 0.0)
     if cfg.calibration.enabled:
-        temperature = calibrate(
-            model, dm.val_inputs, dm.y_val, float(cfg.calibration.min_gain_se)
-        )
+        temperature = calibrate(model, dm.val_inputs, dm.y_val, float(cfg.calibration.min_gain_se))
     proba, truth = member_probabilities(member, model)
     reports = {
         part: classification_report(truth[part], model.decide(proba[part]), data.classes)

@@ -21,8 +21,8 @@ import numpy as np
 
 from xnet.data.features import MISSING_SUFFIX
 from xnet.data.lightcurves.timing import PRESENT, TIMING_COLUMNS
-from xnet.models.nets import FEATURES
 from xnet.evaluation.metrics import HEADLINE, classification_report
+from xnet.models.nets import FEATURES
 
 log = logging.getLogger("xnet.train")
 
