@@ -154,7 +154,7 @@ def test_flat_adam_of_a_compacted_stack_matches_the_whole_stack_bit_for_bit(hidd
     its own: the flat parameters never have such a tail, so an element's update does not depend
     on where it lies, and a compacted stack updates its members as the whole stack did."""
     settings = optimizer_settings()
-    whole_net = StackedInputNet(7, 4, hiddens, seeds=list(range(len(hiddens))))
+    whole_net = StackedInputNet(7, 4, hiddens, 2, None, list(range(len(hiddens))))
     part_net = copy.deepcopy(whole_net)
     whole = FlatParameters(whole_net, list(whole_net.head.weights), settings)
     part = FlatParameters(part_net, list(part_net.head.weights), settings)

@@ -67,7 +67,7 @@ def test_one_batch_has_autograds_gradients(hiddens, depth, dropout, weighted, en
     inputs, y, valid = batch()
     weights = torch.rand(3, 4, generator=torch.Generator().manual_seed(1)) + 0.5
     weights = weights if weighted else None
-    net = StackedInputNet(6, 4, hiddens, depth, [dropout] * 3, [1, 2, 3], encoders)
+    net = StackedInputNet(6, 4, hiddens, depth, [dropout] * 3, [1, 2, 3], encoders=encoders)
     mine = copy.deepcopy(net)
     torch.manual_seed(5)  # the dropout draws
     net.zero_grad()
@@ -101,7 +101,7 @@ def test_a_few_epochs_train_the_weights_autograd_trains(tmp_path):
     data = chandra_stack(tmp_path, [30, 30, 20])
     settings = optimizer_settings()
     n_features, n_classes = data.train_inputs["features"].shape[2], len(data.members[0].classes)
-    net = StackedInputNet(n_features, n_classes, [30, 30, 20], seeds=[1, 2, 3])
+    net = StackedInputNet(n_features, n_classes, [30, 30, 20], 2, None, [1, 2, 3])
     mine = copy.deepcopy(net)
     flat = FlatParameters(mine, list(mine.head.weights), settings)
     optimizer = torch.optim.Adam(

@@ -187,22 +187,16 @@ def single_network(
 
 
 class StackedInputNet(nn.Module):
-    """A stack's network: stacked encoders (if any) in front of a `StackedMLP` head."""
+    """A stack's network: stacked encoders (if any) in front of a `StackedMLP` head.
 
-    def __init__(
-        self,
-        n_features: int,
-        n_classes: int,
-        hiddens: list[int],
-        depth: int = 2,
-        dropouts: list[float] | None = None,
-        seeds: list[int] | None = None,
-        encoders=None,
-    ):
+    `head` holds the head's own settings after `hiddens` (depth, dropouts, seeds), passed to
+    `StackedMLP` as they are; the head's input is the features plus every encoder's outputs."""
+
+    def __init__(self, n_features: int, n_classes: int, hiddens: list[int], *head, encoders=None):
         super().__init__()
         self.encoders = build_encoders(encoders, n_members=len(hiddens))
         width = n_features + sum(e.out_features for e in self.encoders.values())
-        self.head = StackedMLP(width, n_classes, hiddens, depth, dropouts, seeds)
+        self.head = StackedMLP(width, n_classes, hiddens, *head)
 
     @property
     def weight_matrices(self) -> list[torch.Tensor]:

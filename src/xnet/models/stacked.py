@@ -76,7 +76,7 @@ class StackedClassifier(L.LightningModule):
             depth,
             list(dropouts or []) or None,
             list(seeds or []) or None,
-            encoders,
+            encoders=encoders,
         )
         self.best_params: dict[
             str, torch.Tensor
