@@ -53,17 +53,6 @@ def lin_cfg(path, **changes) -> dict:
     return {**copy.deepcopy(_lin_cfg()), "path": str(path), **changes}
 
 
-@pytest.fixture
-def keep_logging():
-    """The command's Hydra set-up points the root logger at this test's captured stderr: restore
-    it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 @pytest.fixture(scope="module")
 def run_dir(small_run):
     return small_run  # read only (conftest)

@@ -5,7 +5,6 @@ line (`xnet: error: ...`, exit 2), from the command line or from a config file."
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -19,16 +18,6 @@ from xnet.config import structured
 from xnet.config.compose import CONFIG_DIR, compose_config
 from xnet.config.rules import RULES
 from xnet.errors import XnetError
-
-
-@pytest.fixture
-def keep_logging():
-    """The command's Hydra set-up points the root logger at this test's stderr: restore it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -176,17 +176,6 @@ def test_a_forked_helper_leaves_quietly_on_ctrl_c(capfd):
     assert child.exitcode == 130 and capfd.readouterr().err == ""
 
 
-@pytest.fixture
-def keep_logging():
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 # ------------------------------------------------------------------------------ figure cache
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
