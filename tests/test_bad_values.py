@@ -260,3 +260,15 @@ def test_a_full_disk_during_training_is_one_line(tmp_path, monkeypatch):
         err.value
     )
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_every_note_is_logged_once_when_a_catalog_also_repeats_a_source(tmp_path, caplog):
+    frame = rows()
+    frame.loc[0, "F8"] = "1e308"  # a note: implausible values
+    frame = pd.concat([frame, frame.iloc[[5]]], ignore_index=True)  # one source twice
+    with caplog.at_level(logging.INFO, logger="xnet"):
+        warned = labelled(write(tmp_path / "t.csv", frame))
+    logged = [r.getMessage() for r in caplog.records]
+    notes = list(warned.warnings)
+    assert any("implausible values" in w for w in notes) and len(notes) >= 2
+    assert all(logged.count(w) == 1 for w in notes)

@@ -115,13 +115,13 @@ def prepare_labelled_set(
     duplicates = find_duplicates(
         frame[SOURCE_ID] if SOURCE_ID in frame else pd.Series([None] * len(frame)), x
     )
-    if duplicates.any:
-        found.append(duplicates.message(str(catalog.path)))
-        # rows that only share their feature values are split as separate sources: a note
-        (log.warning if duplicates.groups is not None else log.info)("%s", found[-1])
-    found += missing_feature_warnings(x[:, : len(spec.features)], y, classes)
-    for message in found[1 if duplicates.any else 0 :]:
+    said = [duplicates.message(str(catalog.path))] if duplicates.any else []
+    for message in said:  # rows that only share their feature values are split apart: a note
+        (log.warning if duplicates.groups is not None else log.info)("%s", message)
+    late = missing_feature_warnings(x[:, : len(spec.features)], y, classes)
+    for message in found + late:
         log.warning("%s", message)
+    found += said + late
     return LabelledSet(
         catalog=catalog,
         spec=spec,
