@@ -21,23 +21,15 @@ store = []
 
 
 def hooked(results, classes, trees=None):
-    n = len(classes)
-    total, count, truth = {}, {}, {}
-    for r in results:
-        for row, p, t in zip(r.member.split.val, r.proba["val"], r.truth["val"]):
-            row = int(row)
-            total[row] = total.get(row, np.zeros(n)) + p
-            count[row] = count.get(row, 0) + 1
-            truth[row] = int(t)
-    rows = np.array(sorted(total))
+    rows, oob_proba, oob_y = inner_validation.pooled_out_of_bag(results, len(classes))
     m = results[0].member
     data = m.job.data
     store.append(
         dict(
             fold=m.split.fold,
-            oob_rows=rows,
-            oob_proba=np.stack([total[r] / count[r] for r in rows]),
-            oob_y=np.array([truth[r] for r in rows]),
+            oob_rows=np.array(rows),
+            oob_proba=oob_proba,
+            oob_y=oob_y,
             test_rows=np.asarray(m.split.test),
             test_proba=np.stack([r.proba["test"] for r in results]).mean(0),
             test_y=results[0].truth["test"],

@@ -19,11 +19,11 @@ from xnet.evaluation.coverage import OPERATING_POINT, at_coverage, confidence_sc
 from xnet.evaluation.metrics import HEADLINE, classification_report
 
 
-def out_of_bag_report(results: Sequence, classes: Sequence[str], trees=None) -> dict:
-    """One outer split's out-of-bag report from its networks' results (`MemberResult`s of
-    `xnet.training.evaluation`: member, model, proba['val'], truth['val']); with a tree member
-    (`xnet.models.trees`) its cross-fitted probabilities are blended in as on the test part."""
-    n_classes = len(classes)
+def pooled_out_of_bag(
+    results: Sequence, n_classes: int
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The split's out-of-bag rows (sorted), each row's probabilities averaged over the networks
+    that validated on it, and its true class."""
     total: dict[int, np.ndarray] = {}
     count: dict[int, int] = {}
     truth: dict[int, int] = {}
@@ -35,7 +35,14 @@ def out_of_bag_report(results: Sequence, classes: Sequence[str], trees=None) -> 
             truth[row] = int(t)
     rows = sorted(total)
     proba = np.stack([total[r] / count[r] for r in rows])
-    y = np.array([truth[r] for r in rows])
+    return rows, proba, np.array([truth[r] for r in rows])
+
+
+def out_of_bag_report(results: Sequence, classes: Sequence[str], trees=None) -> dict:
+    """One outer split's out-of-bag report from its networks' results (`MemberResult`s of
+    `xnet.training.evaluation`: member, model, proba['val'], truth['val']); with a tree member
+    (`xnet.models.trees`) its cross-fitted probabilities are blended in as on the test part."""
+    rows, proba, y = pooled_out_of_bag(results, len(classes))
     if trees is not None:
         proba = trees.blend_oob(rows, proba)
     model = results[0].model
