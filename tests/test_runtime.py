@@ -49,6 +49,27 @@ def test_usable_cores_are_the_affinity_capped_by_the_quota(tmp_path, monkeypatch
     assert (cores.free_cores(), cores.idle_cores()) == (1, 0)
 
 
+def test_busy_cores_leave_out_this_process_own_running_threads(tmp_path, monkeypatch):
+    """The run queue counts threads, a stack's own second torch thread among them: a process
+    running two threads beside one other busy process finds one busy core, not two (before, a
+    two-thread stack found its own thread busy, dropped to one thread, then took the core back,
+    every other check)."""
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "active_children", lambda: [])
+    monkeypatch.setattr(cores, "PROC", tmp_path)
+    (tmp_path / "loadavg").write_text("1.90 1.40 1.20 3/211 4242\n")
+    for tid, state in ((100, "R"), (101, "R"), (102, "S")):
+        (tmp_path / "self" / "task" / str(tid)).mkdir(parents=True)
+        (tmp_path / "self" / "task" / str(tid) / "stat").write_text(
+            f"{tid} (pt_main (thread)) {state} 1 100 100 0 -1\n"  # a name with spaces and parens
+        )
+    assert cores.own_running_threads() == 2
+    assert cores.busy_cores() == 1
+    (tmp_path / "self" / "task" / "101" / "stat").write_text("101 (python) S 1 100 100 0 -1\n")
+    assert (cores.own_running_threads(), cores.busy_cores()) == (1, 2)
+
+
 def test_the_switch_names_pieces_and_refuses_unknown_ones(monkeypatch):
     monkeypatch.delenv(switch.VARIABLE, raising=False)
     assert switch.off() == set() and all(switch.on(p) for p in switch.PIECES)

@@ -5,6 +5,9 @@ threads (`model.num_threads=auto`) and for the work forked to another core (`xne
 capped by its cgroup's CPU quota (a container's `--cpus`), not the host's `os.cpu_count()`.
 `busy_cores` reads the host's run queue (`/proc/loadavg`), which in a container or an allocation
 counts other tenants too: it can only make xnet take fewer cores, never more than it may use.
+The run queue counts threads, this process's own among them (its torch threads): those running
+now (`/proc/self/task`) are taken off, or a stack on two threads would find its own second thread
+busy and drop to one, then find the core free and take it back, every other check.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 
 #: where the cgroup file systems are mounted (a test points it at a fake tree)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: the proc file system (a test points it at a fake tree)
+PROC = Path("/proc")
 
 
 def cgroup_quota(root: Path | None = None) -> float | None:
@@ -51,14 +56,31 @@ def usable_cores() -> int:
     return max(1, cores)
 
 
+def own_running_threads() -> int:
+    """This process's threads running or runnable now (state R in /proc/self/task; at least 1:
+    the one asking)."""
+    running = 0
+    try:
+        for task in (PROC / "self" / "task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:  # the thread ended meanwhile
+                continue
+            running += stat[stat.rindex(")") + 2 :].startswith("R")
+    except (OSError, ValueError):
+        pass
+    return max(1, running)
+
+
 def busy_cores() -> int:
-    """Cores taken by other processes now: the runnable tasks of /proc/loadavg but this one (Linux),
-    else the 1-minute load average; at least this run's own live children."""
+    """Cores taken by other processes now: the runnable tasks of /proc/loadavg but this process's
+    own (Linux), else the 1-minute load average; at least this run's own live children."""
     import multiprocessing
 
     children = len(multiprocessing.active_children())
     try:
-        runnable = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]) - 1
+        total = int((PROC / "loadavg").read_text().split()[3].split("/")[0])
+        runnable = total - own_running_threads()
     except (OSError, ValueError, IndexError):
         runnable = int(os.getloadavg()[0] + 0.5) if hasattr(os, "getloadavg") else 0
     return max(children, runnable)
