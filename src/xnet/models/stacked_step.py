@@ -8,10 +8,12 @@ optimizer's Python cost more than the arithmetic (docs/speed.md has the profiles
   contiguous (members, ...) block, the weight matrices first; its gradient a view into another.
   One fused Adam call (`torch.optim.adam.adam`, the functional behind `torch.optim.Adam`) updates
   them all, after one `add_` puts the L2 penalty on the weight matrices (scikit-learn's alpha/2
-  ||W||^2 / batch, as before). The flat length is a multiple of 16 elements, so fused Adam's CPU
-  kernel updates every element in its vector loop (it rounds a tensor's last numel % vector-width
-  elements in a scalar loop of its own): an element's arithmetic does not depend on where it lies,
-  and a member that leaves the stack (`retain`) changes no other member's result, bit for bit.
+  ||W||^2 / batch, as before). Parameters and Adam moments are the rows of one (3, length)
+  tensor, so that one kernel flushes the numbers heading for zero in all of them (`FLUSH_BELOW`).
+  The flat length is a multiple of 16 elements, so fused Adam's CPU kernel updates every element in
+  its vector loop (it rounds a tensor's last numel % vector-width elements in a scalar loop of its
+  own): an element's arithmetic does not depend on where it lies, and a member that leaves the stack
+  (`retain`) changes no other member's result, bit for bit.
 - `train_epoch`: forward, softmax cross-entropy gradient and backward per batch as `baddbmm` /
   `bmm` into preallocated buffers and the gradient views. The logits come out classes-first
   (members, classes, rows): softmax over a last dimension of 8 classes takes 10x longer, and
@@ -36,7 +38,17 @@ from xnet.models.nets import FEATURES, StackedInputNet
 
 #: elements the flat length is a multiple of (64 bytes of float32: the widest CPU vector)
 ALIGN = 16
-#: parameters smaller than this are set to zero after each step (see `FlatParameters.step`)
+#: parameters, Adam moments and loss gradients smaller than this are set to zero at each step.
+#: With the study's L2 penalty and Adam's eps of 1e-10 a trained network is full of numbers heading
+#: for zero: the weights into units that stopped firing and their Adam moments (the first decays by
+#: beta1 = 0.15 a step, the second by 0.99), and the softmax probabilities of the classes a
+#: confident network rules out, with the gradients they make. Below 1.2e-38 they are subnormal and
+#: every x86 multiply one enters takes a microcode path many times slower: on the 16,000-source
+#: 5-fold CV, flushing only the weights (as before) left 5 ms per member-epoch at epoch 20 and
+#: 11-14 ms from epoch 120, the same stack on the same rows; flushing all of them, 4.9-5.5 ms
+#: throughout. A number under 1e-30 changes no prediction. (The CPU's own flush-to-zero mode,
+#: `torch.set_flush_denormal`, is per thread: torch's OpenMP threads kept subnormals, and the
+#: results then depended on the thread count.)
 FLUSH_BELOW = 1e-30
 #: devices with a fused Adam kernel (elsewhere: the multi-tensor one)
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
@@ -70,9 +82,8 @@ class FlatParameters:
         used = members * sum(self.sizes)
         total = -(-used // ALIGN) * ALIGN
         ref = values[0]
-        self.data, self.grad, self.exp_avg, self.exp_avg_sq = (
-            ref.new_zeros(total) for _ in range(4)
-        )
+        self.grad, self.state = ref.new_zeros(total), ref.new_zeros(3, total)
+        self.data, self.exp_avg, self.exp_avg_sq = self.state.unbind()
         self.decayed_end = members * sum(self.sizes[: self.n_decayed])
         offset = 0
         for p, n, value, m, v in zip(self.params, self.sizes, values, avg, avg_sq):
@@ -99,12 +110,8 @@ class FlatParameters:
         return out
 
     def step(self, decay: float) -> None:
-        """grad += decay * W on the weight matrices, one fused Adam update, and parameters below
-        `FLUSH_BELOW` in magnitude set to zero. With the study's L2 penalty and Adam's tiny eps,
-        the weights into a unit that no longer fires shrink towards zero and into the subnormal
-        range (below 1.2e-38), where every x86 multiply they enter takes a slow microcode path:
-        measured, the 16,000-source 5-fold stack's epochs ran 2.6x slower once they had. A weight
-        under 1e-30 changes no output; as zero it costs nothing."""
+        """grad += decay * W on the weight matrices, one fused Adam update, and parameters and
+        moments below `FLUSH_BELOW` in magnitude set to zero."""
         self.grad[: self.decayed_end].add_(self.data[: self.decayed_end], alpha=decay)
         adam(
             [self.data],
@@ -120,7 +127,7 @@ class FlatParameters:
             maximize=False,
             **self.hyper,
         )
-        torch.hardshrink(self.data, FLUSH_BELOW, out=self.data)
+        torch.hardshrink(self.state, FLUSH_BELOW, out=self.state)
 
     @torch.no_grad()
     def retain(self, positions: torch.Tensor) -> None:
@@ -242,6 +249,7 @@ def gradients(net, inputs: Mapping, share, minus_target, buf: Buffers, out: torc
     # d loss / d logits = share * (softmax - one-hot); softmax's own kernel rounds by thread split
     g = torch.log_softmax(out, 1).exp_()
     torch.addcmul(minus_target, g, share, out=g)
+    torch.hardshrink(g, FLUSH_BELOW, out=g)  # the ruled-out classes' tiny probabilities
     for p in net.encoders.parameters():  # autograd accumulates into their gradient views
         p.grad.zero_()
     d_x = backward(head, x, buf, g, bool(embeddings))
