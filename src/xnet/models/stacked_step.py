@@ -84,7 +84,8 @@ class FlatParameters:
         ref = values[0]
         self.grad, self.state = ref.new_zeros(total), ref.new_zeros(3, total)
         self.data, self.exp_avg, self.exp_avg_sq = self.state.unbind()
-        self.decayed_end = members * sum(self.sizes[: self.n_decayed])
+        decayed_end = members * sum(self.sizes[: self.n_decayed])
+        self.decayed, self.decayed_grad = self.data[:decayed_end], self.grad[:decayed_end]
         offset = 0
         for p, n, value, m, v in zip(self.params, self.sizes, values, avg, avg_sq):
             end, shape = offset + members * n, (members, *p.shape[1:])
@@ -112,7 +113,7 @@ class FlatParameters:
     def step(self, decay: float) -> None:
         """grad += decay * W on the weight matrices, one fused Adam update, and parameters and
         moments below `FLUSH_BELOW` in magnitude set to zero."""
-        self.grad[: self.decayed_end].add_(self.data[: self.decayed_end], alpha=decay)
+        self.decayed_grad.add_(self.decayed, alpha=decay)
         adam(
             [self.data],
             [self.grad],
@@ -157,7 +158,10 @@ def minus_targets(y: torch.Tensor, share: torch.Tensor, n_classes: int) -> torch
 class Buffers:
     """What an epoch's steps write into instead of allocating: per hidden layer its activations
     and backward product, the dropout masks, and the classes-first logits (all of the epoch's
-    batches when train metrics are kept, else one batch's)."""
+    batches when train metrics are kept, else one batch's); and the head's parameters and their
+    gradients as the plain views the steps use (`nn.ParameterList` indexing and `transpose` cost
+    more per step than the last layer's product: views into the flat tensors stay valid for the
+    whole epoch, as Adam updates them in place)."""
 
     def __init__(self, head, x: torch.Tensor, batch: int, steps: int, keep_all: bool):
         members = x.shape[0]
@@ -166,6 +170,14 @@ class Buffers:
         self.back = [x.new_empty(members, batch, n) for n in widths]
         self.masks: list = [None] * len(widths)
         self.logits = x.new_empty(steps if keep_all else 1, members, head.n_classes, batch)
+        self.w = [w.detach() for w in head.weights]
+        self.w_t = [w.transpose(1, 2) for w in self.w]
+        self.b = [b.detach() for b in head.biases]
+        self.b[-1] = self.b[-1].transpose(1, 2)  # the classes-first last layer's (members, C, 1)
+        self.dropout = head.training and any(head.dropouts)
+        if all(p.grad is not None for p in [*head.weights, *head.biases]):
+            self.w_grad = [w.grad for w in head.weights]
+            self.b_grad = [b.grad.view(members, -1) for b in head.biases]
 
     def epoch_logits(self) -> torch.Tensor:
         """(members, classes, rows) of the whole epoch, rows in the epoch's order."""
@@ -176,36 +188,33 @@ class Buffers:
 def forward(head, x: torch.Tensor, buf: Buffers, out: torch.Tensor) -> None:
     """The head's forward into `buf.act` and `out` (members, classes, rows): what
     `StackedMLP.forward` computes (dropout included), without a graph."""
-    dropout = head.training and any(head.dropouts)
     h = x
     for layer, a in enumerate(buf.act):
-        torch.baddbmm(head.biases[layer], h, head.weights[layer], out=a).relu_()
-        if dropout:
+        torch.baddbmm(buf.b[layer], h, buf.w[layer], out=a).relu_()
+        if buf.dropout:
             buf.masks[layer] = head._uniform(a) < head.keep
             a.mul_(buf.masks[layer]).div_(head.keep)
         h = a
-    w, b = head.weights[-1], head.biases[-1]
-    torch.baddbmm(b.transpose(1, 2), w.transpose(1, 2), h.transpose(1, 2), out=out)
+    torch.baddbmm(buf.b[-1], buf.w_t[-1], h.transpose(1, 2), out=out)
 
 
 def backward(head, x: torch.Tensor, buf: Buffers, g: torch.Tensor, need_input: bool):
     """The head's parameter gradients (into their `.grad` views) from `g`, the loss gradient of
     the logits (members, classes, rows); returns the gradient of `x` when `need_input`."""
-    weights, biases, members = head.weights, head.biases, len(g)
     layer = len(buf.act)
     d = g.transpose(1, 2)
-    torch.sum(g, 2, out=biases[layer].grad.view(members, -1))
+    torch.sum(g, 2, out=buf.b_grad[layer])
     while True:
         below = buf.act[layer - 1] if layer else x
-        torch.bmm(below.transpose(1, 2), d, out=weights[layer].grad)
+        torch.bmm(below.transpose(1, 2), d, out=buf.w_grad[layer])
         if layer == 0:
-            return torch.bmm(d, weights[0].transpose(1, 2)) if need_input else None
-        d = torch.bmm(d, weights[layer].transpose(1, 2), out=buf.back[layer - 1])
+            return torch.bmm(d, buf.w_t[0]) if need_input else None
+        d = torch.bmm(d, buf.w_t[layer], out=buf.back[layer - 1])
         layer -= 1
         relu_backward(d, buf.act[layer], 0, grad_input=d)
         if buf.masks[layer] is not None:
             d.mul_(buf.masks[layer]).div_(head.keep)
-        torch.sum(d, 1, out=biases[layer].grad.view(members, -1))
+        torch.sum(d, 1, out=buf.b_grad[layer])
 
 
 def _embedded(net: StackedInputNet, inputs: Mapping, graph: bool = True):
@@ -267,8 +276,8 @@ def train_epoch(
     with per-row loss weights `share` (`row_weights`). Returns the epoch's logits (members,
     classes, rows) when `keep_logits`."""
     steps = y.shape[1] // batch
-    buf = Buffers(net.head, inputs[FEATURES], batch, steps, keep_logits)
     flat.attach_grads()
+    buf = Buffers(net.head, inputs[FEATURES], batch, steps, keep_logits)
     minus_target = minus_targets(y, share, net.head.n_classes)
     for step in range(steps):
         span = slice(step * batch, (step + 1) * batch)
