@@ -50,6 +50,10 @@ ALIGN = 16
 #: `torch.set_flush_denormal`, is per thread: torch's OpenMP threads kept subnormals, and the
 #: results then depended on the thread count.)
 FLUSH_BELOW = 1e-30
+#: log-probabilities are raised to this before `exp`: e^-70 = 4e-31, so the gradient share * p of
+#: a class this unlikely is flushed either way (share <= 1), bit for bit as without the floor, but
+#: `exp` no longer makes subnormals on the way (it was the step's slowest kernel, 38 us of ~300)
+LOG_FLOOR = -70.0
 #: devices with a fused Adam kernel (elsewhere: the multi-tensor one)
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 relu_backward = torch.ops.aten.threshold_backward.grad_input
@@ -167,6 +171,7 @@ class Buffers:
         members = x.shape[0]
         widths = [w.shape[2] for w in head.weights][:-1]
         self.act = [x.new_empty(members, batch, n) for n in widths]
+        self.act_t = [a.transpose(1, 2) for a in self.act]
         self.back = [x.new_empty(members, batch, n) for n in widths]
         self.masks: list = [None] * len(widths)
         self.logits = x.new_empty(steps if keep_all else 1, members, head.n_classes, batch)
@@ -195,7 +200,8 @@ def forward(head, x: torch.Tensor, buf: Buffers, out: torch.Tensor) -> None:
             buf.masks[layer] = head._uniform(a) < head.keep
             a.mul_(buf.masks[layer]).div_(head.keep)
         h = a
-    torch.baddbmm(buf.b[-1], buf.w_t[-1], h.transpose(1, 2), out=out)
+    h_t = buf.act_t[-1] if buf.act else x.transpose(1, 2)
+    torch.baddbmm(buf.b[-1], buf.w_t[-1], h_t, out=out)
 
 
 def backward(head, x: torch.Tensor, buf: Buffers, g: torch.Tensor, need_input: bool):
@@ -205,8 +211,8 @@ def backward(head, x: torch.Tensor, buf: Buffers, g: torch.Tensor, need_input: b
     d = g.transpose(1, 2)
     torch.sum(g, 2, out=buf.b_grad[layer])
     while True:
-        below = buf.act[layer - 1] if layer else x
-        torch.bmm(below.transpose(1, 2), d, out=buf.w_grad[layer])
+        below_t = buf.act_t[layer - 1] if layer else x.transpose(1, 2)
+        torch.bmm(below_t, d, out=buf.w_grad[layer])
         if layer == 0:
             return torch.bmm(d, buf.w_t[0]) if need_input else None
         d = torch.bmm(d, buf.w_t[layer], out=buf.back[layer - 1])
@@ -256,11 +262,11 @@ def gradients(net, inputs: Mapping, share, minus_target, buf: Buffers, out: torc
     x, embeddings = _embedded(net, inputs)
     forward(head, x, buf, out)
     # d loss / d logits = share * (softmax - one-hot); softmax's own kernel rounds by thread split
-    g = torch.log_softmax(out, 1).exp_()
+    g = torch.log_softmax(out, 1).clamp_min_(LOG_FLOOR).exp_()
     torch.addcmul(minus_target, g, share, out=g)
     torch.hardshrink(g, FLUSH_BELOW, out=g)  # the ruled-out classes' tiny probabilities
-    for p in net.encoders.parameters():  # autograd accumulates into their gradient views
-        p.grad.zero_()
+    for p in net.encoders.parameters() if embeddings else ():  # autograd accumulates into
+        p.grad.zero_()  # their gradient views
     d_x = backward(head, x, buf, g, bool(embeddings))
     if embeddings:
         n_features = inputs[FEATURES].shape[2]
