@@ -6,9 +6,7 @@ machine state. A piece is switched off through xnet's own switch, the environmen
 `XNET_SPEED_OFF` (`xnet.runtime.switch`):
 
 - `gc`: the collector runs during the imports (`xnet.runtime.startup.pause` does nothing);
-- `prefetch`: the run prepares its data itself (`xnet.runtime.prefetch`);
 - `draw_ahead`: a first run draws its data figures after the fit, in-process;
-- `renderer`: figures render in-process (`xnet.runtime.renderer`);
 - `all`: every piece at once;
 - `idle-core threads (1)` / `(all)`: `model.num_threads=1`, or every usable core (torch's own
   default), instead of `auto` (following the idle cores): a config value, not the switch.
@@ -49,9 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "nothing off": ("", []),
     "gc": ("gc", []),
-    "prefetch": ("prefetch", []),
     "draw_ahead": ("draw_ahead", []),
-    "renderer": ("renderer", []),
     "all": ("all", []),
     "idle-core threads (1)": ("", ["model.num_threads=1"]),
     "idle-core threads (all)": ("", [f"model.num_threads={usable_cores()}"]),
@@ -152,7 +148,7 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
         inner = ensemble_splits(outer, data.y, 0.1, int(cfg.seed), 1, groups=data.groups)
         for split, seed in inner:
             fit_split(data, split, dict(cfg.resample), seed)
-    out["prefetch work"] = cpu() - t
+    out["data preparation"] = cpu() - t
     if data_figures:
         import matplotlib.pyplot  # noqa: F401  (imported by the run anyway)
 
@@ -161,7 +157,7 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
         t = cpu()
         write_data_figures(tmp / "figures", data, splits[0])
         out["data figures (draw ahead)"] = cpu() - t
-    from xnet.runtime import renderer
+    from xnet.plotting import renderer
 
     rendering = [0.0]
 
@@ -172,13 +168,12 @@ def work_child(overrides: list[str], tmp: Path, data_figures: bool) -> None:
         return image
 
     png_bytes, renderer.png_bytes = renderer.png_bytes, timed
-    os.environ["XNET_SPEED_OFF"] = "renderer"  # every figure rendered here, timed
     from xnet.training.run import train
 
     t = cpu()
     train(cfg, tmp / "run")
     out["train() in-process"] = cpu() - t
-    out["run figures (forked renderer)"] = rendering[0]
+    out["run figures (rendered)"] = rendering[0]
     out["process CPU"] = cpu()
     print(json.dumps(out))
 

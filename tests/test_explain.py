@@ -220,7 +220,7 @@ def test_importance_figure_goes_to_the_run_and_tensorboard(one_feature_run, tmp_
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from torch.utils.tensorboard import SummaryWriter
 
-    from xnet.runtime.renderer import Renderer
+    from xnet.plotting.renderer import Renderer
     from xnet.training.importance import write_figure
 
     _, _, metrics = one_feature_run

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST, LIN_CSV, compose_config
+from conftest import LIN_CSV, compose_config
 
 from xnet.models.artifacts.export import read_export
 from xnet.models.artifacts.layout import export_path
@@ -325,54 +325,6 @@ def test_pause_and_resume_the_collector():
     finally:
         gc.enable()
         gc.unfreeze()
-
-
-def test_data_prepared_in_a_child_is_the_data_prepared_here(tmp_path, monkeypatch):
-    """`xnet.runtime.prefetch`: the labelled set, splits and every fold's scaler and training set
-    prepared by a forked child (while the CLI imports Lightning) give the run the same
-    metrics.json as preparing them in-process; the child's user error is raised as the run's."""
-    import json
-
-    from xnet.data.prepare import fit_split, job_data
-    from xnet.errors import XnetError
-    from xnet.runtime import cores, prefetch
-
-    monkeypatch.setattr(cores, "idle_cores", lambda: 1)
-    # the CLI forks before torch and scikit-learn load (`fork_safe`); here they are loaded, and
-    # the child limits their thread pools to one thread (threadpoolctl) before any work
-    monkeypatch.setattr(prefetch, "fork_safe", lambda: True)
-    cfg = compose_config(["cv.folds=2", *FAST])
-    prefetch.start(cfg)
-    data, splits = prefetch.take(cfg)
-    assert len(prefetch._READY[id(data)]) == 2 and prefetch.take(cfg) is None  # taken once
-    assert not hasattr(data, "prepared")  # the cache is the prefetch's, not the labelled set's
-    here, here_splits = job_data(cfg)
-    np.testing.assert_array_equal(data.x, here.x)
-    assert all(
-        (a.train == b.train).all() and (a.test == b.test).all() for a, b in zip(splits, here_splits)
-    )
-    resample, seed = dict(cfg.resample), int(cfg.seed)
-    scaler, x_train, y_train = prefetch.training_set(data, splits[0], resample, seed)
-    assert prefetch.training_set(data, splits[0], resample, seed) is None  # taken once
-    _, x_here, y_here = fit_split(here, here_splits[0], resample, seed)
-    np.testing.assert_array_equal(x_train, x_here)
-    np.testing.assert_array_equal(y_train, y_here)
-
-    metrics = {}
-    for name, ahead in (("ahead", True), ("here", False)):
-        if ahead:
-            prefetch.start(cfg)
-        train(cfg, tmp_path / name)
-        metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())
-    assert (
-        metrics["ahead"]["mean"] == metrics["here"]["mean"]
-        and metrics["ahead"]["folds"] == metrics["here"]["folds"]
-    )
-
-    bad = compose_config(["cv.folds=1", *FAST])
-    prefetch.start(bad)
-    with pytest.raises(XnetError, match=r"^cv.folds=1: use 0 for one train/test split"):
-        prefetch.take(bad)
 
 
 def test_benchmark_sources_are_distinct_and_drawn_within_their_errors():

@@ -266,37 +266,30 @@ def test_sweep_legend_and_summary_show_only_the_overrides_that_vary(tmp_path):
     assert_png(write_width_figure(tmp_path))
 
 
-def test_renderer_draws_on_idle_cores_the_same_png_as_here(tmp_path, monkeypatch):
-    """With a free core a figure renders in a forked child, without one right here; either way
-    the file and the callback get the bytes `png_bytes` gives, in submission order."""
-    import xnet.runtime.cores
+def test_renderer_writes_the_png_of_each_figure_at_finish_in_order(tmp_path):
+    """The file and the callback get the bytes `png_bytes` gives, in submission order, and only
+    when the renderer finishes."""
     from xnet.plotting.draw import confusion_matrix_figure
     from xnet.plotting.png import png_bytes
-    from xnet.runtime.renderer import Renderer
+    from xnet.plotting.renderer import Renderer
 
     cm = np.array([[5, 1], [2, 7]])
     expected = png_bytes(confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"))
-    for idle in (1, 0):
-        monkeypatch.setattr(xnet.runtime.cores, "idle_cores", lambda idle=idle: idle)
-        renderer, got = Renderer(), []
-        renderer.submit(
-            confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"),
-            tmp_path / f"cm{idle}.png",
-            got.append,
-        )
-        renderer.call(functools.partial(got.append, "done"))
-        forked = renderer.pending[0].child is not None
-        assert forked == (idle == 1 and xnet.runtime.cores.can_fork())
-        assert not (tmp_path / f"cm{idle}.png").exists()  # written when the renderer finishes
-        renderer.finish()
-        assert got == [expected, "done"] and (tmp_path / f"cm{idle}.png").read_bytes() == expected
+    renderer, got = Renderer(), []
+    renderer.submit(
+        confusion_matrix_figure(cm, ["AGN", "YSO"], title="t"), tmp_path / "cm.png", got.append
+    )
+    renderer.call(functools.partial(got.append, "done"))
+    assert not (tmp_path / "cm.png").exists() and got == []  # written when the renderer finishes
+    renderer.finish()
+    assert got == [expected, "done"] and (tmp_path / "cm.png").read_bytes() == expected
 
 
 def test_a_failed_runs_unfinished_figures_do_not_reach_the_next_run(tmp_path):
     """`train_many` discards what a run left in the renderer when it fails: no file, no callback
     (a TensorBoard writer of the failed run) at the next run's finish."""
     from xnet.plotting.draw import confusion_matrix_figure
-    from xnet.runtime.renderer import Renderer
+    from xnet.plotting.renderer import Renderer
 
     renderer, got = Renderer(), []
     renderer.submit(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 
-import numpy as np
 import pytest
 
 from xnet.errors import XnetError
@@ -75,10 +74,10 @@ def test_the_switch_names_pieces_and_refuses_unknown_ones(monkeypatch):
     assert switch.off() == set() and all(switch.on(p) for p in switch.PIECES)
     monkeypatch.setenv(switch.VARIABLE, "all")
     assert switch.off() == set(switch.PIECES)
-    monkeypatch.setenv(switch.VARIABLE, " Prefetch, gc ")
-    assert switch.off() == {"prefetch", "gc"} and switch.on("renderer")
-    monkeypatch.setenv(switch.VARIABLE, "prefetch,fast")
-    with pytest.raises(XnetError, match=r"^XNET_SPEED_OFF=prefetch,fast: unknown piece fast; "):
+    monkeypatch.setenv(switch.VARIABLE, " Draw_Ahead ")
+    assert switch.off() == {"draw_ahead"} and switch.on("gc")
+    monkeypatch.setenv(switch.VARIABLE, "gc,prefetch")  # a piece removed is unknown now
+    with pytest.raises(XnetError, match=r"^XNET_SPEED_OFF=gc,prefetch: unknown piece prefetch; "):
         switch.off()
 
 
@@ -88,7 +87,7 @@ def test_switched_off_the_collector_is_not_paused(monkeypatch):
     try:
         startup.pause()
         assert gc.isenabled()
-        monkeypatch.setenv(switch.VARIABLE, "renderer")
+        monkeypatch.setenv(switch.VARIABLE, "draw_ahead")
         startup.pause()
         assert not gc.isenabled()
     finally:
@@ -97,43 +96,11 @@ def test_switched_off_the_collector_is_not_paused(monkeypatch):
         gc.unfreeze()
 
 
-def test_switched_off_the_renderer_renders_here(tmp_path, monkeypatch):
-    """With a free core but `XNET_SPEED_OFF=renderer`, a figure renders at once, in-process."""
-    from xnet.plotting.draw import confusion_matrix_figure
-    from xnet.plotting.png import png_bytes
-    from xnet.runtime.renderer import Renderer
-
-    monkeypatch.setattr(cores, "idle_cores", lambda: 1)
-    monkeypatch.setenv(switch.VARIABLE, "renderer")
-    renderer, got = Renderer(), []
-    fig = confusion_matrix_figure(np.eye(2), ["AGN", "YSO"])
-    renderer.submit(fig, tmp_path / "cm.png", got.append, tight=False)
-    assert renderer.pending[0].child is None and renderer.pending[0].png is not None
-    renderer.finish()
-    expected = png_bytes(confusion_matrix_figure(np.eye(2), ["AGN", "YSO"]), tight=False)
-    assert got == [expected] and (tmp_path / "cm.png").read_bytes() == expected
-
-
-def test_switched_off_the_prefetch_forks_nothing(monkeypatch):
-    """With an idle core and fork safe, `XNET_SPEED_OFF=prefetch` leaves the run to prepare its
-    own data: `take` has nothing to give."""
-    from conftest import FAST, compose_config
-
-    from xnet.runtime import prefetch
-
-    monkeypatch.setattr(cores, "idle_cores", lambda: 1)
-    monkeypatch.setattr(prefetch, "fork_safe", lambda: True)
-    monkeypatch.setenv(switch.VARIABLE, "prefetch")
-    cfg = compose_config(["seed=7", *FAST])
-    prefetch.start(cfg)
-    assert prefetch.take(cfg) is None
-
-
 @pytest.mark.cli
 def test_every_piece_off_gives_the_same_run_and_a_bad_switch_is_one_line(tmp_path):
     """`XNET_SPEED_OFF=all` runs the same command in-process, in order: the same metrics.json and
-    the same figure files as with every piece on (a first run: its data figures drawn ahead, its
-    data prepared ahead where a core is idle); an unknown piece is one line, exit 2, nothing run."""
+    the same figure files as with every piece on (a first run: its data figures drawn ahead); an
+    unknown piece is one line, exit 2, nothing run."""
     import json
 
     from conftest import run_cli
@@ -153,6 +120,6 @@ def test_every_piece_off_gives_the_same_run_and_a_bad_switch_is_one_line(tmp_pat
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines() == [
         "xnet: error: XNET_SPEED_OFF=gpu: unknown piece gpu; use all, or a comma-separated list "
-        "of gc, prefetch, draw_ahead, renderer"
+        "of gc, draw_ahead"
     ]
     assert not (tmp_path / "bad").exists()

@@ -40,10 +40,6 @@ def _job(cfg: DictConfig) -> float | None:
     check_config(cfg)
     run_dir = HydraConfig.get().runtime.output_dir
     check_job_dir(run_dir, bool(cfg.overwrite))
-    if launcher_state.recorded is None:
-        from xnet.runtime import prefetch
-
-        prefetch.start(cfg)  # the data, prepared on the idle core while Lightning and torch import
     startup.resume(*TRAINING_MODULES)
     if launcher_state.recorded is not None:  # the stacked sweep launcher trains all jobs afterwards
         launcher_state.recorded.append(

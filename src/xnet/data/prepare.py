@@ -1,7 +1,6 @@
 """A run's data, prepared: the labelled set and splits of a config (`job_data`) and, for each
 network's split, the scaler fitted on its training rows with the resampled, scaled training set
-(`fit_split`). Every run does this, in-process or ahead in a forked child
-(`xnet.runtime.prefetch`); the keys say when two jobs or two networks can share the work."""
+(`fit_split`). The keys say when two jobs or two networks can share the work."""
 
 from __future__ import annotations
 

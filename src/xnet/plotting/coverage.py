@@ -49,7 +49,7 @@ def coverage_figure(block: dict, title: str = ""):
 
 def write_figure(block: dict, run_dir, renderer) -> str:
     """`coverage.png` in the run directory, written when `renderer`
-    (`xnet.runtime.renderer.Renderer`)
+    (`xnet.plotting.renderer.Renderer`)
     finishes; its file name."""
     path = Path(run_dir) / "coverage.png"
     renderer.submit(coverage_figure(block), path, tight=False)

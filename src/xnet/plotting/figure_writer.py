@@ -10,7 +10,7 @@ from xnet.plotting.png import add_png, save_png
 
 class FigureWriter:
     """Saves each figure as `<name>.png` in `out_dir` and, with a writer, to TensorBoard; with a
-    `renderer` (`xnet.runtime.renderer.Renderer`) the PNG is written when the renderer finishes."""
+    `renderer` (`xnet.plotting.renderer.Renderer`) the PNG is written when the renderer finishes."""
 
     def __init__(
         self,

@@ -36,8 +36,8 @@ def write_run_figures(
     The data figures (`write_data_figures`) come from the figure cache in the data home (drawn
     there once per data content, copied into the run) unless `cache` is false. `confusion_matrix`
     (rows true, columns predicted, `data.classes` order) is the run's test matrix (pooled
-    out-of-fold under CV); None skips the two confusion figures. The confusion figures render on
-    idle cores (`renderer`, finished by the caller; without one, here at once)."""
+    out-of-fold under CV); None skips the two confusion figures. The confusion figures are written
+    when `renderer` finishes (the caller finishes it; without one, here at once)."""
     from xnet.plotting.data_figures import write_data_figures
     from xnet.plotting.figure_cache import cached_data_figures
 

@@ -5,11 +5,12 @@ the same work in its own process, in order, with the same results. A comma-separ
 off only the pieces it names (`benchmarks/machinery.py` measures each one this way):
 
 - `gc`: the garbage collector paused while a command imports (`xnet.runtime.startup`);
-- `prefetch`: the data prepared in a forked child while Lightning and torch import
-  (`xnet.runtime.prefetch`);
 - `draw_ahead`: a first run's data figures drawn in a forked child while its networks train
-  (`xnet.training.run.draw_data_figures_ahead`);
-- `renderer`: figures rendered to PNG by forked children on idle cores (`xnet.runtime.renderer`).
+  (`xnet.training.run.draw_data_figures_ahead`).
+
+Two pieces measured not to pay on a quiet 2-core machine were removed (issue 24): the data
+prepared in a forked child while Lightning and torch import, and figures rendered to PNG in forked
+children on idle cores.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 from xnet.errors import XnetError
 
 VARIABLE = "XNET_SPEED_OFF"
-PIECES = ("gc", "prefetch", "draw_ahead", "renderer")
+PIECES = ("gc", "draw_ahead")
 
 
 def off() -> set[str]:

@@ -21,7 +21,6 @@ from xnet.data.prepare import fit_split
 from xnet.data.preprocessing import scaler_from_state, scaler_state, transform
 from xnet.data.splits import Split
 from xnet.models.nets import FEATURES
-from xnet.runtime import prefetch
 
 
 class NamedRows(Dataset):
@@ -93,10 +92,7 @@ class XrayDataModule(L.LightningDataModule):
                 self.data, s, self.resample, self.seed, with_parents=True
             )
         else:
-            prepared = prefetch.training_set(self.data, s, self.resample, self.seed)
-            self.scaler, x_train, y_train = prepared or fit_split(
-                self.data, s, self.resample, self.seed
-            )
+            self.scaler, x_train, y_train = fit_split(self.data, s, self.resample, self.seed)
             parents = s.train
         self.train_inputs = {**self.extra_inputs(parents), FEATURES: torch.as_tensor(x_train)}
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)

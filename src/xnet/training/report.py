@@ -158,7 +158,7 @@ def finish_job(job: Job, member_results: list[MemberResult]) -> dict:
     try:
         if job.cfg.figures.enabled:
             report.figures = all_figures(job, report, results, writer)
-        job.renderer.finish()  # every figure of the run and its networks written (idle cores)
+        job.renderer.finish()  # every figure of the run and its networks written
         if writer is not None:
             write_job_summary(writer, job, report)
     finally:

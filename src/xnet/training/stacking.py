@@ -24,9 +24,8 @@ from xnet.data.prepare import config_key, data_key, job_data
 from xnet.data.splits import Split, ensemble_splits
 from xnet.models.optim import optimizer_settings
 from xnet.models.stacked import StackedClassifier
+from xnet.plotting.renderer import Renderer
 from xnet.runs.job_logs import CONSOLE
-from xnet.runtime import prefetch
-from xnet.runtime.renderer import Renderer
 from xnet.training.board import member_logger
 from xnet.training.datamodule import StackedDataModule, XrayDataModule
 
@@ -44,7 +43,7 @@ class Job:
     board: Path | None = None  # its TensorBoard run (xnet.training.board.assign_boards)
     varying: dict = field(default_factory=dict)  # its overrides that vary across the sweep
     member_logs: list = field(default_factory=list)  # its networks' TensorBoard loggers
-    renderer: Renderer = field(default_factory=Renderer)  # its figures (xnet.runtime.renderer)
+    renderer: Renderer = field(default_factory=Renderer)  # its figures (xnet.plotting.renderer)
 
 
 @dataclass
@@ -131,8 +130,7 @@ def prepare_job(cfg: DictConfig, run_dir: Path, cache: dict | None = None) -> Jo
     cache = {} if cache is None else cache
     key = data_key(cfg)
     if key not in cache:
-        # prepared ahead by `python -m xnet.train` (xnet.runtime.prefetch), or here
-        cache[key] = prefetch.take(cfg) or job_data(cfg)
+        cache[key] = job_data(cfg)
     data, splits = cache[key]
     from xnet.training.lightcurves import check_encoder_inputs
 
