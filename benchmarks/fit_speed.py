@@ -179,9 +179,9 @@ def scaling(args, folder: Path) -> None:
     print(f"\nMembers per stack (16,000 distinct sources, 30-30, {epochs} epochs; scikit-learn:")
     print("the same fits one after another), medians of", args.repeats, "\n")
     print(
-        "| members | folds x seeds | xnet s | ms per member-epoch xnet | sklearn s | ms per epoch"
+        "| members | folds x seeds | xnet s | ms per member-epoch xnet | sklearn s | ms per epoch "
+        "sklearn | ratio per member-epoch |\n" + "|---" * 7 + "|"
     )
-    print("sklearn | ratio per member-epoch |\n" + "|---" * 7 + "|")
     for folds, n_seeds in ((0, 1), (5, 1), (5, 3), (5, 10)):
         seeds = tuple(range(1, n_seeds + 1))
         r = compare(data, folds, (30,), epochs, args.repeats, seeds)
