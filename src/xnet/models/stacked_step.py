@@ -44,11 +44,11 @@ ALIGN = 16
 #: beta1 = 0.15 a step, the second by 0.99), and the softmax probabilities of the classes a
 #: confident network rules out, with the gradients they make. Below 1.2e-38 they are subnormal and
 #: every x86 multiply one enters takes a microcode path many times slower: on the 16,000-source
-#: 5-fold CV, flushing only the weights (as before) left 5 ms per member-epoch at epoch 20 and
-#: 11-14 ms from epoch 120, the same stack on the same rows; flushing all of them, 4.9-5.5 ms
-#: throughout. A number under 1e-30 changes no prediction. (The CPU's own flush-to-zero mode,
-#: `torch.set_flush_denormal`, is per thread: torch's OpenMP threads kept subnormals, and the
-#: results then depended on the thread count.)
+#: 5-fold CV on one thread, flushing only the weights (as before) left 5.3 ms per member-epoch at
+#: epoch 20 and 12-14 ms from epoch 120, the same stack on the same rows; flushing all of them,
+#: 5.1-7.0 ms (4.9-5.5 on two threads). A number under 1e-30 changes no prediction. (The CPU's
+#: own flush-to-zero mode, `torch.set_flush_denormal`, is per thread: torch's OpenMP threads kept
+#: subnormals, and the results then depended on the thread count.)
 FLUSH_BELOW = 1e-30
 #: log-probabilities are raised to this before `exp`: e^-70 = 4e-31, so the gradient share * p of
 #: a class this unlikely is flushed either way (share <= 1), bit for bit as without the floor, but
