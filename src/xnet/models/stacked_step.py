@@ -200,8 +200,7 @@ def forward(head, x: torch.Tensor, buf: Buffers, out: torch.Tensor) -> None:
             buf.masks[layer] = head._uniform(a) < head.keep
             a.mul_(buf.masks[layer]).div_(head.keep)
         h = a
-    h_t = buf.act_t[-1] if buf.act else x.transpose(1, 2)
-    torch.baddbmm(buf.b[-1], buf.w_t[-1], h_t, out=out)
+    torch.baddbmm(buf.b[-1], buf.w_t[-1], buf.act_t[-1], out=out)  # a head has a hidden layer
 
 
 def backward(head, x: torch.Tensor, buf: Buffers, g: torch.Tensor, need_input: bool):

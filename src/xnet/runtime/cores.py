@@ -1,5 +1,5 @@
 """How many cores this process may use, and how many of them are free now: for the stack's torch
-threads (`model.num_threads=auto`) and for the work forked to another core (`xnet.runtime`).
+threads (`model.num_threads=auto`) and prediction's row threads (`workers=auto`).
 
 `usable_cores` is what the process is allowed: its CPU affinity (`taskset`, a SLURM allocation)
 capped by its cgroup's CPU quota (a container's `--cpus`), not the host's `os.cpu_count()`.
